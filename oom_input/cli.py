@@ -1,0 +1,160 @@
+"""Command line: ``oom-input [OPTIONS] [FILE ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from oom_input import __version__
+
+EXIT_OK = 0  # end of input reached (malformed lines do not change this)
+EXIT_INPUT_ERROR = 1  # an input file could not be opened or read (the others were still read)
+EXIT_USAGE = 2  # bad options (argparse's own code)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+INPUT_FORMATS = ("auto", "kmsg", "dmesg", "journal", "syslog")
+
+EPILOG = """\
+examples:
+  journalctl -k -o short-precise | oom-input
+  dmesg | oom-input --boot-time "$(python3 -c 'import time; print(time.time() - time.clock_gettime(time.CLOCK_MONOTONIC))')"
+  oom-input /var/log/kern.log.1 /var/log/kern.log
+  oom-input --input-format kmsg --boot-time 1764182000.5 --host node-a records.kmsg
+
+input formats (auto detects per line):
+  kmsg     raw /dev/kmsg records "PRI,SEQ,USEC,FLAGS;text" (+ dictionary lines)
+  dmesg    dmesg [-r] [-x] [-T] [--time-format iso] output, with or without <PRI> prefixes
+  journal  journalctl -k -o short|short-precise|short-iso|short-iso-precise|short-full|
+           short-monotonic|short-unix
+  syslog   /var/log/messages, kern.log ("Dec  7 00:20:58 node1 kernel: ...", RFC 3339 stamps)
+  any other line is read as plain kernel text (journalctl -o cat, dmesg -t)
+
+output: one JSON object per OOM kill on stdout (schema: schemas/oom-record.schema.json);
+diagnostics go to stderr.
+
+exit codes: 0 end of input; 1 an input file could not be opened or read (the others are
+still read); 2 usage error; 130 interrupted.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by tests to check command lines in configs)."""
+    parser = argparse.ArgumentParser(
+        prog="oom-input",
+        description="Reassemble Linux kernel OOM-killer reports from kernel logs into one JSON "
+        "record per killed process.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="input files, read in order (- or none: stdin)"
+    )
+    parser.add_argument(
+        "-f",
+        "--input-format",
+        choices=INPUT_FORMATS,
+        default="auto",
+        help="input format (default: auto, detected per line)",
+    )
+    parser.add_argument(
+        "--boot-time",
+        type=float,
+        metavar="EPOCH_SECONDS",
+        help="when the kernel booted (Unix time, may have decimals): turns kernel timestamps into "
+        "wall time for inputs that carry only those (kmsg, dmesg, short-monotonic); without it "
+        "their time_of_death is null",
+    )
+    parser.add_argument("--host", metavar="NAME", help="host name for inputs that carry none")
+    parser.add_argument(
+        "--year",
+        type=int,
+        metavar="YYYY",
+        help="year of syslog-style stamps that carry none (default: the current year, or the "
+        "previous one for stamps that would lie in the future)",
+    )
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone (e.g. Europe/Berlin, UTC) of stamps that carry no zone (syslog, "
+        "journalctl short, dmesg -T; default: the local zone)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"oom-input {__version__}")
+    return parser
+
+
+def _zone(name: str | None, parser: argparse.ArgumentParser) -> tzinfo | None:
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        parser.error(f"unknown time zone {name!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    tz = _zone(args.timezone, parser)
+
+    # imported here so that --help and --version stay fast
+    from oom_input.decoders import make_decoder
+    from oom_input.diagnostics import Diagnostics
+    from oom_input.enrich import kubernetes_enricher
+    from oom_input.pipeline import Pipeline, make_normaliser
+    from oom_input.sinks.jsonl import JsonLinesSink
+    from oom_input.sources import read_chunks
+    from oom_input.types import DecodeOptions
+
+    diag = Diagnostics(verbose=args.verbose)
+    options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
+    from oom_input.assembler import Assembler
+
+    pipeline = Pipeline(
+        decoder=make_decoder(args.input_format, options),
+        sink=JsonLinesSink(sys.stdout.buffer),
+        enrichers=(kubernetes_enricher,),
+        assembler=Assembler(on_notice=diag.notice),
+        normalise=make_normaliser(
+            boot_time_us=None if args.boot_time is None else round(args.boot_time * 1_000_000),
+            host=args.host,
+        ),
+        on_overlong=diag.overlong,
+    )
+    status = EXIT_OK
+    try:
+        for path in args.files or ["-"]:
+            try:
+                pipeline.run(read_chunks(path))
+            except OSError as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                name = "stdin" if path == "-" else path
+                diag.notice(f"cannot read {name}: {exc.strerror or exc}")
+                status = EXIT_INPUT_ERROR
+        pipeline.finish()
+    except BrokenPipeError:
+        return _stdout_gone()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        diag.summary()
+    return status
+
+
+def _stdout_gone() -> int:
+    """Downstream closed our stdout: end quietly (like `head` closing a pipe), exit 0."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return EXIT_OK

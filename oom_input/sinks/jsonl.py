@@ -1,0 +1,24 @@
+"""JSON lines on a binary stream: one record per line, flushed per record (agents read line by
+line and must not wait for a buffer to fill)."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import orjson
+
+from oom_input.types import OomRecord
+
+
+class JsonLinesSink:
+    """Writes each record as one JSON object and a newline (orjson: UTF-8, no surrogates)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def write(self, record: OomRecord) -> None:
+        self._stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.flush()

@@ -1,0 +1,145 @@
+"""The contract between the pipeline stages, written down once.
+
+sources (bytes) -> decoders (``KernelLine``) -> assembler (``OomRecord``) -> enrichers -> sinks
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import tzinfo
+from typing import Any, ClassVar, Final, Protocol
+
+# Reports are assembled per stream source, so that several nodes interleaved in one stream
+# never mix: (host, boot id), either part None when the input does not carry it.
+SourceKey = tuple["str | None", "str | None"]
+
+
+@dataclass(slots=True)
+class KernelLine:
+    """One kernel log message, whatever format it arrived in."""
+
+    text: str
+    kernel_us: int | None = None  # printk timestamp: microseconds since boot
+    wall_us: int | None = None  # wall-clock time: microseconds since the Unix epoch
+    host: str | None = None
+    boot_id: str | None = None
+    seq: int | None = None  # /dev/kmsg sequence number
+    cont: bool = False  # a pr_cont fragment that continues the previous line of its source
+    source_format: str = "plain"
+
+
+class _Ignored:
+    """Decoder verdict: the line is in the decoder's format but is not a kernel message."""
+
+    _instance: ClassVar[_Ignored | None] = None
+
+    def __new__(cls) -> _Ignored:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "IGNORED"
+
+
+IGNORED: Final = _Ignored()
+
+def _no_report(reason: str, raw: bytes) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """Settings every decoder receives."""
+
+    year: int | None = None  # year for stamps that carry none (syslog, journalctl short)
+    tz: tzinfo | None = None  # zone for stamps that carry none; None = the local zone
+    # called as report(reason, raw_line) for a line that is damaged (bad UTF-8, broken prefix)
+    report: Callable[[str, bytes], None] = _no_report
+
+
+class Decoder(Protocol):
+    """One input format. A new format is one new module with one class of this shape."""
+
+    name: ClassVar[str]
+    # byte strings that, besides the assembler's markers, make a line worth decoding
+    # (e.g. a JSON byte-array MESSAGE in which the marker text cannot be seen)
+    extra_markers: ClassVar[tuple[bytes, ...]]
+
+    def __init__(self, options: DecodeOptions) -> None: ...
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+        """Decode one line (without its newline): a kernel line, IGNORED (the decoder's format
+        but not a kernel message: another program's syslog line, a /dev/kmsg dictionary line),
+        or None (not this format)."""
+        ...
+
+
+@dataclass(slots=True)
+class OomRecord:
+    """One OOM kill: the published record (schemas/oom-record.schema.json), key for key."""
+
+    event: str = "oom_kill"
+    time_of_death: str | None = None
+    kernel_time_us: int | None = None
+    host: str | None = None
+    boot_id: str | None = None
+    pid: int | None = None
+    process_name: str | None = None
+    container_name: str = "/"
+    victim_container_name: str | None = None
+    constraint: str | None = None
+    kind: str = "unknown"
+    uid: int | None = None
+    oom_score_adj: int | None = None
+    total_vm_kb: int | None = None
+    anon_rss_kb: int | None = None
+    file_rss_kb: int | None = None
+    shmem_rss_kb: int | None = None
+    pgtables_kb: int | None = None
+    trigger_process_name: str | None = None
+    trigger_pid: int | None = None
+    gfp_mask: str | None = None
+    order: int | None = None
+    memory_usage_kb: int | None = None
+    memory_limit_kb: int | None = None
+    memory_failcnt: int | None = None
+    pod_uid: str | None = None
+    container_id: str | None = None
+    qos_class: str | None = None
+    container_runtime: str | None = None
+    complete: bool = False
+    seq_first: int | None = None
+    seq_last: int | None = None
+    source_format: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+RECORD_FIELDS: Final = tuple(f.name for f in fields(OomRecord))
+
+# An enricher adds fields to a finished record in place (e.g. Kubernetes attribution).
+Enricher = Callable[[OomRecord], None]
+
+
+class Sink(Protocol):
+    """Where finished records go."""
+
+    def write(self, record: OomRecord) -> None: ...
+
+    def close(self) -> None: ...
+
+
+__all__ = [
+    "IGNORED",
+    "RECORD_FIELDS",
+    "DecodeOptions",
+    "Decoder",
+    "Enricher",
+    "KernelLine",
+    "OomRecord",
+    "Sink",
+    "SourceKey",
+]

@@ -1,0 +1,383 @@
+"""The assembler, one behaviour per test; the numbers refer to the rules in the core issue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from schema_util import validate_record
+
+from oom_input.assembler import (
+    EVERY_LINE,
+    IDLE,
+    MAX_LINES_AFTER_SUMMARY,
+    MAX_REPORT_LINES,
+    OPEN,
+    Assembler,
+    assemble,
+)
+from oom_input.types import KernelLine
+
+REAL = Path(__file__).parent / "data" / "real"
+
+
+def kmsg_lines(name: str, host: str | None = None) -> list[KernelLine]:
+    """A real capture as KernelLines (the text after the kmsg prefix, seq, µs, cont flag)."""
+    out = []
+    for raw in (REAL / name).read_text().splitlines():
+        prefix, _, text = raw.partition(";")
+        _pri, seq, usec, flags = prefix.split(",")[:4]
+        out.append(
+            KernelLine(text, kernel_us=int(usec), seq=int(seq), cont="c" in flags, host=host)
+        )
+    return out
+
+
+HEADER = "stress invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"
+SUMMARY = (
+    "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+    "oom_memcg=/demo,task_memcg=/demo/inner,task=stress,pid=3171,uid=1000"
+)
+KILL = (
+    "Memory cgroup out of memory: Killed process 3171 (stress) total-vm:57548kB, "
+    "anon-rss:40704kB, file-rss:6636kB, shmem-rss:0kB, UID:1000 pgtables:140kB oom_score_adj:0"
+)
+NOISE = ["eth0: link up", " dump_stack_lvl+0x57/0x80", "cache 0", "random: crng init done"]
+
+
+def one(records: list) -> dict:
+    assert len(records) == 1, records
+    record = records[0].as_dict()
+    validate_record(record)
+    return record
+
+
+class TestRealCaptures:
+    def test_simple_memcg_gives_cadvisor_fields(self) -> None:
+        """A real 6.18 memcg report gives pid, name, both cgroups and the constraint."""
+        r = one(assemble(kmsg_lines("simple-memcg.kmsg")))
+        assert (r["pid"], r["process_name"]) == (3171, "stress")
+        assert (r["container_name"], r["victim_container_name"]) == ("/machine/demo", "/machine/demo")
+        assert (r["constraint"], r["kind"], r["complete"]) == ("CONSTRAINT_MEMCG", "memcg", True)
+
+    def test_pod_limit_names_pod_as_victim_and_container_as_task(self) -> None:
+        """Limit hit at the pod: victim cgroup is the pod, container cgroup the task's."""
+        r = one(assemble(kmsg_lines("cgroupfs-guaranteed-pod-limit.kmsg")))
+        pod = "/machine/kubepods/pod99887766-5544-3322-1100-ffeeddccbbaa"
+        assert r["victim_container_name"] == pod
+        assert r["container_name"] == pod + "/" + "12ab" * 16
+
+    def test_all_numeric_fields_of_a_real_report(self) -> None:
+        """Sizes, trigger, gfp mask, memcg usage and kmsg sequence numbers are read."""
+        r = one(assemble(kmsg_lines("systemd-besteffort-container-limit.kmsg")))
+        assert r["total_vm_kb"] == 73940 and r["anon_rss_kb"] == 57088
+        assert (r["file_rss_kb"], r["shmem_rss_kb"], r["pgtables_kb"]) == (6616, 0, 176)
+        assert (r["uid"], r["oom_score_adj"]) == (0, 0)
+        assert (r["trigger_process_name"], r["trigger_pid"]) == ("node", 3172)
+        assert (r["gfp_mask"], r["order"]) == ("0xcc0(GFP_KERNEL)", 0)
+        assert (r["memory_usage_kb"], r["memory_limit_kb"], r["memory_failcnt"]) == (57344, 57344, 64)
+        assert (r["seq_first"], r["seq_last"], r["kernel_time_us"]) == (972, 1049, 1195453797)
+
+    def test_two_reports_in_a_row_with_noise(self) -> None:
+        """Two real reports with unrelated lines around them give two records, in order."""
+        lines = [KernelLine(t) for t in NOISE]
+        lines += kmsg_lines("simple-memcg.kmsg") + [KernelLine(t) for t in NOISE]
+        lines += kmsg_lines("cgroupfs-guaranteed-pod-limit.kmsg") + [KernelLine(t) for t in NOISE]
+        assert [r.pid for r in assemble(lines)] == [3171, 3173]
+
+
+class TestKillLines:
+    """Rule 1: every kill-line variant; names with spaces, commas, colons, parentheses."""
+
+    @pytest.mark.parametrize(
+        ("line", "pid", "comm", "uid"),
+        [
+            (
+                "Killed process 2592, UID 27, (mysqld) total-vm:2124384kB, anon-rss:1029356kB, "
+                "file-rss:208kB",
+                2592, "mysqld", 27,
+            ),
+            (
+                "Killed process 1234 (java), UID 1001, total-vm:5000kB, anon-rss:4000kB, "
+                "file-rss:10kB, shmem-rss:0kB",
+                1234, "java", 1001,
+            ),
+            (
+                "Killed process 77 (a) b, c: d) total-vm:100kB, anon-rss:50kB, file-rss:1kB, "
+                "shmem-rss:2kB",
+                77, "a) b, c: d", None,
+            ),
+            (
+                "Out of memory: Killed process 9 (x) total-vm:1kB) total-vm:10kB, anon-rss:5kB, "
+                "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:-998",
+                9, "x) total-vm:1kB", 0,
+            ),
+        ],
+    )
+    def test_kill_line_variant(self, line: str, pid: int, comm: str, uid: int | None) -> None:
+        """Each kernel's kill line gives pid, name and uid, however odd the name."""
+        r = one(assemble([HEADER, line]))
+        assert (r["pid"], r["process_name"], r["uid"]) == (pid, comm, uid)
+        assert r["complete"] is True
+
+    @pytest.mark.parametrize(
+        ("reason", "kind"),
+        [
+            ("Out of memory", "system"),
+            ("Memory cgroup out of memory", "memcg"),
+            ("Out of memory (oom_kill_allocating_task)", "system"),
+        ],
+    )
+    def test_reason_prefix_gives_kind(self, reason: str, kind: str) -> None:
+        """The 5.x reason prefix of the kill line gives the kind when nothing else does."""
+        line = KILL.replace("Memory cgroup out of memory", reason)
+        r = one(assemble([HEADER, line]))
+        assert r["kind"] == kind
+        assert r["victim_container_name"] == ("/" if kind == "system" else None)
+
+
+class TestSummary:
+    """Rule 2: the 5.x summary, memcg or global."""
+
+    def test_global_oom_keeps_task_cgroup_and_constraint(self) -> None:
+        """global_oom: victim "/", task cgroup and constraint kept (cAdvisor loses them)."""
+        summary = (
+            "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,"
+            "global_oom,task_memcg=/kubepods/burstable/pod1/abc,task=stress,pid=3171,uid=1000"
+        )
+        r = one(assemble([HEADER, summary, KILL.replace("Memory cgroup out", "Out")]))
+        assert (r["victim_container_name"], r["container_name"]) == ("/", "/kubepods/burstable/pod1/abc")
+        assert (r["constraint"], r["kind"]) == ("CONSTRAINT_NONE", "system")
+
+    def test_name_with_fake_fields_is_anchored_at_the_end(self) -> None:
+        """A task name holding ",pid=1,uid=0" does not change the pid read from the summary."""
+        summary = SUMMARY.replace("task=stress", "task=x,pid=1,uid=0")
+        r = one(assemble([HEADER, summary]))
+        assert (r["pid"], r["process_name"], r["uid"]) == (3171, "x,pid=1,uid=0", 1000)
+
+    def test_summary_without_kill_line_closes_at_next_header(self) -> None:
+        """The kill line never comes: the next header closes the report, incomplete."""
+        records = assemble([HEADER, SUMMARY, HEADER, SUMMARY, KILL])
+        assert [(r.pid, r.complete) for r in records] == [(3171, False), (3171, True)]
+
+    def test_summary_without_kill_line_closes_after_a_bound(self) -> None:
+        """The kill line never comes: the report closes after a bounded number of lines."""
+        asm = Assembler()
+        out = asm.feed(KernelLine(HEADER)) + asm.feed(KernelLine(SUMMARY))
+        for _ in range(MAX_LINES_AFTER_SUMMARY + 1):
+            out += asm.feed(KernelLine("unrelated"))
+        assert [(r.pid, r.complete, r.container_name) for r in out] == [(3171, False, "/demo/inner")]
+        assert asm.mode == IDLE
+
+    def test_end_of_input_flushes_open_report(self) -> None:
+        """End of input closes an open report as incomplete (rule 9)."""
+        r = one(assemble([HEADER, "CPU: 1 UID: 0 PID: 3171 Comm: stress Not tainted 6.18.44 #1"]))
+        assert (r["pid"], r["complete"], r["trigger_pid"]) == (None, False, 3171)
+
+
+class TestClosing:
+    """Rule 3: a new header closes the open report; no killable processes."""
+
+    def test_new_header_closes_open_report(self) -> None:
+        """cAdvisor merges two reports; here the first closes incomplete."""
+        records = assemble([HEADER, "memory: usage 1kB, limit 1kB, failcnt 1", HEADER, SUMMARY, KILL])
+        assert [(r.complete, r.memory_usage_kb) for r in records] == [(False, 1), (True, None)]
+
+    def test_no_killable_processes_closes_without_victim(self) -> None:
+        """"Out of memory and no killable processes..." ends the report with no victim."""
+        records = assemble([HEADER, "Out of memory and no killable processes...", KILL])
+        assert [(x.pid, x.complete) for x in records] == [(None, False), (3171, False)]
+
+
+class TestLoneKill:
+    """Rule 4: the header was rate-limited away."""
+
+    def test_lone_kill_line_gives_incomplete_record(self) -> None:
+        """A kill line with no open report still gives a record, kind from its reason."""
+        r = one(assemble([*NOISE, KILL, *NOISE]))
+        assert (r["pid"], r["kind"], r["complete"]) == (3171, "memcg", False)
+        assert r["trigger_pid"] is None and r["container_name"] == "/"
+
+
+class TestPrCont:
+    """Rule 5: summary fragments split by pr_cont are joined."""
+
+    def test_kmsg_cont_flag_joins_fragments(self) -> None:
+        """Records flagged as continuations are joined to the line they continue."""
+        cut = SUMMARY.index(",oom_memcg=")
+        cut2 = SUMMARY.index(",task=")
+        lines = [
+            KernelLine(HEADER),
+            KernelLine(SUMMARY[:cut]),
+            KernelLine(SUMMARY[cut:cut2], cont=True),
+            KernelLine(SUMMARY[cut2:], cont=True),
+            KernelLine(KILL),
+        ]
+        r = one(assemble(lines))
+        assert (r["victim_container_name"], r["container_name"]) == ("/demo", "/demo/inner")
+        assert r["complete"] is True
+
+    def test_text_fragments_starting_with_comma_are_joined(self) -> None:
+        """Without kmsg flags, a fragment starting with "," or a path after "=" is joined."""
+        a = SUMMARY.index("/demo,")
+        b = SUMMARY.index(",task_memcg")
+        r = one(assemble([HEADER, SUMMARY[:a], SUMMARY[a:b], SUMMARY[b:], KILL]))
+        assert (r["victim_container_name"], r["container_name"]) == ("/demo", "/demo/inner")
+
+    def test_split_header_is_joined(self) -> None:
+        """A 4.9-style header built with pr_cont (nodemask) is joined before it is read."""
+        lines = [
+            "stress invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE|__GFP_COLD), nodemask=",
+            "(null)",
+            ",  order=0, oom_score_adj=0",
+            KILL,
+        ]
+        r = one(assemble(lines))
+        assert (r["gfp_mask"], r["order"]) == ("0x24201ca(GFP_HIGHUSER_MOVABLE|__GFP_COLD)", 0)
+
+    def test_flagged_header_is_a_new_line(self) -> None:
+        """3.x-4.9 flag a line's first fragment too: a flagged header still opens a report."""
+        lines = [
+            KernelLine(HEADER),
+            KernelLine(SUMMARY[:20]),
+            KernelLine(HEADER, cont=True),
+            KernelLine(KILL),
+        ]
+        assert [r.complete for r in assemble(lines)] == [False, True]
+
+    def test_pending_join_asks_for_every_line(self) -> None:
+        """While a fragment is due the reader must show every line; then it may skip again."""
+        asm = Assembler()
+        asm.feed(KernelLine(HEADER))
+        assert asm.mode == OPEN
+        asm.feed(KernelLine(SUMMARY[:30]))
+        assert asm.mode == EVERY_LINE
+        asm.feed(KernelLine(SUMMARY[30:], cont=True))
+        assert asm.mode == OPEN
+
+
+class TestOomGroup:
+    """Rule 6: memory.oom.group gives one record per killed member."""
+
+    def test_one_record_per_group_member(self) -> None:
+        """Each Killed process line of the group is a record sharing the report's context."""
+        kills = [KILL.replace("3171 (stress)", f"{pid} (worker)") for pid in (3172, 3173)]
+        lines = [
+            HEADER,
+            "memory: usage 40960kB, limit 40960kB, failcnt 66",
+            SUMMARY,
+            KILL,
+            "Tasks in /demo are going to be killed due to memory.oom.group set",
+            *kills,
+        ]
+        records = [r.as_dict() for r in assemble(lines)]
+        assert [r["pid"] for r in records] == [3171, 3172, 3173]
+        assert [r["container_name"] for r in records] == ["/demo/inner", "/demo", "/demo"]
+        assert {r["memory_limit_kb"] for r in records} == {40960}
+        assert {r["victim_container_name"] for r in records} == {"/demo"}
+        assert all(r["complete"] for r in records)
+
+    def test_kill_line_long_after_a_report_is_not_a_group_member(self) -> None:
+        """Without a group line, a later kill line is a lone record, not the report's."""
+        records = assemble([HEADER, SUMMARY, KILL, *NOISE, KILL.replace("3171", "4000")])
+        assert [(r.pid, r.complete, r.container_name) for r in records] == [
+            (3171, True, "/demo/inner"),
+            (4000, False, "/"),
+        ]
+
+
+class TestLegacy:
+    """Rule 7: legacy "Kill process ... or sacrifice child" gives the reason."""
+
+    def test_sacrificed_child_is_the_victim(self) -> None:
+        """The chosen task's line gives the kind; the kill line gives the victim (a child)."""
+        lines = [
+            "java invoked oom-killer: gfp_mask=0x24000c0, order=0, oom_score_adj=0",
+            "Task in /docker/abc killed as a result of limit of /docker/abc",
+            "memory: usage 524288kB, limit 524288kB, failcnt 55",
+            "Memory cgroup out of memory: Kill process 100 (java) score 990 or sacrifice child",
+            "Killed process 101 (helper) total-vm:1000kB, anon-rss:500kB, file-rss:0kB, shmem-rss:0kB",
+        ]
+        r = one(assemble(lines))
+        assert (r["pid"], r["process_name"], r["kind"]) == (101, "helper", "memcg")
+        assert (r["container_name"], r["victim_container_name"]) == ("/docker/abc", "/docker/abc")
+        assert r["constraint"] is None
+
+    def test_legacy_global_reason(self) -> None:
+        """A 2.6.32 global OOM: kind system from "Out of memory: Kill process", trigger from Pid:."""
+        lines = [
+            "mysqld invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=0",
+            "Pid: 2592, comm: mysqld Not tainted 2.6.32-431.el6.x86_64 #1",
+            "Out of memory: Kill process 2592 (mysqld) score 511 or sacrifice child",
+            "Killed process 2592, UID 27, (mysqld) total-vm:2124384kB, anon-rss:1029356kB, file-rss:208kB",
+        ]
+        r = one(assemble(lines))
+        assert (r["kind"], r["victim_container_name"], r["trigger_pid"]) == ("system", "/", 2592)
+        assert (r["gfp_mask"], r["order"], r["uid"]) == ("0x201da", 0, 27)
+
+
+class TestStatsAndTrigger:
+    """Rule 8: the stats line names the OOM cgroup; trigger pid from CPU:/Pid: lines."""
+
+    def test_stats_line_names_oom_cgroup(self) -> None:
+        """With no summary or Task-in line, the first "Memory cgroup stats for" names it."""
+        lines = [
+            HEADER,
+            "CPU: 3 PID: 812 Comm: stress Not tainted 4.4.0-21-generic #37-Ubuntu",
+            "Memory cgroup stats for /a/b: cache:0KB rss:1KB",
+            "Memory cgroup stats for /a/b/c: cache:0KB rss:1KB",
+            "Memory cgroup out of memory: Kill process 812 (stress) score 1 or sacrifice child",
+            "Killed process 812 (stress) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+        ]
+        r = one(assemble(lines))
+        assert (r["victim_container_name"], r["kind"], r["trigger_pid"]) == ("/a/b", "memcg", 812)
+
+
+class TestBounds:
+    """Rule 9: bounded state."""
+
+    def test_report_that_never_ends_is_closed_after_the_line_bound(self) -> None:
+        """A header followed by endless lines closes once the bound is crossed."""
+        asm = Assembler()
+        out = asm.feed(KernelLine(HEADER))
+        out += asm.skip(MAX_REPORT_LINES)
+        assert out == []
+        out += asm.skip(1)
+        assert [(r.complete, r.trigger_process_name) for r in out] == [(False, "stress")]
+        assert asm.mode == IDLE
+
+    def test_sources_are_bounded_lru(self) -> None:
+        """More sources than the bound: the oldest is closed early with a notice."""
+        notices: list[str] = []
+        asm = Assembler(max_sources=2, on_notice=notices.append)
+        out = []
+        for host in ("a", "b", "c"):
+            out += asm.feed(KernelLine(HEADER, host=host))
+        assert [(r.host, r.complete) for r in out] == [("a", False)]
+        assert len(notices) == 1 and "'a'" in notices[0]
+
+
+class TestSources:
+    """Rule 10: state per (host, boot id)."""
+
+    def test_interleaved_hosts_do_not_mix(self) -> None:
+        """Two hosts' real reports interleaved line by line give two right records."""
+        a = kmsg_lines("simple-memcg.kmsg", host="a")
+        b = kmsg_lines("cgroupfs-guaranteed-pod-limit.kmsg", host="b")
+        mixed = [line for pair in zip(a, b) for line in pair] + a[len(b) :] + b[len(a) :]
+        records = {r.host: r for r in assemble(mixed)}
+        assert (records["a"].pid, records["a"].container_name) == (3171, "/machine/demo")
+        assert records["b"].pid == 3173 and records["b"].complete and records["a"].complete
+
+    def test_gap_marks_record_incomplete(self) -> None:
+        """Lost lines (e.g. kmsg EPIPE) inside an open report make it incomplete."""
+        asm = Assembler()
+        asm.feed(KernelLine(HEADER))
+        asm.note_gap((None, None))
+        (record,) = asm.feed(KernelLine(KILL))
+        assert record.pid == 3171 and record.complete is False
+
+    def test_summary_naming_another_task_is_not_trusted(self) -> None:
+        """A kill line whose pid differs from the summary's never gets the summary's cgroup."""
+        r = one(assemble([HEADER, SUMMARY, KILL.replace("3171", "4242")]))
+        assert (r["pid"], r["container_name"], r["complete"]) == (4242, "/", False)
