@@ -228,6 +228,15 @@ class Assembler:
     def open_reports(self) -> int:
         return self._open
 
+    def first_open_seq(self) -> int | None:
+        """The lowest kmsg sequence number of any open report (where to resume after a stop)."""
+        seqs = [
+            src.report.record.seq_first
+            for src in self._sources.values()
+            if src.report is not None and src.report.record.seq_first is not None
+        ]
+        return min(seqs) if seqs else None
+
     # --- input -------------------------------------------------------------------------------
     def skip(self, n: int) -> list[OomRecord]:
         """Count ``n`` lines that were not fed (they held no marker)."""

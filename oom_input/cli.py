@@ -7,8 +7,13 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from oom_input import __version__
+
+if TYPE_CHECKING:
+    from oom_input.diagnostics import Diagnostics
+    from oom_input.types import DecodeOptions, OomRecord
 
 EXIT_OK = 0  # end of input reached (malformed lines do not change this)
 EXIT_INPUT_ERROR = 1  # an input file could not be opened or read (the others were still read)
@@ -81,6 +86,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="IANA time zone (e.g. Europe/Berlin, UTC) of stamps that carry no zone (syslog, "
         "journalctl short, dmesg -T; default: the local zone)",
     )
+    live = parser.add_argument_group("live source (instead of FILEs)")
+    live.add_argument(
+        "--kmsg",
+        nargs="?",
+        const="/dev/kmsg",
+        metavar="PATH",
+        help="follow the kernel ring buffer (default PATH /dev/kmsg) until stopped; needs root "
+        "or CAP_SYSLOG",
+    )
+    live.add_argument(
+        "--start",
+        choices=("end", "begin"),
+        default="end",
+        help="where to start when no state file says where to resume: end (default, no replay "
+        "of old kills) or begin (the whole buffer)",
+    )
+    live.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="remember what was handled; a restart resumes right after it (same boot) or at the "
+        "start of the new boot's buffer",
+    )
+    live.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="close a report that got no line for this long (default 0.5)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
     )
@@ -104,8 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     tz = _zone(args.timezone, parser)
+    if args.kmsg is not None and args.files:
+        parser.error("--kmsg reads the kernel log itself: give no FILE")
+    if args.idle_timeout <= 0:
+        parser.error("--idle-timeout must be > 0")
 
     # imported here so that --help and --version stay fast
+    from oom_input.assembler import Assembler
     from oom_input.decoders import make_decoder
     from oom_input.diagnostics import Diagnostics
     from oom_input.enrich import kubernetes_enricher
@@ -116,7 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     diag = Diagnostics(verbose=args.verbose)
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    from oom_input.assembler import Assembler
+    if args.kmsg is not None:
+        try:
+            return _follow_kmsg(args, options, diag)
+        finally:
+            diag.summary()
 
     pipeline = Pipeline(
         decoder=make_decoder(args.input_format, options),
@@ -148,6 +191,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         diag.summary()
     return status
+
+
+def _follow_kmsg(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics) -> int:
+    from oom_input.assembler import Assembler
+    from oom_input.enrich import kubernetes_enricher
+    from oom_input.live import KmsgAccessError, KmsgFollower, LiveOptions
+    from oom_input.sinks.jsonl import JsonLinesSink
+
+    sink = JsonLinesSink(sys.stdout.buffer)
+
+    def emit(record: OomRecord) -> None:
+        kubernetes_enricher(record)
+        sink.write(record)
+
+    follower = KmsgFollower(
+        LiveOptions(
+            path=args.kmsg,
+            start=args.start,
+            state_file=args.state_file,
+            idle_timeout=args.idle_timeout,
+            host=args.host,
+        ),
+        Assembler(on_notice=diag.notice),
+        emit,
+        diag.notice,
+        options,
+    )
+    follower.install_signal_handlers()
+    try:
+        follower.open()
+        follower.run()
+    except KmsgAccessError as exc:
+        diag.notice(str(exc))
+        return EXIT_INPUT_ERROR
+    except BrokenPipeError:
+        return _stdout_gone()
+    finally:
+        follower.close()
+    return EXIT_OK
 
 
 def _stdout_gone() -> int:

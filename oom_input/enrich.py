@@ -1,0 +1,152 @@
+"""Kubernetes attribution of OOM records from cgroup paths alone.
+
+A kernel OOM report names two memory cgroups: the killed task's (``container_name``) and the one
+whose limit was hit (``victim_container_name``). The kubelet and the container runtimes give those
+cgroups names that encode the pod UID, the QoS class and the container ID, so no API call is
+needed::
+
+    cgroupfs driver  /kubepods/burstable/pod<uid>/<64 hex>                (Guaranteed: no <qos>)
+    systemd driver   /kubepods.slice/kubepods-burstable.slice/
+                         kubepods-burstable-pod<uid with _>.slice/cri-containerd-<64 hex>.scope
+
+cgroup v1 and v2 name them alike, and nested nodes (kind, LXC, docker-in-docker, a test's own
+cgroup) put any path in front. Paths are attacker-influenced text, so whole segments are matched
+against exact shapes and anything else is left unattributed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from oom_input.types import OomRecord
+
+# Every pattern below is applied with fullmatch to one whole path segment: no substring can match,
+# and [0-9a-f] (not \d or \w) keeps Unicode lookalike digits out.
+_HEX64 = r"[0-9a-f]{64}"
+_UID_GROUPS = (r"[0-9a-f]{8}", r"[0-9a-f]{4}", r"[0-9a-f]{4}", r"[0-9a-f]{4}", r"[0-9a-f]{12}")
+_UID_DASHED = "-".join(_UID_GROUPS)
+# systemd unit names cannot carry "-" inside one level, so the kubelet writes the uid with "_".
+_UID_UNDERSCORED = "_".join(_UID_GROUPS)
+
+# kubelet, cgroupfs driver: the pod directory `pod<uid>`, under `kubepods/[burstable|besteffort/]`.
+CGROUPFS_POD_DIR: Final = re.compile(rf"pod({_UID_DASHED})")
+# kubelet, cgroupfs driver: the QoS directories between `kubepods` and the pod (none = Guaranteed).
+CGROUPFS_QOS_DIRS: Final = frozenset({"burstable", "besteffort"})
+# containerd and docker (cgroupfs driver) name the container directory by its bare id, cri-o
+# (cgroupfs) writes `crio-<id>`; cri-o's `crio-conmon-<id>` monitor is deliberately no match.
+CGROUPFS_CONTAINER_DIR: Final = re.compile(rf"(crio-)?({_HEX64})")
+# kubelet, systemd driver: `kubepods[-<qos>]-pod<uid_>.slice`; kind's kubelet runs with cgroup
+# root /kubelet, which prefixes every kubepods slice with `kubelet-`.
+SYSTEMD_POD_SLICE: Final = re.compile(
+    rf"(?:kubelet-)?kubepods(?:-(burstable|besteffort))?-pod({_UID_UNDERSCORED})\.slice"
+)
+# containerd, cri-o and docker (systemd driver) put each container in `<prefix>-<id>.scope`;
+# cri-o's `crio-conmon-<id>.scope` (the monitor process, not a container) is deliberately no match.
+SYSTEMD_CONTAINER_SCOPE: Final = re.compile(rf"(cri-containerd|crio|docker)-({_HEX64})\.scope")
+# docker outside Kubernetes, systemd driver: `docker-<id>.scope` (usually under system.slice).
+DOCKER_SCOPE: Final = re.compile(rf"docker-({_HEX64})\.scope")
+# docker outside Kubernetes, cgroupfs driver: `docker/<id>`.
+DOCKER_CGROUPFS_PARENT: Final = "docker"
+DOCKER_CGROUPFS_DIR: Final = re.compile(_HEX64)
+
+_SYSTEMD_RUNTIMES: Final = {"cri-containerd": "containerd", "crio": "cri-o", "docker": "docker"}
+
+
+@dataclass(frozen=True, slots=True)
+class PodAttribution:
+    """What a cgroup path says about the Kubernetes pod and container it belongs to."""
+
+    pod_uid: str | None = None
+    container_id: str | None = None
+    qos_class: str | None = None
+    container_runtime: str | None = None
+
+
+_NOTHING: Final = PodAttribution()
+
+
+@lru_cache(maxsize=4096)
+def attribute_cgroup(path: str | None) -> PodAttribution:
+    """Attribute a memory cgroup path to a pod/container; all fields None when it names none."""
+    if not path or not path.startswith("/"):
+        return _NOTHING
+    segments = path.split("/")[1:]
+    # The outermost match wins: below a container's own cgroup the names are chosen by whoever
+    # runs inside it (a pod can fake a nested pod), while nested nodes (kind) never place a pod
+    # above the real one, only a docker scope, which a pod match outranks.
+    for index, segment in enumerate(segments):
+        pod = _systemd_pod(segments, index, segment) or _cgroupfs_pod(segments, index, segment)
+        if pod is not None:
+            return pod
+    return _docker_outside_kubernetes(segments)
+
+
+def _systemd_pod(segments: list[str], index: int, segment: str) -> PodAttribution | None:
+    match = SYSTEMD_POD_SLICE.fullmatch(segment)
+    if match is None:
+        return None
+    qos, uid = match.groups()
+    container_id = runtime = None
+    if index + 1 < len(segments):
+        container = SYSTEMD_CONTAINER_SCOPE.fullmatch(segments[index + 1])
+        if container is not None:
+            runtime = _SYSTEMD_RUNTIMES[container.group(1)]
+            container_id = container.group(2)
+    return PodAttribution(uid.replace("_", "-"), container_id, qos or "guaranteed", runtime)
+
+
+def _cgroupfs_pod(segments: list[str], index: int, segment: str) -> PodAttribution | None:
+    match = CGROUPFS_POD_DIR.fullmatch(segment)
+    if match is None or index == 0:
+        return None
+    # The pod directory only counts where the kubelet puts it, directly under its QoS directory.
+    parent = segments[index - 1]
+    if parent == "kubepods":
+        qos = "guaranteed"
+    elif parent in CGROUPFS_QOS_DIRS and index >= 2 and segments[index - 2] == "kubepods":
+        qos = parent
+    else:
+        return None
+    container_id = runtime = None
+    if index + 1 < len(segments):
+        container = CGROUPFS_CONTAINER_DIR.fullmatch(segments[index + 1])
+        if container is not None:
+            # A bare id does not say which runtime wrote it (containerd and docker both do).
+            runtime = "cri-o" if container.group(1) else None
+            container_id = container.group(2)
+    return PodAttribution(match.group(1), container_id, qos, runtime)
+
+
+def _docker_outside_kubernetes(segments: list[str]) -> PodAttribution:
+    for index, segment in enumerate(segments):
+        match = DOCKER_SCOPE.fullmatch(segment)
+        if match is not None:
+            return PodAttribution(container_id=match.group(1), container_runtime="docker")
+        if (
+            segment == DOCKER_CGROUPFS_PARENT
+            and index + 1 < len(segments)
+            and DOCKER_CGROUPFS_DIR.fullmatch(segments[index + 1])
+        ):
+            return PodAttribution(container_id=segments[index + 1], container_runtime="docker")
+    return _NOTHING
+
+
+def kubernetes_enricher(record: OomRecord) -> None:
+    """Set pod_uid, container_id, qos_class and container_runtime from the record's cgroups."""
+    attribution = _NOTHING
+    # The killed task's cgroup is the most specific: when the limit was hit on the pod, it still
+    # names the container inside it.
+    if record.container_name != "/":
+        attribution = attribute_cgroup(record.container_name)
+    if attribution == _NOTHING:
+        attribution = attribute_cgroup(record.victim_container_name)
+    record.pod_uid = attribution.pod_uid
+    record.container_id = attribution.container_id
+    record.qos_class = attribution.qos_class
+    record.container_runtime = attribution.container_runtime
+
+
+__all__ = ["PodAttribution", "attribute_cgroup", "kubernetes_enricher"]

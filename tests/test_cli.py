@@ -1,0 +1,141 @@
+"""The command line, run as users run it: a subprocess, bytes in, JSON lines out."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import orjson
+from schema_util import validate_record
+
+REAL = Path(__file__).parent / "data" / "real"
+SAMPLE = REAL / "simple-memcg.kmsg"
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "oom_input", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def records(stdout: bytes) -> list[dict]:
+    out = [orjson.loads(line) for line in stdout.splitlines()]
+    for record in out:
+        validate_record(record)
+    return out
+
+
+def test_file_argument_gives_schema_valid_records() -> None:
+    """A real capture given as FILE gives one valid record on stdout and nothing on stderr."""
+    proc = run(str(SAMPLE))
+    assert proc.returncode == 0
+    assert [r["pid"] for r in records(proc.stdout)] == [3171]
+    assert proc.stderr == b""
+
+
+def test_stdin_and_dash_read_stdin() -> None:
+    """No FILE and "-" both read stdin."""
+    data = SAMPLE.read_bytes()
+    assert records(run(stdin=data).stdout) == records(run("-", stdin=data).stdout)
+    assert len(records(run(stdin=data).stdout)) == 1
+
+
+def test_files_are_read_in_order() -> None:
+    """Several FILEs are read in order, one record per kill."""
+    other = REAL / "cgroupfs-guaranteed-pod-limit.kmsg"
+    proc = run(str(other), str(SAMPLE))
+    assert [r["pid"] for r in records(proc.stdout)] == [3173, 3171]
+
+
+def test_boot_time_gives_wall_time() -> None:
+    """--boot-time turns the kernel timestamp of the kill line into time_of_death."""
+    proc = run("--boot-time", "1764180000.25", str(SAMPLE))
+    (record,) = records(proc.stdout)
+    # kill line at 1194.840991 s after boot
+    assert record["time_of_death"] == "2025-11-26T18:19:55.090991Z"
+    (without,) = records(run(str(SAMPLE)).stdout)
+    assert without["time_of_death"] is None
+
+
+def test_host_option_sets_host() -> None:
+    """--host names the host where the input carries none."""
+    (record,) = records(run("--host", "node-a", str(SAMPLE)).stdout)
+    assert record["host"] == "node-a"
+
+
+def test_kubernetes_attribution_is_on_the_record() -> None:
+    """Records carry the pod and container read from the cgroup path."""
+    (record,) = records(run(str(REAL / "cgroupfs-guaranteed-pod-limit.kmsg")).stdout)
+    assert record["pod_uid"] == "99887766-5544-3322-1100-ffeeddccbbaa"
+    assert record["container_id"] == "12ab" * 16
+    assert record["qos_class"] == "guaranteed"
+
+
+def test_missing_file_exits_1_naming_it_and_reads_the_rest() -> None:
+    """An unreadable FILE: message naming it, exit 1, the other files still read."""
+    proc = run("/nonexistent/kern.log", str(SAMPLE))
+    assert proc.returncode == 1
+    assert b"/nonexistent/kern.log" in proc.stderr
+    assert len(records(proc.stdout)) == 1
+
+
+def test_usage_error_exits_2() -> None:
+    """An unknown option or format is a usage error."""
+    assert run("--input-format", "nope").returncode == 2
+    assert run("--timezone", "Mars/Olympus").returncode == 2
+
+
+def test_help_shows_examples() -> None:
+    """--help shows real examples and the exit codes."""
+    out = run("--help").stdout.decode()
+    assert "journalctl -k -o short-precise | oom-input" in out
+    assert "oom-input /var/log/kern.log" in out
+    assert "exit codes" in out
+
+
+def test_malformed_input_is_counted_on_stderr_never_stdout() -> None:
+    """Binary garbage and bad UTF-8 around a report: record kept, one summary line on stderr."""
+    garbage = b"\x00\xff\xfe garbage Killed process \xff\n" + b"\xc3\x28 Killed process x\n"
+    proc = run("-f", "kmsg", stdin=garbage + SAMPLE.read_bytes() + garbage)
+    assert proc.returncode == 0
+    assert [r["pid"] for r in records(proc.stdout)] == [3171]
+    assert proc.stderr.count(b"\n") == 1 and b"malformed" in proc.stderr
+
+
+def test_closed_stdout_exits_quietly() -> None:
+    """Downstream closing the pipe ends the process with exit 0 and no traceback."""
+    data = SAMPLE.read_bytes() * 2000
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oom_input"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    stdin = proc.stdin
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.write(data)
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    assert proc.stdout.readline().startswith(b'{"event":"oom_kill"')
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    writer.join(timeout=60)
+    assert proc.stderr is not None
+    assert b"Traceback" not in proc.stderr.read()
+
+
+def test_version_is_fast_path() -> None:
+    """--version prints the version."""
+    assert run("--version").stdout.startswith(b"oom-input ")

@@ -1,0 +1,305 @@
+"""The live /dev/kmsg source: against the real kernel (root), and a fake for EPIPE and idling."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from kernel_oom import trigger_oom
+from schema_util import validate_record
+
+from oom_input.assembler import Assembler
+from oom_input.live import KmsgAccessError, KmsgFollower, LiveOptions, Position, StateFile
+from oom_input.types import OomRecord
+
+REAL = Path(__file__).parent / "data" / "real"
+
+
+class OomInput:
+    """``oom-input --kmsg ...`` as a subprocess, with its stdout read record by record."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "oom_input", "--kmsg", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._buf = b""
+        self.arrivals: list[tuple[float, dict]] = []
+
+    def wait_started(self) -> None:
+        # the process is ready once it sits in poll(); give it the time to import and seek
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            stat = Path(f"/proc/{self.proc.pid}/wchan").read_text()
+            if "poll" in stat or "select" in stat:
+                return
+            time.sleep(0.02)
+        raise AssertionError("oom-input --kmsg did not reach its poll loop")
+
+    def records(self, n: int | None = None, timeout: float = 10.0, pid: int | None = None) -> list[dict]:
+        """Read records until ``n`` arrived (or the one for ``pid``), or ``timeout`` passed."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        got: list[dict] = []
+        while time.monotonic() < deadline:
+            if n is not None and len(got) >= n:
+                break
+            if pid is not None and any(r["pid"] == pid for r in got):
+                break
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(fd, 65536)
+            now = time.time()
+            if not chunk:
+                break
+            self._buf += chunk
+            *lines, self._buf = self._buf.split(b"\n")
+            for line in lines:
+                record = orjson.loads(line)
+                validate_record(record)
+                self.arrivals.append((now, record))
+                got.append(record)
+        return got
+
+    def stop(self) -> tuple[int, bytes]:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=10)
+        return self.proc.returncode, err
+
+
+def kube_path() -> tuple[str, str, str]:
+    uid = str(uuid.uuid4())
+    cid = uuid.uuid4().hex + uuid.uuid4().hex
+    pod = f"kubepods-burstable-pod{uid.replace('-', '_')}.slice"
+    return f"{pod}/cri-containerd-{cid}.scope", uid, cid
+
+
+@pytest.mark.real_kernel
+def test_live_record_arrives_fast_with_cgroups(tmp_path: Path) -> None:
+    """A real kill is written as a record within a generous bound of its kill line."""
+    oom = OomInput("--state-file", str(tmp_path / "state"))
+    try:
+        oom.wait_started()
+        path, uid, cid = kube_path()
+        capture = trigger_oom(path, comm="live (a), b")
+        (record,) = [r for r in oom.records(pid=capture.pid) if r["pid"] == capture.pid]
+        assert record["process_name"] == "live (a), b"
+        assert record["container_name"] == record["victim_container_name"] == capture.cgroup_path
+        assert (record["pod_uid"], record["container_id"]) == (uid, cid)
+        assert record["complete"] is True
+        assert record["host"] and record["boot_id"] == Path(
+            "/proc/sys/kernel/random/boot_id"
+        ).read_text().strip()
+        arrival = next(t for t, r in oom.arrivals if r["pid"] == capture.pid)
+        kill_time = _epoch(record["time_of_death"])
+        assert -0.05 < arrival - kill_time < 2.0
+    finally:
+        code, err = oom.stop()
+    assert code == 0, err
+
+
+@pytest.mark.real_kernel
+def test_state_file_gives_exactly_once_across_restarts(tmp_path: Path) -> None:
+    """Kill A while running; B and C while stopped; the restart emits exactly B and C."""
+    state = str(tmp_path / "state")
+    first = OomInput("--state-file", state)
+    try:
+        first.wait_started()
+        a = trigger_oom("exactly-once-a", comm="kill-a")
+        assert [r["pid"] for r in first.records(pid=a.pid)] == [a.pid]
+    finally:
+        code, _ = first.stop()
+    assert code == 0
+    assert os.stat(state).st_mode & 0o777 == 0o600
+    b = trigger_oom("exactly-once-b", comm="kill-b")
+    c = trigger_oom("exactly-once-c", comm="kill-c")
+    second = OomInput("--state-file", state)
+    try:
+        got = second.records(n=2, timeout=10)
+        got += second.records(timeout=1.0)  # anything more would be a repeat
+    finally:
+        second.stop()
+    assert [r["pid"] for r in got] == [b.pid, c.pid]
+
+
+@pytest.mark.real_kernel
+def test_start_end_replays_nothing_and_begin_replays_the_buffer() -> None:
+    """Without a state file, --start end emits no old kill; --start begin replays them."""
+    old = trigger_oom("replay", comm="old-kill")
+    fresh = OomInput()
+    try:
+        fresh.wait_started()
+        assert fresh.records(timeout=1.0) == []
+    finally:
+        fresh.stop()
+    replay = OomInput("--start", "begin")
+    try:
+        got = replay.records(pid=old.pid, timeout=10)
+    finally:
+        replay.stop()
+    assert old.pid in [r["pid"] for r in got]
+
+
+@pytest.mark.real_kernel
+def test_idle_process_uses_almost_no_cpu() -> None:
+    """An idle --kmsg process sleeps in poll(): CPU time over 5 s stays near zero."""
+    oom = OomInput()
+    try:
+        oom.wait_started()
+        before = _cpu_seconds(oom.proc.pid)
+        time.sleep(5)
+        used = _cpu_seconds(oom.proc.pid) - before
+    finally:
+        oom.stop()
+    assert used < 0.05
+
+
+@pytest.mark.real_kernel
+def test_sigterm_exits_0_and_permission_denied_exits_1() -> None:
+    """SIGTERM stops cleanly; an unprivileged reader gets exit 1 naming what it needs."""
+    oom = OomInput()
+    oom.wait_started()
+    code, err = oom.stop()
+    assert (code, err) == (0, b"")
+    if Path("/proc/sys/kernel/dmesg_restrict").read_text().strip() != "1":
+        pytest.skip("kernel.dmesg_restrict=0: any user may read /dev/kmsg here")
+    # the reader itself, as nobody (a fork: the interpreter may live in root's home)
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            follower = KmsgFollower(LiveOptions(), Assembler(), lambda record: None, print)
+            try:
+                follower.open()
+                os.write(w, b"opened")
+            except KmsgAccessError as exc:
+                os.write(w, str(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(child, 0)
+    with os.fdopen(r, "rb") as f:
+        message = f.read()
+    assert b"permission denied" in message and b"CAP_SYSLOG" in message
+    # and the CLI turns a reader that cannot open its device into exit 1 with the message
+    proc = subprocess.run(
+        [sys.executable, "-m", "oom_input", "--kmsg", "/nonexistent/kmsg"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert b"/nonexistent/kmsg" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+# --- the follower against a fake kmsg --------------------------------------------------------
+
+
+class FakeKmsg(KmsgFollower):
+    """Reads scripted records; an exception in the script is raised by read()."""
+
+    def __init__(self, script: list, tmp_path: Path, **options: object) -> None:
+        self.emitted: list[OomRecord] = []
+        self.warnings: list[str] = []
+        super().__init__(
+            LiveOptions(path=os.devnull, host="fake", **options),  # type: ignore[arg-type]
+            Assembler(),
+            self.emitted.append,
+            self.warnings.append,
+        )
+        self.boot_id = "00000000-0000-0000-0000-000000000001"
+        self._script = list(script)
+        # poll on a pipe that never becomes readable: the idle timeout is what wakes us
+        self.fd, self._never_w = os.pipe()
+
+    def _read(self) -> bytes:
+        if not self._script:
+            self.stop()
+            raise BlockingIOError
+        item = self._script.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+def kmsg_records(name: str) -> list[bytes]:
+    return [line + b"\n" for line in (REAL / name).read_bytes().splitlines()]
+
+
+def test_epipe_is_counted_and_marks_the_open_report_incomplete(tmp_path: Path) -> None:
+    """EPIPE mid-report: the loss is reported from the sequence gap, the record incomplete."""
+    records = kmsg_records("simple-memcg.kmsg")
+    script = [*records[:10], BrokenPipeError(), *records[15:]]
+    fake = FakeKmsg(script, tmp_path)
+    fake.run()
+    assert [(r.pid, r.complete) for r in fake.emitted] == [(3171, False)]
+    assert fake.missed == 5 and any("missed 5 kernel messages" in w for w in fake.warnings)
+
+
+def test_idle_timeout_closes_a_report_that_stopped(tmp_path: Path) -> None:
+    """A report whose kill line never comes is emitted after the idle timeout."""
+    records = kmsg_records("simple-memcg.kmsg")[:-1]
+    # the BlockingIOError makes it poll(); the poll times out and the report is closed
+    fake = FakeKmsg([*records, BlockingIOError()], tmp_path, idle_timeout=0.05)
+    started = time.monotonic()
+    fake.run()
+    assert [(r.pid, r.complete) for r in fake.emitted] == [(3171, False)]
+    assert time.monotonic() - started < 2
+
+
+def test_state_file_resumes_at_open_report_start(tmp_path: Path) -> None:
+    """Stopped mid-report: the state points at the report's first record."""
+    records = kmsg_records("simple-memcg.kmsg")
+    state = str(tmp_path / "state")
+    fake = FakeKmsg(records[:20], tmp_path, state_file=state)
+    fake.run()
+    assert fake.emitted == []
+    assert StateFile(state, print).load() == Position(fake.boot_id, 894)
+
+
+def test_corrupt_state_file_warns_and_starts_afresh(tmp_path: Path) -> None:
+    """Garbage in the state file: a warning, no position, no crash; 0600 when written."""
+    state = tmp_path / "state"
+    state.write_bytes(b"\x00not json")
+    warnings: list[str] = []
+    assert StateFile(str(state), warnings.append).load() is None
+    assert warnings and "unreadable" in warnings[0]
+    StateFile(str(state), warnings.append).save(Position("b", 7))
+    assert state.stat().st_mode & 0o777 == 0o600
+    assert StateFile(str(state), warnings.append).load() == Position("b", 7)
+
+
+def test_state_file_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
+    """A symlink at the state path is replaced by the file; its target is never written."""
+    target = tmp_path / "target"
+    target.write_text("keep")
+    link = tmp_path / "state"
+    link.symlink_to(target)
+    StateFile(str(link), print).save(Position("b", 1))
+    assert target.read_text() == "keep" and not link.is_symlink()
+
+
+def _epoch(rfc3339: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,115 @@
+"""The chunked reader: skipping lines at byte level never changes the records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oom_input.assembler import Assembler
+from oom_input.decoders import make_decoder
+from oom_input.scanner import LineScanner
+from oom_input.types import DecodeOptions, OomRecord
+
+REAL = Path(__file__).parent / "data" / "real"
+REPORTS = [
+    (REAL / name).read_bytes()
+    for name in (
+        "simple-memcg.kmsg",
+        "cgroupfs-guaranteed-pod-limit.kmsg",
+        "systemd-besteffort-container-limit.kmsg",
+    )
+]
+NOISE_LINES = [
+    b"6,100,5000,-;eth0: link becomes ready",
+    b" SUBSYSTEM=net",
+    b" DEVICE=n2",
+    b"4,101,5001,-;WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 bar+0x1/0x2",
+    b"4,102,5002,-; dump_stack_lvl+0x57/0x80",
+    b"6,103,5003,-;cache 0",
+    b"6,104,5004,-;Task in progress: not an oom line",
+    b"3,105,5005,c;fragment of something",
+    b"6,106,5006,-;memory: usage of swap is fine",
+]
+
+
+def run_scanner(data: bytes, cuts: list[int]) -> list[dict]:
+    out: list[OomRecord] = []
+    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
+    prev = 0
+    for cut in sorted(set(cuts)):
+        scanner.feed(data[prev:cut])
+        prev = cut
+    scanner.feed(data[prev:])
+    scanner.finish()
+    return [r.as_dict() for r in out]
+
+
+def run_per_line(data: bytes) -> list[dict]:
+    """The live path: every line fed one by one, no skipping."""
+    out: list[OomRecord] = []
+    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
+    for raw in data.split(b"\n"):
+        if raw:
+            scanner.feed_line(raw)
+    scanner.finish()
+    return [r.as_dict() for r in out]
+
+
+@st.composite
+def noisy_stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    parts: list[bytes] = []
+    for _ in range(draw(st.integers(1, 4))):
+        parts += draw(st.lists(st.sampled_from(NOISE_LINES), max_size=30))
+        report = draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
+        if draw(st.booleans()):  # truncate some reports: they must still give a record
+            report = report[: draw(st.integers(1, len(report)))]
+        parts += report
+    parts += draw(st.lists(st.sampled_from(NOISE_LINES), max_size=10))
+    data = b"\n".join(parts) + b"\n"
+    cuts = draw(st.lists(st.integers(0, len(data)), max_size=20))
+    return data, cuts
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(noisy_stream())
+def test_chunk_boundaries_and_skipping_never_change_records(case: tuple[bytes, list[int]]) -> None:
+    """Random report positions in noise and random chunk cuts give the per-line records."""
+    data, cuts = case
+    expected = run_per_line(data)
+    assert run_scanner(data, cuts) == expected
+    assert run_scanner(data, []) == expected
+    assert len(expected) >= data.count(b"invoked oom-killer")
+
+
+def test_every_report_found_in_one_big_buffer() -> None:
+    """Three real reports in noise, one chunk: three complete records."""
+    data = b"".join(b"\n".join(NOISE_LINES) + b"\n" + report for report in REPORTS)
+    records = run_scanner(data, [])
+    assert [(r["pid"], r["complete"]) for r in records] == [(3171, True), (3173, True), (3172, True)]
+
+
+def test_last_line_without_newline_is_read() -> None:
+    """A file whose last line (the kill line) lacks a newline still gives a complete record."""
+    records = run_scanner(REPORTS[0].rstrip(b"\n"), [])
+    assert [(r["pid"], r["complete"]) for r in records] == [(3171, True)]
+
+
+def test_overlong_line_is_cut_and_the_stream_goes_on() -> None:
+    """A line longer than the bound is cut, reported, and the next report is still found."""
+    sizes: list[int] = []
+    out: list[OomRecord] = []
+    scanner = LineScanner(
+        make_decoder("kmsg", DecodeOptions()),
+        Assembler(),
+        out.append,
+        on_overlong=sizes.append,
+        max_line_bytes=1024,
+    )
+    junk = b"6,1,1,-;" + b"x" * 5000
+    for i in range(0, len(junk), 700):
+        scanner.feed(junk[i : i + 700])
+    scanner.feed(b"\n" + REPORTS[0])
+    scanner.finish()
+    assert sizes and [r.pid for r in out] == [3171]
