@@ -76,6 +76,23 @@ class Decoder(Protocol):
         ...
 
 
+class StreamDecoder(Protocol):
+    """An input format that is not one record per line (msgpack streams, journal export):
+    it gets raw bytes and returns the kernel lines they completed, in input order."""
+
+    name: ClassVar[str]
+
+    def __init__(self, options: DecodeOptions) -> None: ...
+
+    def feed(self, data: bytes) -> list[KernelLine]:
+        """Take the next bytes (any split); return the kernel lines completed by them."""
+        ...
+
+    def finish(self) -> list[KernelLine]:
+        """End of input: return what a last, unterminated record still gives."""
+        ...
+
+
 @dataclass(slots=True)
 class OomRecord:
     """One OOM kill: the published record (schemas/oom-record.schema.json), key for key."""
@@ -141,5 +158,6 @@ __all__ = [
     "KernelLine",
     "OomRecord",
     "Sink",
+    "StreamDecoder",
     "SourceKey",
 ]
