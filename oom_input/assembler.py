@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from oom_input.types import KernelLine, OomRecord, SourceKey
@@ -142,6 +142,7 @@ KIND_BY_REASON = {
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_VALUE_STARTS = frozenset("/(0123456789")
 
 
 def format_time(wall_us: int | None) -> str | None:
@@ -187,6 +188,9 @@ class _Group:
     deadline: int  # line counter past which later lines are not the group's
     path: str | None = None  # set once "Tasks in <path> are going to be killed" was read
     since_us: int | None = None
+    # the kernel walks the whole group, the first victim too (printed again if it still has
+    # its memory): one record per pid
+    pids: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -322,6 +326,9 @@ class Assembler:
             if _group_expired(group, line):
                 self._set_group(src, None)
                 return self._on_kill(src, line, text, out)
+            if pid in group.pids:
+                return
+            group.pids.add(pid)
             record = OomRecord(**group.template.as_dict())
             record.container_name = group.path
             _apply_kill(record, m)
@@ -414,9 +421,10 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         if report.killed:
-            self._set_group(
-                src, _Group(_group_template(record), deadline=self._lines + MAX_LINES_BEFORE_GROUP)
-            )
+            group = _Group(_group_template(record), deadline=self._lines + MAX_LINES_BEFORE_GROUP)
+            if record.pid is not None:
+                group.pids.add(record.pid)
+            self._set_group(src, group)
         self._recompute_deadline()
         out.append(record)
 
@@ -467,12 +475,14 @@ class Assembler:
         text = line.text
         if "invoked oom-killer:" in text or "Killed process" in text:
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
-        if line.cont:
-            return True
+        if line.cont is not None:
+            return line.cont
         assert report.pending is not None
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
-        # lines start with "," or follow a "key=" that waits for its value
-        return text.startswith(",") or report.pending[1].endswith("=")
+        # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for
+        return text.startswith(",") or (
+            report.pending[1].endswith("=") and text[:1] in _VALUE_STARTS
+        )
 
     def _set_pending(self, report: _Report, pending: tuple | None) -> None:
         if (report.pending is None) != (pending is None):

@@ -25,7 +25,9 @@ class KernelLine:
     host: str | None = None
     boot_id: str | None = None
     seq: int | None = None  # /dev/kmsg sequence number
-    cont: bool = False  # a pr_cont fragment that continues the previous line of its source
+    # a pr_cont fragment that continues the previous line of its source; None: the format
+    # does not say (only /dev/kmsg records carry the flag)
+    cont: bool | None = None
     source_format: str = "plain"
 
 

@@ -1,0 +1,110 @@
+"""Input formats: one module per format, one registry (``DECODERS``) here.
+
+``make_decoder(name, options)`` gives the decoder for ``--input-format NAME``:
+
+- a format name (``DECODER_NAMES``): that format only; a line it rejects is reported
+  (``not a <name> line``) and still offered to the assembler as plain text, never dropped;
+- ``"auto"``: an ``AutoDecoder``, which detects the format per line, so that a file may mix
+  them (dmesg lines and continuation lines, two captures concatenated). It tries the format of
+  the previous line first, then the others in ``DECODER_NAMES`` order, ``plain`` last.
+
+Adding a format: write ``oom_input/decoders/<format>.py`` with one class following
+``oom_input.types.Decoder`` (its module docstring is its user documentation) and add the class
+to ``DECODERS``, before ``PlainDecoder`` (earlier entries win when two formats claim a line).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from oom_input.decoders.dmesg import DmesgDecoder
+from oom_input.decoders.journal import JournalDecoder
+from oom_input.decoders.kmsg import KmsgDecoder
+from oom_input.decoders.plain import PlainDecoder
+from oom_input.decoders.syslog import SyslogDecoder
+from oom_input.types import DecodeOptions, Decoder, KernelLine, _Ignored
+
+# auto-detection order; PlainDecoder accepts every line, so it must stay last
+DECODERS: tuple[type[Decoder], ...] = (
+    KmsgDecoder,
+    DmesgDecoder,
+    JournalDecoder,
+    SyslogDecoder,
+    PlainDecoder,
+)
+DECODER_NAMES: tuple[str, ...] = tuple(decoder.name for decoder in DECODERS)
+AUTO = "auto"
+
+
+class AutoDecoder:
+    """Detects the format of each line: the previous line's format first, then all in order."""
+
+    name: ClassVar[str] = AUTO
+    extra_markers: ClassVar[tuple[bytes, ...]] = tuple(
+        dict.fromkeys(marker for decoder in DECODERS for marker in decoder.extra_markers)
+    )
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self._decoders = [cls(options) for cls in DECODERS if cls is not PlainDecoder]
+        self._plain = PlainDecoder(options)
+        self._last: Decoder | None = None  # decoder of the previous recognised line
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored:
+        """The line decoded by the first format that claims it, else as plain text."""
+        last = self._last
+        if last is not None:
+            result = last.decode(raw)
+            if result is not None:
+                return result
+        for decoder in self._decoders:
+            if decoder is not last:
+                result = decoder.decode(raw)
+                if result is not None:
+                    self._last = decoder
+                    return result
+        # plain is not remembered: it claims every line and would shadow all other formats
+        return self._plain.decode(raw)
+
+
+class FormatDecoder:
+    """One named format; a line it rejects is reported and offered as plain text."""
+
+    def __init__(self, decoder_class: type[Decoder], options: DecodeOptions) -> None:
+        self.name = decoder_class.name
+        self.extra_markers = decoder_class.extra_markers
+        self._decoder = decoder_class(options)
+        self._plain = PlainDecoder(options)
+        self._report = options.report
+        self._reason = f"not a {self.name} line"
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored:
+        """The line in this format, else reported and taken as plain text."""
+        result = self._decoder.decode(raw)
+        if result is None:
+            self._report(self._reason, raw)
+            return self._plain.decode(raw)
+        return result
+
+
+def make_decoder(name: str, options: DecodeOptions) -> Decoder:
+    """The decoder for ``--input-format NAME``: a name of ``DECODER_NAMES`` or ``"auto"``."""
+    if name == AUTO:
+        return AutoDecoder(options)
+    for decoder_class in DECODERS:
+        if decoder_class.name == name:
+            if decoder_class is PlainDecoder:  # rejects nothing: no fallback needed
+                return PlainDecoder(options)
+            # FormatDecoder sets name/extra_markers per instance, not as class variables
+            return FormatDecoder(decoder_class, options)  # type: ignore[return-value]
+    choices = ", ".join((AUTO, *DECODER_NAMES))
+    raise ValueError(f"unknown input format {name!r}: choose one of {choices}")
+
+
+__all__ = [
+    "AUTO",
+    "DECODERS",
+    "DECODER_NAMES",
+    "AutoDecoder",
+    "FormatDecoder",
+    "make_decoder",
+]

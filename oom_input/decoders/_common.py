@@ -1,0 +1,203 @@
+"""What the text decoders share: strict UTF-8 decoding, timestamp shapes and their conversion to
+integer microseconds, and the ``host ident: message`` tail of journalctl and syslog lines.
+
+Every time here is computed with integers (no float seconds), so ``123.456789`` is exactly
+123456789 µs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
+
+from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+
+# A stamp converter turns a matched stamp into (wall_us, kernel_us), either None when the stamp
+# does not carry it; it raises ValueError for a well-shaped but impossible date (Feb 30).
+Times = tuple[int | None, int | None]
+StampConverter = Callable[[re.Match[bytes], DecodeOptions], Times]
+Stamp = tuple[re.Pattern[bytes], StampConverter]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
+_DAY_US = 86_400 * 10**6
+_MONTH_NAMES = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun")
+_MONTH_NAMES += (b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+MONTHS: dict[bytes, int] = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+
+# Pattern fragments, composed into the decoders' compiled line patterns so each shape is
+# written once. Group names are shared by the converters below.
+MONTH = rb"(?P<month>" + b"|".join(_MONTH_NAMES) + rb")"
+WEEKDAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+DATE = rb"(?P<date>\d{4}-\d\d-\d\d)"
+CLOCK = rb"(?P<clock>\d\d:\d\d:\d\d)"
+# "Nov 26 18:37:34[.798531]": BSD syslog (RFC 3164) files, journalctl -o short/short-precise
+BSD_STAMP = rb"%s +(?P<day>\d{1,2}) %s(?:\.(?P<frac>\d{1,9}))?" % (MONTH, CLOCK)
+# "2025-11-26T18:37:34[.798531]+00:00": journalctl short-iso[-precise] ("+0000"), rsyslog
+# RFC 3339 ("+00:00" or "Z")
+ISO_STAMP = rb"%sT%s(?:\.(?P<frac>\d{1,9}))?(?P<zone>Z|[+-]\d\d:?\d\d)" % (DATE, CLOCK)
+# "[  499.798531": printk time as dmesg, klogd and journalctl -o short-monotonic print it (the
+# closing bracket is left to the user: dmesg -d puts a delta before it). Digit counts are
+# bounded everywhere so that int() never meets a number it refuses (> 4300 digits).
+MONOTONIC_STAMP = rb"\[ *(?P<sec>\d{1,12})\.(?P<frac>\d{1,9})"
+# "[  T123]" / "[    C1]": printk caller id (CONFIG_PRINTK_CALLER) after the timestamp,
+# "] [" in dmesg output, "][" on the console
+CALLER_ID = rb"(?: ?\[ *[TC]\d+\])?"
+
+# "<host> <ident>[<pid>]: <message>" after the stamp of journalctl short-* and syslog lines;
+# the host is absent when the journal entry has no _HOSTNAME
+SYSLOG_TAIL = re.compile(
+    rb" (?:(?P<host>[^\s:]+) )?(?P<ident>[^\s:\[]+)(?:\[\d+\])?:(?: (?P<message>.*))?\Z", re.S
+)
+# printk time (and caller id) that klogd / rsyslog imklog leave at the start of the message:
+# kern.log's "kernel: [  123.456789] text"
+KERNEL_STAMP_IN_MESSAGE = re.compile(MONOTONIC_STAMP + rb"\]" + CALLER_ID + rb"(?: |\Z)")
+
+
+def strip_cr(raw: bytes) -> bytes:
+    """The line without a trailing carriage return (files written on or for Windows)."""
+    return raw[:-1] if raw.endswith(b"\r") else raw
+
+
+def decode_text(data: bytes, raw: bytes, options: DecodeOptions) -> str:
+    """UTF-8 text of ``data`` (part of line ``raw``); invalid bytes are reported and become
+    U+FFFD, never surrogates, which orjson refuses to encode."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        options.report("invalid UTF-8", raw)
+        return data.decode("utf-8", errors="replace")
+
+
+def fraction_us(fraction: bytes | None) -> int:
+    """Microseconds in the digits after a decimal point (any precision, truncated to µs)."""
+    return int(fraction[:6].ljust(6, b"0")) if fraction else 0
+
+
+def seconds_us(seconds: bytes, fraction: bytes | None) -> int:
+    """``seconds.fraction`` as integer microseconds."""
+    return int(seconds) * 10**6 + fraction_us(fraction)
+
+
+def offset_zone(offset: bytes) -> tzinfo:
+    """The fixed zone of ``Z``, ``+0100``, ``+01:00`` or ``-05``."""
+    if offset == b"Z":
+        return timezone.utc
+    digits = offset[1:].replace(b":", b"")
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or b"0"))
+    return timezone(-delta if offset.startswith(b"-") else delta)
+
+
+def civil_wall_us(
+    year: int, month: int, day: int, clock: bytes, micros: int, tz: tzinfo | None
+) -> int:
+    """Epoch µs of a civil date and ``HH:MM:SS`` clock in ``tz`` (None: the local zone)."""
+    hour, minute, second = int(clock[0:2]), int(clock[3:5]), int(clock[6:8])
+    moment = datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
+    if tz is None:
+        moment = moment.astimezone()  # a naive datetime is taken as local time
+    return (moment - _EPOCH) // _ONE_US
+
+
+def now_us() -> int:
+    """The current time in epoch µs (a function so that tests can pin the clock)."""
+    return time.time_ns() // 1000
+
+
+def yearless_wall_us(
+    month: int, day: int, clock: bytes, micros: int, options: DecodeOptions
+) -> int:
+    """Epoch µs of a stamp without a year: ``options.year``, else the current year unless that
+    puts the stamp over a day in the future (December's logs read in January): then the last."""
+    if options.year is not None:
+        return civil_wall_us(options.year, month, day, clock, micros, options.tz)
+    now = now_us()
+    year = datetime.fromtimestamp(now // 10**6, options.tz).year
+    wall = civil_wall_us(year, month, day, clock, micros, options.tz)
+    if wall - now > _DAY_US:
+        wall = civil_wall_us(year - 1, month, day, clock, micros, options.tz)
+    return wall
+
+
+def bsd_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    """Times of a BSD_STAMP (no year, no zone)."""
+    month, day = MONTHS[stamp["month"]], int(stamp["day"])
+    return yearless_wall_us(month, day, stamp["clock"], fraction_us(stamp["frac"]), options), None
+
+
+def dated_wall_us(stamp: re.Match[bytes], tz: tzinfo | None) -> int:
+    """Epoch µs of a stamp with DATE, CLOCK and ``frac`` groups, in ``tz``."""
+    year, month, day = (int(part) for part in stamp["date"].split(b"-"))
+    return civil_wall_us(year, month, day, stamp["clock"], fraction_us(stamp["frac"]), tz)
+
+
+def iso_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    """Times of an ISO_STAMP-like stamp (it carries its zone)."""
+    return dated_wall_us(stamp, offset_zone(stamp["zone"])), None
+
+
+def monotonic_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    """Times of a MONOTONIC_STAMP: kernel time only."""
+    return None, seconds_us(stamp["sec"], stamp["frac"])
+
+
+def find_stamp(
+    stamps: Sequence[Stamp], line: bytes, pos: int = 0
+) -> tuple[re.Match[bytes], StampConverter] | None:
+    """The first of ``stamps`` that matches ``line`` at ``pos``, with its converter."""
+    for pattern, convert in stamps:
+        match = pattern.match(line, pos)
+        if match is not None:
+            return match, convert
+    return None
+
+
+def stamp_times(
+    convert: StampConverter, stamp: re.Match[bytes], options: DecodeOptions, raw: bytes
+) -> Times:
+    """``convert(stamp)``; an impossible date is reported and gives no times."""
+    try:
+        return convert(stamp, options)
+    except (ValueError, OverflowError):  # OverflowError: local time of year 1 on some libcs
+        options.report("impossible timestamp", raw)
+        return None, None
+
+
+StampedTail = tuple[re.Match[bytes], StampConverter, re.Match[bytes]]
+
+
+def find_stamped_tail(stamps: Sequence[Stamp], line: bytes, pos: int = 0) -> StampedTail | None:
+    """A stamp of ``stamps`` at ``pos`` followed by a ``host ident: message`` tail: (the stamp,
+    its converter, the SYSLOG_TAIL match)."""
+    found = find_stamp(stamps, line, pos)
+    if found is None:
+        return None
+    stamp, convert = found
+    tail = SYSLOG_TAIL.match(line, stamp.end())
+    return None if tail is None else (stamp, convert, tail)
+
+
+def tail_line(
+    found: StampedTail, raw: bytes, options: DecodeOptions, source_format: str
+) -> KernelLine | _Ignored:
+    """The kernel line of a stamped ``host ident: message`` line, or IGNORED when another
+    program wrote it."""
+    stamp, convert, tail = found
+    if tail["ident"] != b"kernel":
+        return IGNORED
+    message = tail["message"] or b""
+    wall_us, kernel_us = stamp_times(convert, stamp, options, raw)
+    in_message = KERNEL_STAMP_IN_MESSAGE.match(message)
+    if in_message is not None:
+        kernel_us = seconds_us(in_message["sec"], in_message["frac"])
+        message = message[in_message.end() :]
+    host = tail["host"]
+    return KernelLine(
+        text=decode_text(message, raw, options),
+        kernel_us=kernel_us,
+        wall_us=wall_us,
+        host=None if host is None else decode_text(host, raw, options),
+        source_format=source_format,
+    )

@@ -1,0 +1,144 @@
+"""``dmesg`` output (util-linux), and kernel console lines of the same shape.
+
+Accepted lines::
+
+    [  499.798531] text                     dmesg                  kernel_us
+    <3>[  499.798531] text                  dmesg -r, console      kernel_us
+    kern  :err   : [  499.798531] text      dmesg -x               kernel_us
+    kern  :err   : text                     dmesg -x -t            (no time)
+    [  499.798531 <    0.000016>] text      dmesg -d               kernel_us
+    2026-11-26T18:29:15,798531+00:00 text   --time-format iso      wall_us
+    [Thu Nov 26 18:29:15 2026] text         -T (local time)        wall_us (seconds)
+    [Nov26 18:29] text                      --time-format reltime  wall_us (minutes)
+    [  +0.000123] text                      reltime, same minute   (no time)
+    [<    0.000123>] text                   --time-format delta    (no time)
+
+A console priority ``<N>`` may precede any stamp and ``-x`` names any stamp. A printk caller
+id right after the stamp (``[  499.798531] [  T123] text`` from dmesg, ``[  499.798531][  T123]
+text`` on the console) is dropped. Stamps without a year (reltime) use ``DecodeOptions.year``,
+stamps without a zone (``-T``, reltime) ``DecodeOptions.tz``. The text is taken as printed:
+dmesg already decoded the kernel's ``\\xNN`` escapes (it re-escapes only invalid bytes).
+
+``[  499.798531] <host> kernel: text`` is journalctl -o short-monotonic, not dmesg: it is
+rejected (None) so that the journal decoder names it. Any other ``[ts] text`` is dmesg, even
+when the text happens to look like ``word word: text``. ``dmesg -t`` output has no prefix at
+all: that is the plain decoder's. Example::
+
+    kern  :err   : [ 1194.840991] Memory cgroup out of memory: Killed process 3171 (stress) ...
+    -> KernelLine(text="Memory cgroup out of memory: Killed process 3171 (stress) ...",
+                  kernel_us=1194840991, source_format="dmesg")
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from oom_input.decoders._common import (
+    CALLER_ID,
+    CLOCK,
+    DATE,
+    MONOTONIC_STAMP,
+    MONTH,
+    MONTHS,
+    SYSLOG_TAIL,
+    WEEKDAY,
+    Stamp,
+    Times,
+    civil_wall_us,
+    decode_text,
+    find_stamp,
+    iso_times,
+    monotonic_times,
+    stamp_times,
+    strip_cr,
+    yearless_wall_us,
+)
+from oom_input.types import DecodeOptions, KernelLine, _Ignored
+
+_FACILITIES = (
+    rb"kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res[0-3]|local[0-7]"
+)
+_LEVELS = rb"emerg|alert|crit|err|warn|notice|info|debug"
+# console / dmesg -r priority "<N>", then dmesg -x's padded names "kern  :err   : "
+DMESG_PREFIX = re.compile(
+    rb"(?:<\d{1,3}>)?(?:(?P<facility>%s) *:(?:%s) *: )?" % (_FACILITIES, _LEVELS)
+)
+# dmesg default/-r/-x and the console "[  499.798531]"; dmesg -d "[  499.798531 <    0.000016>]"
+KERNEL_TIME = re.compile(MONOTONIC_STAMP + rb"(?: <[ \d.]+>)?\]")
+# dmesg -T / --time-format ctime "[Thu Nov 26 18:29:15 2026]" (local time), -d adds " <delta>"
+CTIME = re.compile(
+    rb"\[%s %s +(?P<day>\d{1,2}) %s (?P<year>\d{4})(?: <[ \d.]+>)?\]" % (WEEKDAY, MONTH, CLOCK)
+)
+# dmesg --time-format iso "2026-11-26T18:29:15,798531+00:00" (a comma, unlike syslog's RFC 3339)
+DMESG_ISO = re.compile(rb"%sT%s,(?P<frac>\d{1,9})(?P<zone>[+-]\d\d:?\d\d)" % (DATE, CLOCK))
+# dmesg --time-format reltime (and -H) "[Nov26 18:29]": printed when the minute changes
+RELTIME_MINUTE = re.compile(rb"\[%s(?P<day>\d\d) (?P<hour_minute>\d\d:\d\d)\]" % MONTH)
+# dmesg reltime between its minute stamps "[  +0.000123]", --time-format delta "[<    0.000123>]"
+DELTA = re.compile(rb"\[(?: *\+\d+\.\d+|< *\d+\.\d+>)\]")
+# what follows a stamp: an optional printk caller id, then one space before the text
+STAMP_END = re.compile(CALLER_ID + rb"(?: |\Z)")
+
+
+def _ctime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    month, day, year = MONTHS[stamp["month"]], int(stamp["day"]), int(stamp["year"])
+    return civil_wall_us(year, month, day, stamp["clock"], 0, options.tz), None
+
+
+def _reltime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    month, day, clock = MONTHS[stamp["month"]], int(stamp["day"]), stamp["hour_minute"] + b":00"
+    return yearless_wall_us(month, day, clock, 0, options), None
+
+
+def _no_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    return None, None
+
+
+DMESG_STAMPS: tuple[Stamp, ...] = (
+    (KERNEL_TIME, monotonic_times),
+    (DMESG_ISO, iso_times),
+    (CTIME, _ctime_times),
+    (RELTIME_MINUTE, _reltime_times),
+    (DELTA, _no_times),
+)
+
+
+class DmesgDecoder:
+    """Lines of ``dmesg`` in its timestamped output styles."""
+
+    name: ClassVar[str] = "dmesg"
+    extra_markers: ClassVar[tuple[bytes, ...]] = ()
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+        """One dmesg line, or None when it has neither a dmesg stamp nor ``-x`` names."""
+        line = strip_cr(raw)
+        prefix = DMESG_PREFIX.match(line)
+        assert prefix is not None  # every part of the prefix is optional
+        found = find_stamp(DMESG_STAMPS, line, prefix.end())
+        if found is None:
+            if prefix["facility"] is None:
+                return None
+            text = decode_text(line[prefix.end() :], raw, self.options)
+            return KernelLine(text=text, source_format=self.name)
+        stamp, convert = found
+        end = STAMP_END.match(line, stamp.end())
+        if end is None:
+            return None
+        if convert is monotonic_times and prefix.end() == 0 and _is_journal(line, stamp.end()):
+            return None
+        wall_us, kernel_us = stamp_times(convert, stamp, self.options, raw)
+        return KernelLine(
+            text=decode_text(line[end.end() :], raw, self.options),
+            kernel_us=kernel_us,
+            wall_us=wall_us,
+            source_format=self.name,
+        )
+
+
+def _is_journal(line: bytes, stamp_end: int) -> bool:
+    """Whether ``[ts]`` is followed by journalctl's ``<host> kernel:`` (short-monotonic)."""
+    tail = SYSLOG_TAIL.match(line, stamp_end)
+    return tail is not None and tail["host"] is not None and tail["ident"] == b"kernel"

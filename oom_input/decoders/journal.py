@@ -1,0 +1,164 @@
+"""``journalctl`` text output (``journalctl -k``, ``journalctl -b``, ...) in its short styles.
+
+Accepted lines::
+
+    Nov 26 18:37:34 node-a kernel: text                 -o short              wall_us
+    Nov 26 18:37:34.798531 node-a kernel: text          -o short-precise      wall_us
+    2025-11-26T18:37:34+0000 node-a kernel: text        -o short-iso          wall_us
+    2025-11-26T18:37:34.798531+0000 node-a kernel: text -o short-iso-precise  wall_us
+    Wed 2025-11-26 18:37:34 UTC node-a kernel: text     -o short-full         wall_us
+    [  499.798531] node-a kernel: text                  -o short-monotonic    kernel_us
+    [  499.798531 <    0.000021 >] node-a kernel: text  -o short-delta        kernel_us
+    1764182254.798531 node-a kernel: text               -o short-unix         wall_us
+    -- Boot 1a2b3c4d5e6f708192a3b4c5d6e7f809 --         IGNORED, sets boot_id
+    -- Reboot --                                        IGNORED, forgets it
+    -- No entries --, -- Logs begin at ... --,          IGNORED
+    -- Journal begins at ... --                         IGNORED
+
+``host`` is the host column (absent when the entry had no hostname). Lines of other programs
+(``node-a systemd[1]: ...``) are IGNORED. A kernel timestamp left at the start of the message
+(``kernel: [  123.456789] text``, as syslog files have) sets ``kernel_us`` and is dropped, with
+a printk caller id after it.
+
+Stamps without a year (short, short-precise) use ``DecodeOptions.year``; stamps without a zone
+(short, short-precise; short-full with a zone abbreviation other than UTC/GMT) use
+``DecodeOptions.tz``. After a ``-- Boot <id> --`` line, every line carries that boot id in the
+canonical dashed form of /proc/sys/kernel/random/boot_id.
+
+``[ts] text`` is dmesg's unless it reads ``[ts] <host> kernel: text``; this decoder then also
+claims (and ignores) other programs' ``[ts] <host> ident: text`` lines of that same host.
+``journalctl -o cat`` output has no prefix: that is the plain decoder's. BSD syslog lines look
+exactly like ``-o short``; in auto-detection, this decoder (tried first) names them. Example::
+
+    Nov 26 18:19:54.840991 node-a kernel: Memory cgroup out of memory: Killed process 3171 ...
+    -> KernelLine(text="Memory cgroup out of memory: Killed process 3171 ...",
+                  wall_us=1764181194840991, host="node-a", source_format="journal")
+                  (with DecodeOptions(year=2025, tz=timezone.utc))
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timezone
+from typing import ClassVar
+
+from oom_input.decoders._common import (
+    BSD_STAMP,
+    CLOCK,
+    DATE,
+    ISO_STAMP,
+    MONOTONIC_STAMP,
+    WEEKDAY,
+    Stamp,
+    Times,
+    bsd_times,
+    dated_wall_us,
+    find_stamped_tail,
+    iso_times,
+    monotonic_times,
+    offset_zone,
+    seconds_us,
+    strip_cr,
+    tail_line,
+)
+from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+
+# journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
+SHORT = re.compile(BSD_STAMP)
+# journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
+SHORT_ISO = re.compile(ISO_STAMP)
+# journalctl -o short-full "Wed 2025-11-26 18:37:34 UTC" (zone abbreviation, or "+03")
+SHORT_FULL = re.compile(
+    rb"%s %s %s(?:\.(?P<frac>\d{1,9}))? (?P<zone>[A-Za-z]+|[+-]\d\d(?:\d\d)?)"
+    % (WEEKDAY, DATE, CLOCK)
+)
+# journalctl -o short-monotonic "[  499.798531]" (time since boot); -o short-delta adds the
+# time since the previous entry: "[  499.798531 <    0.000021 >]", "<7.5*>" after a new boot,
+# blank padding on the first entry
+SHORT_MONOTONIC = re.compile(MONOTONIC_STAMP + rb"(?: *| <[ \d.*]+>)\]")
+# journalctl -o short-unix "1764182254.798531" (seconds since the epoch)
+SHORT_UNIX = re.compile(rb"(?P<sec>\d{9,12})\.(?P<frac>\d{1,9})")
+# journalctl between two boots' entries: "-- Boot 1a2b...(32 hex) --"
+BOOT_SEPARATOR = re.compile(rb"-- Boot (?P<boot_id>[0-9a-fA-F]{32}) --\Z")
+# journalctl notes: empty result, head of older versions' output, their boot change
+JOURNAL_NOTE = re.compile(rb"-- (?:No entries|Logs begin at .*|Journal begins at .*|Reboot) --\Z")
+_UTC_NAMES = (b"UTC", b"GMT")
+
+
+def _full_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    zone = stamp["zone"]
+    if zone in _UTC_NAMES:
+        tz = timezone.utc
+    elif zone.startswith((b"+", b"-")):
+        tz = offset_zone(zone)
+    else:  # an abbreviation (CET, EST): ambiguous worldwide, so the configured zone decides
+        tz = options.tz
+    return dated_wall_us(stamp, tz), None
+
+
+def _unix_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    return seconds_us(stamp["sec"], stamp["frac"]), None
+
+
+JOURNAL_STAMPS: tuple[Stamp, ...] = (
+    (SHORT, bsd_times),
+    (SHORT_ISO, iso_times),
+    (SHORT_FULL, _full_times),
+    (SHORT_MONOTONIC, monotonic_times),
+    (SHORT_UNIX, _unix_times),
+)
+
+
+def _dashed_uuid(hex32: bytes) -> str:
+    text = hex32.decode("ascii").lower()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+class JournalDecoder:
+    """journalctl's short output styles; remembers the boot id of the last boot separator."""
+
+    name: ClassVar[str] = "journal"
+    extra_markers: ClassVar[tuple[bytes, ...]] = ()
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+        self._boot_id: str | None = None
+        self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+        """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
+        line = strip_cr(raw)
+        if line.startswith(b"-- "):
+            return self._note(line)
+        found = find_stamped_tail(JOURNAL_STAMPS, line)
+        if found is None:
+            return None
+        _stamp, convert, tail = found
+        if convert is monotonic_times and not self._claims_monotonic(tail):
+            return None
+        result = tail_line(found, raw, self.options, self.name)
+        if isinstance(result, KernelLine):
+            result.boot_id = self._boot_id
+        return result
+
+    def _note(self, line: bytes) -> _Ignored | None:
+        separator = BOOT_SEPARATOR.match(line)
+        if separator is not None:
+            self._boot_id = _dashed_uuid(separator["boot_id"])
+            return IGNORED
+        if JOURNAL_NOTE.match(line):
+            if line == b"-- Reboot --":
+                self._boot_id = None
+            return IGNORED
+        return None
+
+    def _claims_monotonic(self, tail: re.Match[bytes]) -> bool:
+        # "[ts] text" is dmesg's unless a host and the kernel ident follow the stamp; once such
+        # a line was seen, other programs' lines of the same host are journal lines too
+        host = tail["host"]
+        if host is None:
+            return False
+        if tail["ident"] == b"kernel":
+            self._monotonic_host = host
+            return True
+        return host == self._monotonic_host

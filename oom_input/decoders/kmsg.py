@@ -1,0 +1,81 @@
+r"""Raw ``/dev/kmsg`` records, as ``cat /dev/kmsg`` or a kmsg reader writes them.
+
+Accepted lines (Documentation/ABI/testing/dev-kmsg)::
+
+    PRI,SEQ,USEC,FLAGS[,FIELD...];text
+    6,970,1194840973,-;oom-kill:constraint=CONSTRAINT_MEMCG,...,pid=3171,uid=0
+    4,12,51234,c,caller=T42;...               (extra prefix fields such as caller= are ignored)
+     SUBSYSTEM=acpi                           (dictionary line of the record before: IGNORED)
+
+Yields ``KernelLine(text, kernel_us=USEC, seq=SEQ, cont=...)``:
+
+- ``text``: the escapes ``\xNN`` that the kernel writes for non-printable bytes and ``\`` are
+  decoded, then UTF-8 (invalid bytes become U+FFFD and are reported);
+- ``cont`` is True when FLAGS holds ``c`` (>= 4.10: this record continues the previous line;
+  3.5-4.9: the first fragment of a line) or ``+`` (3.5-4.9: a following fragment); the
+  assembler resolves the two meanings;
+- no wall time: /dev/kmsg carries only the time since boot.
+
+A line shaped like a record prefix whose fields do not parse (``6,x,1,-;...``) is reported and
+rejected (None). Example::
+
+    3,971,1194840991,-;Memory cgroup out of memory: Killed process 3171 (stress) ...
+    -> KernelLine(text="Memory cgroup out of memory: Killed process 3171 (stress) ...",
+                  kernel_us=1194840991, seq=971, cont=False, source_format="kmsg")
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from oom_input.decoders._common import decode_text, strip_cr
+from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+
+# /dev/kmsg record prefix (kernel >= 3.5); fields after FLAGS (caller=T1, kernel >= 5.1 with
+# CONFIG_PRINTK_CALLER) are skipped
+KMSG_RECORD = re.compile(
+    rb"(?P<pri>\d{1,4}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),(?P<flags>[^,;]*)(?:,[^;]*)?;"
+)
+# something that starts like a kmsg prefix ("digits," ... ";" with three commas) but is broken
+KMSG_LIKE = re.compile(rb"\d+,[^;\s,]*,[^;\s,]*,[^;\s]*;")
+# /dev/kmsg dictionary line continuing the record before it: " SUBSYSTEM=acpi"
+KMSG_DICTIONARY = re.compile(rb" [A-Z0-9_]+=")
+# the kernel escapes bytes < 0x20, >= 0x7f and the backslash itself as \xNN in /dev/kmsg
+KMSG_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
+
+
+def _unescape(escape: re.Match[bytes]) -> bytes:
+    return bytes((int(escape[1], 16),))
+
+
+class KmsgDecoder:
+    """``PRI,SEQ,USEC,FLAGS;text`` records of /dev/kmsg."""
+
+    name: ClassVar[str] = "kmsg"
+    extra_markers: ClassVar[tuple[bytes, ...]] = ()
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+        """One record line, IGNORED for a dictionary line, None for anything else."""
+        line = strip_cr(raw)
+        record = KMSG_RECORD.match(line)
+        if record is None:
+            if KMSG_DICTIONARY.match(line):
+                return IGNORED
+            if KMSG_LIKE.match(line):
+                self.options.report("broken /dev/kmsg record prefix", raw)
+            return None
+        body = line[record.end() :]
+        if b"\\" in body:
+            body = KMSG_ESCAPE.sub(_unescape, body)
+        flags = record["flags"]
+        return KernelLine(
+            text=decode_text(body, raw, self.options),
+            kernel_us=int(record["usec"]),
+            seq=int(record["seq"]),
+            cont=b"c" in flags or b"+" in flags,
+            source_format=self.name,
+        )
