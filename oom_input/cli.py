@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or CAP_SYSLOG",
     )
     live.add_argument(
+        "--journal",
+        action="store_true",
+        help="follow the systemd journal instead (runs journalctl -k -f -o json, no shell), for "
+        "hosts where /dev/kmsg is not reachable",
+    )
+    live.add_argument(
         "--start",
         choices=("end", "begin"),
         default="end",
@@ -138,8 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     tz = _zone(args.timezone, parser)
-    if args.kmsg is not None and args.files:
-        parser.error("--kmsg reads the kernel log itself: give no FILE")
+    if (args.kmsg is not None or args.journal) and args.files:
+        parser.error("--kmsg and --journal read the kernel log themselves: give no FILE")
+    if args.kmsg is not None and args.journal:
+        parser.error("--kmsg and --journal exclude each other")
     if args.idle_timeout <= 0:
         parser.error("--idle-timeout must be > 0")
 
@@ -155,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     diag = Diagnostics(verbose=args.verbose)
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    if args.kmsg is not None:
+    if args.kmsg is not None or args.journal:
         try:
-            return _follow_kmsg(args, options, diag)
+            return _follow(args, options, diag)
         finally:
             diag.summary()
 
@@ -193,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _follow_kmsg(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics) -> int:
+def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics) -> int:
+    """The live sources: follow /dev/kmsg or the journal until stopped."""
     from oom_input.assembler import Assembler
     from oom_input.enrich import kubernetes_enricher
-    from oom_input.live import KmsgAccessError, KmsgFollower, LiveOptions
+    from oom_input.live import JournalFollower, KmsgFollower, LiveOptions, LiveSourceError
     from oom_input.sinks.jsonl import JsonLinesSink
 
     sink = JsonLinesSink(sys.stdout.buffer)
@@ -205,9 +214,10 @@ def _follow_kmsg(args: argparse.Namespace, options: DecodeOptions, diag: Diagnos
         kubernetes_enricher(record)
         sink.write(record)
 
-    follower = KmsgFollower(
+    follower_class = JournalFollower if args.journal else KmsgFollower
+    follower = follower_class(
         LiveOptions(
-            path=args.kmsg,
+            path=args.kmsg or "/dev/kmsg",
             start=args.start,
             state_file=args.state_file,
             idle_timeout=args.idle_timeout,
@@ -222,7 +232,7 @@ def _follow_kmsg(args: argparse.Namespace, options: DecodeOptions, diag: Diagnos
     try:
         follower.open()
         follower.run()
-    except KmsgAccessError as exc:
+    except LiveSourceError as exc:
         diag.notice(str(exc))
         return EXIT_INPUT_ERROR
     except BrokenPipeError:

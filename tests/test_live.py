@@ -17,7 +17,7 @@ from kernel_oom import trigger_oom
 from schema_util import validate_record
 
 from oom_input.assembler import Assembler
-from oom_input.live import KmsgAccessError, KmsgFollower, LiveOptions, Position, StateFile
+from oom_input.live import LiveSourceError, KmsgFollower, LiveOptions, Position, StateFile
 from oom_input.types import OomRecord
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -187,7 +187,7 @@ def test_sigterm_exits_0_and_permission_denied_exits_1() -> None:
             try:
                 follower.open()
                 os.write(w, b"opened")
-            except KmsgAccessError as exc:
+            except LiveSourceError as exc:
                 os.write(w, str(exc).encode())
         finally:
             os._exit(0)
