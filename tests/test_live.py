@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import select
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +25,8 @@ REAL = Path(__file__).parent / "data" / "real"
 
 
 class OomInput:
-    """``oom-input --kmsg ...`` as a subprocess, with its stdout read record by record."""
+    """``oom-input --kmsg ...`` as a subprocess; a thread reads its stdout as it comes, noting
+    when each record arrived."""
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
@@ -33,8 +35,19 @@ class OomInput:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        self._buf = b""
         self.arrivals: list[tuple[float, dict]] = []
+        self._queue: queue.Queue[dict | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            now = time.time()
+            record = orjson.loads(line)
+            self.arrivals.append((now, record))
+            self._queue.put(record)
+        self._queue.put(None)
 
     def wait_started(self) -> None:
         # the process is ready once it sits in poll(); give it the time to import and seek
@@ -46,37 +59,31 @@ class OomInput:
             time.sleep(0.02)
         raise AssertionError("oom-input --kmsg did not reach its poll loop")
 
-    def records(self, n: int | None = None, timeout: float = 10.0, pid: int | None = None) -> list[dict]:
-        """Read records until ``n`` arrived (or the one for ``pid``), or ``timeout`` passed."""
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+    def records(
+        self, n: int | None = None, timeout: float = 10.0, pid: int | None = None
+    ) -> list[dict]:
+        """Records until ``n`` arrived (or the one for ``pid``), or ``timeout`` passed."""
         deadline = time.monotonic() + timeout
         got: list[dict] = []
-        while time.monotonic() < deadline:
-            if n is not None and len(got) >= n:
+        while (n is None or len(got) < n) and not (
+            pid is not None and pid in [r["pid"] for r in got]
+        ):
+            try:
+                record = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 break
-            if pid is not None and any(r["pid"] == pid for r in got):
+            if record is None:
                 break
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(fd, 65536)
-            now = time.time()
-            if not chunk:
-                break
-            self._buf += chunk
-            *lines, self._buf = self._buf.split(b"\n")
-            for line in lines:
-                record = orjson.loads(line)
-                validate_record(record)
-                self.arrivals.append((now, record))
-                got.append(record)
+            validate_record(record)
+            got.append(record)
         return got
 
     def stop(self) -> tuple[int, bytes]:
         self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=10)
-        return self.proc.returncode, err
+        self.proc.wait(timeout=10)
+        self._reader.join(timeout=10)
+        assert self.proc.stderr is not None
+        return self.proc.returncode, self.proc.stderr.read()
 
 
 def kube_path() -> tuple[str, str, str]:
@@ -99,9 +106,10 @@ def test_live_record_arrives_fast_with_cgroups(tmp_path: Path) -> None:
         assert record["container_name"] == record["victim_container_name"] == capture.cgroup_path
         assert (record["pod_uid"], record["container_id"]) == (uid, cid)
         assert record["complete"] is True
-        assert record["host"] and record["boot_id"] == Path(
-            "/proc/sys/kernel/random/boot_id"
-        ).read_text().strip()
+        assert (
+            record["host"]
+            and record["boot_id"] == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        )
         arrival = next(t for t, r in oom.arrivals if r["pid"] == capture.pid)
         kill_time = _epoch(record["time_of_death"])
         assert -0.05 < arrival - kill_time < 2.0
