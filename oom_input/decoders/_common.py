@@ -61,6 +61,13 @@ def strip_cr(raw: bytes) -> bytes:
     return raw[:-1] if raw.endswith(b"\r") else raw
 
 
+def dashed_uuid(hex32: bytes) -> str:
+    """The canonical form of a 128-bit id (as /proc/sys/kernel/random/boot_id has it) from its
+    32 hex digits (as the journal writes ``_BOOT_ID``)."""
+    text = hex32.decode("ascii").lower()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def decode_text(data: bytes, raw: bytes, options: DecodeOptions) -> str:
     """UTF-8 text of ``data`` (part of line ``raw``); invalid bytes are reported and become
     U+FFFD, never surrogates, which orjson refuses to encode."""

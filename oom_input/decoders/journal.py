@@ -52,6 +52,7 @@ from oom_input.decoders._common import (
     Stamp,
     Times,
     bsd_times,
+    dashed_uuid,
     dated_wall_us,
     find_stamped_tail,
     iso_times,
@@ -109,16 +110,12 @@ JOURNAL_STAMPS: tuple[Stamp, ...] = (
 )
 
 
-def _dashed_uuid(hex32: bytes) -> str:
-    text = hex32.decode("ascii").lower()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
 class JournalDecoder:
     """journalctl's short output styles; remembers the boot id of the last boot separator."""
 
     name: ClassVar[str] = "journal"
-    extra_markers: ClassVar[tuple[bytes, ...]] = ()
+    # the scanner decodes only lines near OOM markers: without these, boot changes go unseen
+    extra_markers: ClassVar[tuple[bytes, ...]] = (b"-- Boot ", b"-- Reboot --")
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
@@ -144,7 +141,7 @@ class JournalDecoder:
     def _note(self, line: bytes) -> _Ignored | None:
         separator = BOOT_SEPARATOR.match(line)
         if separator is not None:
-            self._boot_id = _dashed_uuid(separator["boot_id"])
+            self._boot_id = dashed_uuid(separator["boot_id"])
             return IGNORED
         if JOURNAL_NOTE.match(line):
             if line == b"-- Reboot --":

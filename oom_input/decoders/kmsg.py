@@ -12,8 +12,8 @@ Yields ``KernelLine(text, kernel_us=USEC, seq=SEQ, cont=...)``:
 - ``text``: the escapes ``\xNN`` that the kernel writes for non-printable bytes and ``\`` are
   decoded, then UTF-8 (invalid bytes become U+FFFD and are reported);
 - ``cont`` is True when FLAGS holds ``c`` (>= 4.10: this record continues the previous line;
-  3.5-4.9: the first fragment of a line) or ``+`` (3.5-4.9: a following fragment); the
-  assembler resolves the two meanings;
+  3.5-4.9: the first fragment of a line) or ``+`` (3.5-4.9: a following fragment), else False
+  (text formats leave it None: unknown); the assembler resolves the two meanings of ``c``;
 - no wall time: /dev/kmsg carries only the time since boot.
 
 A line shaped like a record prefix whose fields do not parse (``6,x,1,-;...``) is reported and
@@ -49,6 +49,12 @@ def _unescape(escape: re.Match[bytes]) -> bytes:
     return bytes((int(escape[1], 16),))
 
 
+def unescape(body: bytes) -> bytes:
+    """The bytes of a /dev/kmsg text: its ``\\xNN`` escapes decoded (also used for the ``msg``
+    of Fluent Bit's kmsg records, which keep them)."""
+    return KMSG_ESCAPE.sub(_unescape, body) if b"\\" in body else body
+
+
 class KmsgDecoder:
     """``PRI,SEQ,USEC,FLAGS;text`` records of /dev/kmsg."""
 
@@ -69,8 +75,7 @@ class KmsgDecoder:
                 self.options.report("broken /dev/kmsg record prefix", raw)
             return None
         body = line[record.end() :]
-        if b"\\" in body:
-            body = KMSG_ESCAPE.sub(_unescape, body)
+        body = unescape(body)
         flags = record["flags"]
         return KernelLine(
             text=decode_text(body, raw, self.options),

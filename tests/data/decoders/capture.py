@@ -1,0 +1,132 @@
+"""Regenerate the text-format fixtures of this folder from real /dev/kmsg captures.
+
+The dmesg and journalctl fixtures are printed by the real tools (util-linux dmesg reading a
+syslog-buffer file with ``-F``; journalctl reading a journal file that systemd-journal-remote
+wrote from an export stream); the syslog files are rendered here in rsyslog's two usual
+shapes. See README.md for what each file holds.
+
+Needs: util-linux ``dmesg``, ``journalctl``, ``/lib/systemd/systemd-journal-remote``
+(Debian: ``apt-get install systemd-journal-remote``). Run: ``python3 capture.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SAMPLES = Path("/work/shared/samples")
+HOST = "node-a"
+# boot A ends with a kill line on its own; boot B holds the full report
+BOOT_A = ("1a2b3c4d5e6f708192a3b4c5d6e7f809", 1764100000)  # boot id, boot time (epoch s)
+BOOT_B = ("aae7e8d9ea8a4d399e7a7bbce85930c1", 1764180000)
+SYSTEMD_LINE = "demo.service: A process of this unit has been killed by the OOM killer."
+
+
+def kmsg_records(path: Path) -> list[tuple[int, int, str]]:
+    """(priority, µs since boot, text) of each record of a kmsg capture without escapes."""
+    records = []
+    for line in path.read_text().splitlines():
+        prefix, text = line.split(";", 1)
+        pri, _seq, usec = prefix.split(",")[:3]
+        records.append((int(pri), int(usec), text))
+    return records
+
+
+def run(argv: list[str], tz: str = "UTC") -> bytes:
+    environment = {**os.environ, "TZ": tz}
+    return subprocess.run(argv, check=True, capture_output=True, env=environment).stdout
+
+
+def dmesg_fixtures(records: list[tuple[int, int, str]], tmp: Path) -> None:
+    buffer = tmp / "syslog-buffer"  # the SYSLOG_ACTION_READ_ALL shape that `dmesg -F` reads
+    buffer.write_text(
+        "".join(f"<{p}>[{us // 10**6:5d}.{us % 10**6:06d}] {t}\n" for p, us, t in records)
+    )
+    variants = {
+        "dmesg": [],
+        "dmesg-r": ["-r"],
+        "dmesg-x": ["-x"],
+        "dmesg-iso": ["--time-format", "iso"],
+        "dmesg-ctime": ["-T"],
+        "dmesg-reltime": ["--time-format", "reltime"],
+        "dmesg-delta": ["--time-format", "delta"],
+        "dmesg-show-delta": ["-d"],
+        "dmesg-notime": ["-t"],
+    }
+    for name, options in variants.items():
+        (HERE / f"simple-memcg.{name}").write_bytes(run(["dmesg", "-F", str(buffer), *options]))
+
+
+def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -> str:
+    boot_id, boot_s = boot
+    fields = {
+        "__REALTIME_TIMESTAMP": boot_s * 10**6 + usec,
+        "__MONOTONIC_TIMESTAMP": usec,
+        "_BOOT_ID": boot_id,
+        "_MACHINE_ID": "0123456789abcdef0123456789abcdef",
+        "_HOSTNAME": HOST,
+        "_TRANSPORT": "kernel" if kernel else "journal",
+        "SYSLOG_IDENTIFIER": "kernel" if kernel else "systemd",
+        "MESSAGE": message,
+    }
+    if kernel:
+        fields["_SOURCE_MONOTONIC_TIMESTAMP"] = usec
+    else:
+        fields["_PID"] = 1
+    return "".join(f"{k}={v}\n" for k, v in fields.items()) + "\n"
+
+
+def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
+    last_us = boot_b[-1][1]
+    export = "".join(export_entry(BOOT_A, us, t, True) for _p, us, t in boot_a)
+    export += "".join(export_entry(BOOT_B, us, t, True) for _p, us, t in boot_b)
+    export += export_entry(BOOT_B, last_us + 20000, SYSTEMD_LINE, False)
+    journal = tmp / "fixture.journal"
+    subprocess.run(
+        ["/lib/systemd/systemd-journal-remote", "-o", str(journal), "-"],
+        input=export.encode(),
+        check=True,
+        capture_output=True,
+    )
+    outputs = ["short", "short-precise", "short-iso", "short-iso-precise", "short-full"]
+    outputs += ["short-monotonic", "short-delta", "short-unix", "cat"]
+    for output in outputs:
+        text = run(["journalctl", "--file", str(journal), "-o", output])
+        (HERE / f"simple-memcg.journal-{output}").write_bytes(text)
+    # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
+    for output in ["short-precise", "short-full"]:
+        text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
+        (HERE / f"simple-memcg.journal-{output}-est").write_bytes(text)
+
+
+def syslog_fixtures(records: list[tuple[int, int, str]]) -> None:
+    boot = datetime.fromtimestamp(BOOT_B[1], timezone.utc)
+    kern_log, messages = [], []
+    lines = [(us, f"kernel: [{us // 10**6:5d}.{us % 10**6:06d}] ", t) for _p, us, t in records]
+    lines.append((records[-1][1] + 20000, "systemd[1]: ", SYSTEMD_LINE))
+    for us, ident, text in lines:
+        wall = boot + timedelta(microseconds=us)
+        # Debian/Ubuntu kern.log: rsyslog traditional format, klogd left the printk stamp in
+        kern_log.append(f"{wall:%b} {wall.day:2d} {wall:%H:%M:%S} {HOST} {ident}{text}\n")
+        # rsyslog's default RFC 3339 template (RSYSLOG_FileFormat), without the printk stamp
+        ident = ident.split(" ")[0]
+        messages.append(f"{wall.isoformat(timespec='microseconds')} {HOST} {ident} {text}\n")
+    (HERE / "simple-memcg.syslog-kern-log").write_text("".join(kern_log))
+    (HERE / "simple-memcg.syslog-rfc3339").write_text("".join(messages))
+
+
+def main() -> None:
+    records = kmsg_records(HERE / "simple-memcg.kmsg")
+    other_boot = kmsg_records(SAMPLES / "cgroupfs-guaranteed-pod-limit.kmsg")[-2:]
+    with tempfile.TemporaryDirectory() as tmp:
+        dmesg_fixtures(records, Path(tmp))
+        journal_fixtures(other_boot, records, Path(tmp))
+    syslog_fixtures(records)
+
+
+if __name__ == "__main__":
+    main()
