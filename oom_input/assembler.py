@@ -36,8 +36,10 @@ HEADER_PART_RE = re.compile(
     r"^(?P<comm>.*) invoked oom-killer:(?: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?))?"
 )
 # 3.x and later: "CPU: 1 UID: 0 PID: 3173 Comm: python3 Not tainted 6.18.44 #1" (UID: since 6.x)
+# (RHEL 7 may print " Kdump: loaded" before "Not tainted")
 TRIGGER_RE = re.compile(
-    r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)"
+    r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.*?)"
+    r"(?: Kdump: \S+)?(?: (?:Not )?[Tt]ainted|$)"
 )
 # 2.6: "Pid: 1234, comm: foo Not tainted 2.6.32-431.el6.x86_64 #1"
 TRIGGER_LEGACY_RE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)")
