@@ -26,8 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from kernel_oom import real_oom_unavailable_reason, trigger_oom  # noqa: E402
-from test_live import OomInput  # noqa: E402
+from test_live import OomInput
+
+from kernel_oom import real_oom_unavailable_reason, trigger_oom
 
 
 def main() -> int:

@@ -23,26 +23,35 @@ from datetime import datetime, timedelta, timezone
 
 from oom_input.types import KernelLine, OomRecord, SourceKey
 
+# Process and cgroup names are chosen by users and may hold any byte, "\n" included (decoded
+# from a kmsg "\x0a"): the patterns that capture names let "." match it too.
+_NAMES = re.DOTALL
+
 # --- line shapes ------------------------------------------------------------------------------
 # all kernels: "<comm> invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"
 # (2.6 adds "oom_adj=N", 4.9-4.18 print ", nodemask=(null),  order=..." built with pr_cont)
 HEADER_RE = re.compile(
     r"^(?P<comm>.*) invoked oom-killer: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
     r"(?:, nodemask=(?P<nodemask>.*?))?,\s+order=(?P<order>-?\d+)"
-    r"(?:, oom_adj=-?\d+)?(?:, oom_score_adj=-?\d+)?\s*$"
+    r"(?:, oom_adj=-?\d+)?(?:, oom_score_adj=-?\d+)?\s*$",
+    _NAMES,
 )
 # the same line cut short by pr_cont: take what is there
 HEADER_PART_RE = re.compile(
-    r"^(?P<comm>.*) invoked oom-killer:(?: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?))?"
+    r"^(?P<comm>.*) invoked oom-killer:(?: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?))?",
+    _NAMES,
 )
 # 3.x and later: "CPU: 1 UID: 0 PID: 3173 Comm: python3 Not tainted 6.18.44 #1" (UID: since 6.x)
 # (RHEL 7 may print " Kdump: loaded" before "Not tainted")
 TRIGGER_RE = re.compile(
     r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.*?)"
-    r"(?: Kdump: \S+)?(?: (?:Not )?[Tt]ainted|$)"
+    r"(?: Kdump: \S+)?(?: (?:Not )?[Tt]ainted|$)",
+    _NAMES,
 )
 # 2.6: "Pid: 1234, comm: foo Not tainted 2.6.32-431.el6.x86_64 #1"
-TRIGGER_LEGACY_RE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)")
+TRIGGER_LEGACY_RE = re.compile(
+    r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)", _NAMES
+)
 # 4.19 and later (RHEL 8's 4.18 too), one line built with pr_cont; names may hold commas, so
 # anchor on ",pid=N,uid=N" at the end: "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),
 # cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a/b,task=stress,pid=3171,uid=0"
@@ -52,43 +61,53 @@ SUMMARY_RE = re.compile(
     r"(?:,cpuset=(?P<cpuset>.*?),mems_allowed=(?P<mems>[-0-9,]*?))?"
     r"(?:,oom_memcg=(?P<oom_memcg>.*?)|,(?P<global_oom>global_oom))?"
     r"(?:,task_memcg=(?P<task_memcg>.*?))?"
-    r",task=(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$"
+    r",task=(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$",
+    _NAMES,
 )
 SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>[A-Z_]+)")
 # <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a"
-TASK_IN_RE = re.compile(r"^Task in (?P<task>.*) killed as a result of limit of (?P<limit>.+?)\s*$")
+TASK_IN_RE = re.compile(
+    r"^Task in (?P<task>.*) killed as a result of limit of (?P<limit>.+?)\s*$", _NAMES
+)
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
 # memcg OOMs: "Memory cgroup stats for /machine/demo:" (first one = the OOM cgroup); <= 4.19
 # print the stats on the same line: "Memory cgroup stats for /a: cache:0KB rss:1KB ..."
-MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?:\s*$| \w+:)")
+MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?:\s*$| \w+:)", _NAMES)
 # <= 4.19: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
     r"^(?P<reason>.*?): [Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score -?\d+ "
-    r"or (?:sacrifice child|a child)\s*$"
+    r"or (?:sacrifice child|a child)\s*$",
+    _NAMES,
 )
 # The kill line, every kernel; the comm may hold spaces, commas, colons and parentheses, so the
 # pattern is anchored at both ends and the name is whatever lies between "(" and ") total-vm:".
 #   2.6.32 (RHEL 6):  Killed process 1234, UID 0, (foo) total-vm:1kB, anon-rss:1kB, file-rss:0kB
 #   3.10 (RHEL 7):    Killed process 1234 (foo), UID 0, total-vm:1kB, anon-rss:1kB, file-rss:0kB
-#   2.6.3x-4.x:       Killed process 1234 (foo) total-vm:1kB, anon-rss:1kB, file-rss:0kB[, shmem-rss:0kB]
-#   5.x and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB, file-rss:..kB,
-#                     shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
+#   2.6.3x-4.x:       Killed process 1234 (foo) total-vm:1kB, anon-rss:1kB, file-rss:0kB
+#                     [, shmem-rss:0kB]
+#   5.x and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
+#                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
 KILL_RE = re.compile(
     r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)"
     r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm>.*)\)(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
-    r"(?:,? UID:(?P<uid_c>\d+) pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?\s*$"
+    r"(?:,? UID:(?P<uid_c>\d+) pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?\s*$",
+    _NAMES,
 )
 # very old kernels print no sizes: "Killed process 1234 (foo)"
 KILL_BARE_RE = re.compile(
-    r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$"
+    r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$",
+    _NAMES,
 )
+# the last resort for a kill line whose tail is damaged: the pid alone
+KILL_PID_RE = re.compile(r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)", _NAMES)
 # 4.19 and later, memory.oom.group: "Tasks in /a are going to be killed due to memory.oom.group set"
 GROUP_RE = re.compile(
-    r"^Tasks in (?P<path>.*) are going to be killed due to memory\.oom\.group set"
+    r"^Tasks in (?P<path>.*) are going to be killed due to memory\.oom\.group set",
+    _NAMES,
 )
 # all kernels: a report that found nothing to kill
 NO_VICTIM_PREFIX = "Out of memory and no killable processes"
@@ -318,10 +337,11 @@ class Assembler:
 
     def _on_kill(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         m = KILL_RE.match(text) or KILL_BARE_RE.match(text)
+        damaged = m is None
         if m is None:
-            if src.report is not None:
-                self._touch(src.report, line)
-            return
+            m = KILL_PID_RE.match(text)
+            if m is None:  # "Killed process" in some other line
+                return
         pid = int(m.group("pid"))
         group = src.group
         if src.report is None and group is not None and group.path is not None:
@@ -354,6 +374,7 @@ class Assembler:
             report.mismatch = True
         _apply_kill(report.record, m)
         report.killed = True
+        report.mismatch |= damaged
         self._close(src, out)
 
     def _on_report_line(self, report: _Report, line: KernelLine, text: str) -> None:
@@ -593,9 +614,9 @@ def _stats(report: _Report, text: str) -> bool:
 
 def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
     """Copy the victim's fields from a kill line match into the record."""
-    record.pid = int(m.group("pid"))
-    record.process_name = m.group("comm")
     groups = m.groupdict()
+    record.pid = int(groups["pid"])
+    record.process_name = groups.get("comm")
     uid = groups.get("uid_a") or groups.get("uid_b") or groups.get("uid_c")
     if uid is not None:
         record.uid = int(uid)

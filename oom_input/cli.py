@@ -22,6 +22,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C
 
 INPUT_FORMATS = ("auto", "kmsg", "dmesg", "journal", "syslog")
 
+# the dmesg example is a real shell line, kept whole
 EPILOG = """\
 examples:
   journalctl -k -o short-precise | oom-input

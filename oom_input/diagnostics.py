@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -45,10 +46,9 @@ class Diagnostics:
         self.malformed("line too long, cut", f"<{size} bytes>".encode())
 
     def notice(self, message: str) -> None:
-        try:
+        # stderr gone: diagnostics must never stop the stream
+        with contextlib.suppress(OSError, ValueError):
             print(f"oom-input: {message}", file=self._stream, flush=True)
-        except (OSError, ValueError):
-            pass  # stderr gone: diagnostics must never stop the stream
 
     def summary(self) -> None:
         """One line at exit: how many lines were malformed, by reason."""

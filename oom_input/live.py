@@ -84,7 +84,11 @@ class StateFile:
                 data = orjson.loads(f.read(65536))
             if data.get("version") != STATE_VERSION:
                 raise ValueError("unknown version")
-            boot_id, next_seq, cursor = data.get("boot_id"), data.get("next_seq"), data.get("cursor")
+            boot_id, next_seq, cursor = (
+                data.get("boot_id"),
+                data.get("next_seq"),
+                data.get("cursor"),
+            )
             position = Position(
                 None if boot_id is None else str(boot_id),
                 None if next_seq is None else int(next_seq),
@@ -433,4 +437,3 @@ def _record_seq(data: bytes) -> int | None:
         return int(head[1])
     except (IndexError, ValueError):
         return None
-

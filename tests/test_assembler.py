@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from schema_util import validate_record
 
 from oom_input.assembler import (
     EVERY_LINE,
@@ -17,6 +16,7 @@ from oom_input.assembler import (
     assemble,
 )
 from oom_input.types import KernelLine
+from schema_util import validate_record
 
 REAL = Path(__file__).parent / "data" / "real"
 
@@ -57,7 +57,10 @@ class TestRealCaptures:
         """A real 6.18 memcg report gives pid, name, both cgroups and the constraint."""
         r = one(assemble(kmsg_lines("simple-memcg.kmsg")))
         assert (r["pid"], r["process_name"]) == (3171, "stress")
-        assert (r["container_name"], r["victim_container_name"]) == ("/machine/demo", "/machine/demo")
+        assert (r["container_name"], r["victim_container_name"]) == (
+            "/machine/demo",
+            "/machine/demo",
+        )
         assert (r["constraint"], r["kind"], r["complete"]) == ("CONSTRAINT_MEMCG", "memcg", True)
 
     def test_pod_limit_names_pod_as_victim_and_container_as_task(self) -> None:
@@ -75,7 +78,11 @@ class TestRealCaptures:
         assert (r["uid"], r["oom_score_adj"]) == (0, 0)
         assert (r["trigger_process_name"], r["trigger_pid"]) == ("node", 3172)
         assert (r["gfp_mask"], r["order"]) == ("0xcc0(GFP_KERNEL)", 0)
-        assert (r["memory_usage_kb"], r["memory_limit_kb"], r["memory_failcnt"]) == (57344, 57344, 64)
+        assert (r["memory_usage_kb"], r["memory_limit_kb"], r["memory_failcnt"]) == (
+            57344,
+            57344,
+            64,
+        )
         assert (r["seq_first"], r["seq_last"], r["kernel_time_us"]) == (972, 1049, 1195453797)
 
     def test_two_reports_in_a_row_with_noise(self) -> None:
@@ -95,22 +102,30 @@ class TestKillLines:
             (
                 "Killed process 2592, UID 27, (mysqld) total-vm:2124384kB, anon-rss:1029356kB, "
                 "file-rss:208kB",
-                2592, "mysqld", 27,
+                2592,
+                "mysqld",
+                27,
             ),
             (
                 "Killed process 1234 (java), UID 1001, total-vm:5000kB, anon-rss:4000kB, "
                 "file-rss:10kB, shmem-rss:0kB",
-                1234, "java", 1001,
+                1234,
+                "java",
+                1001,
             ),
             (
                 "Killed process 77 (a) b, c: d) total-vm:100kB, anon-rss:50kB, file-rss:1kB, "
                 "shmem-rss:2kB",
-                77, "a) b, c: d", None,
+                77,
+                "a) b, c: d",
+                None,
             ),
             (
                 "Out of memory: Killed process 9 (x) total-vm:1kB) total-vm:10kB, anon-rss:5kB, "
                 "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:-998",
-                9, "x) total-vm:1kB", 0,
+                9,
+                "x) total-vm:1kB",
+                0,
             ),
         ],
     )
@@ -146,7 +161,10 @@ class TestSummary:
             "global_oom,task_memcg=/kubepods/burstable/pod1/abc,task=stress,pid=3171,uid=1000"
         )
         r = one(assemble([HEADER, summary, KILL.replace("Memory cgroup out", "Out")]))
-        assert (r["victim_container_name"], r["container_name"]) == ("/", "/kubepods/burstable/pod1/abc")
+        assert (r["victim_container_name"], r["container_name"]) == (
+            "/",
+            "/kubepods/burstable/pod1/abc",
+        )
         assert (r["constraint"], r["kind"]) == ("CONSTRAINT_NONE", "system")
 
     def test_name_with_fake_fields_is_anchored_at_the_end(self) -> None:
@@ -166,7 +184,9 @@ class TestSummary:
         out = asm.feed(KernelLine(HEADER)) + asm.feed(KernelLine(SUMMARY))
         for _ in range(MAX_LINES_AFTER_SUMMARY + 1):
             out += asm.feed(KernelLine("unrelated"))
-        assert [(r.pid, r.complete, r.container_name) for r in out] == [(3171, False, "/demo/inner")]
+        assert [(r.pid, r.complete, r.container_name) for r in out] == [
+            (3171, False, "/demo/inner")
+        ]
         assert asm.mode == IDLE
 
     def test_end_of_input_flushes_open_report(self) -> None:
@@ -180,11 +200,13 @@ class TestClosing:
 
     def test_new_header_closes_open_report(self) -> None:
         """cAdvisor merges two reports; here the first closes incomplete."""
-        records = assemble([HEADER, "memory: usage 1kB, limit 1kB, failcnt 1", HEADER, SUMMARY, KILL])
+        records = assemble(
+            [HEADER, "memory: usage 1kB, limit 1kB, failcnt 1", HEADER, SUMMARY, KILL]
+        )
         assert [(r.complete, r.memory_usage_kb) for r in records] == [(False, 1), (True, None)]
 
     def test_no_killable_processes_closes_without_victim(self) -> None:
-        """"Out of memory and no killable processes..." ends the report with no victim."""
+        """ "Out of memory and no killable processes..." ends the report with no victim."""
         records = assemble([HEADER, "Out of memory and no killable processes...", KILL])
         assert [(x.pid, x.complete) for x in records] == [(None, False), (3171, False)]
 
@@ -364,7 +386,7 @@ class TestSources:
         """Two hosts' real reports interleaved line by line give two right records."""
         a = kmsg_lines("simple-memcg.kmsg", host="a")
         b = kmsg_lines("cgroupfs-guaranteed-pod-limit.kmsg", host="b")
-        mixed = [line for pair in zip(a, b) for line in pair] + a[len(b) :] + b[len(a) :]
+        mixed = [line for pair in zip(a, b, strict=False) for line in pair] + a[len(b) :] + b[len(a) :]
         records = {r.host: r for r in assemble(mixed)}
         assert (records["a"].pid, records["a"].container_name) == (3171, "/machine/demo")
         assert records["b"].pid == 3173 and records["b"].complete and records["a"].complete
@@ -381,3 +403,37 @@ class TestSources:
         """A kill line whose pid differs from the summary's never gets the summary's cgroup."""
         r = one(assemble([HEADER, SUMMARY, KILL.replace("3171", "4242")]))
         assert (r["pid"], r["container_name"], r["complete"]) == (4242, "/", False)
+
+
+class TestCraftedNames:
+    """Names chosen to confuse the parser: right fields, or an incomplete record, never another
+    task's pid or cgroup."""
+
+    def test_newline_in_name_from_kmsg_escape(self) -> None:
+        """A "\\x0a" in a kmsg name becomes a newline inside the line: still parsed."""
+        kill = KILL.replace("(stress)", "(a\nb)")
+        r = one(assemble([HEADER, SUMMARY.replace("task=stress", "task=a\nb"), kill]))
+        assert (r["pid"], r["process_name"], r["complete"]) == (3171, "a\nb", True)
+
+    def test_damaged_kill_line_keeps_pid_and_is_incomplete(self) -> None:
+        """A kill line whose tail does not parse still gives the pid, marked incomplete."""
+        r = one(
+            assemble([HEADER, SUMMARY, "Memory cgroup out of memory: Killed process 3171 (str"])
+        )
+        assert (r["pid"], r["complete"], r["kind"]) == (3171, False, "memcg")
+
+    def test_fake_total_vm_in_name_keeps_real_sizes(self) -> None:
+        """ ") total-vm:1kB" inside a 15-byte name does not shift the sizes."""
+        kill = KILL.replace("(stress)", "(x) total-vm:1kB)")
+        r = one(assemble([HEADER, kill]))
+        assert (r["process_name"], r["total_vm_kb"], r["anon_rss_kb"]) == (
+            "x) total-vm:1kB",
+            57548,
+            40704,
+        )
+
+    def test_replacement_characters_in_name_are_kept(self) -> None:
+        """A name that was not valid UTF-8 (replaced by U+FFFD) is kept as decoded."""
+        kill = KILL.replace("(stress)", "(\ufffdbad\ufffd)")
+        r = one(assemble([HEADER, kill]))
+        assert r["process_name"] == "\ufffdbad\ufffd" and r["pid"] == 3171

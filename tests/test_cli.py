@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import orjson
+
 from schema_util import validate_record
 
 REAL = Path(__file__).parent / "data" / "real"

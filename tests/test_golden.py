@@ -12,7 +12,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from schema_util import validate_record
 
 from oom_input.assembler import Assembler
 from oom_input.decoders import make_decoder
@@ -20,6 +19,7 @@ from oom_input.enrich import kubernetes_enricher
 from oom_input.pipeline import Pipeline
 from oom_input.sinks.jsonl import JsonLinesSink
 from oom_input.types import DecodeOptions
+from schema_util import validate_record
 
 DATA = Path(__file__).parent / "data"
 CASES = sorted(DATA.glob("*/*.expected.json"))
@@ -48,7 +48,7 @@ def test_golden_fixture(expected_path: Path) -> None:
     for record in got:
         validate_record(record)
     assert len(got) == len(expected), [r["pid"] for r in got]
-    for want, have in zip(expected, got):
+    for want, have in zip(expected, got, strict=True):
         assert {key: have[key] for key in want} == want
 
 

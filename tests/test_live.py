@@ -14,12 +14,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kernel_oom import trigger_oom
-from schema_util import validate_record
 
+from kernel_oom import trigger_oom
 from oom_input.assembler import Assembler
-from oom_input.live import LiveSourceError, KmsgFollower, LiveOptions, Position, StateFile
+from oom_input.live import KmsgFollower, LiveOptions, LiveSourceError, Position, StateFile
 from oom_input.types import OomRecord
+from schema_util import validate_record
 
 REAL = Path(__file__).parent / "data" / "real"
 

@@ -87,7 +87,11 @@ def test_every_report_found_in_one_big_buffer() -> None:
     """Three real reports in noise, one chunk: three complete records."""
     data = b"".join(b"\n".join(NOISE_LINES) + b"\n" + report for report in REPORTS)
     records = run_scanner(data, [])
-    assert [(r["pid"], r["complete"]) for r in records] == [(3171, True), (3173, True), (3172, True)]
+    assert [(r["pid"], r["complete"]) for r in records] == [
+        (3171, True),
+        (3173, True),
+        (3172, True),
+    ]
 
 
 def test_last_line_without_newline_is_read() -> None:
