@@ -227,13 +227,14 @@ class Assembler:
         self,
         *,
         max_sources: int = MAX_SOURCES,
-        on_notice: Callable[[str], None] | None = None,
+        on_notice: Callable[[str, str], None] | None = None,
     ) -> None:
         if max_sources < 1:
             raise ValueError("max_sources must be >= 1")
         self._sources: OrderedDict[SourceKey, _Source] = OrderedDict()
         self._max_sources = max_sources
-        self._notice = on_notice or (lambda message: None)
+        # called as on_notice(kind, message); a stream of many sources may call it often
+        self._notice = on_notice or (lambda kind, message: None)
         self._lines = 0
         self._open = 0
         self._groups = 0
@@ -459,12 +460,14 @@ class Assembler:
             old_key, old = self._sources.popitem(last=False)
             if old.report is not None:
                 self._notice(
+                    "source evicted",
                     f"more than {self._max_sources} log sources: closing the open report of "
                     f"host={old_key[0]!r} boot={old_key[1]!r} early"
                 )
                 self._close(old, out)
             else:
                 self._notice(
+                    "source evicted",
                     f"more than {self._max_sources} log sources: forgetting "
                     f"host={old_key[0]!r} boot={old_key[1]!r}"
                 )

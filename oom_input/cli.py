@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         decoder=make_decoder(args.input_format, options),
         sink=JsonLinesSink(sys.stdout.buffer),
         enrichers=(kubernetes_enricher,),
-        assembler=Assembler(on_notice=diag.notice),
+        assembler=Assembler(on_notice=diag.notice_limited),
         normalise=make_normaliser(
             boot_time_us=None if args.boot_time is None else round(args.boot_time * 1_000_000),
             host=args.host,
@@ -224,7 +224,7 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics)
             idle_timeout=args.idle_timeout,
             host=args.host,
         ),
-        Assembler(on_notice=diag.notice),
+        Assembler(on_notice=diag.notice_limited),
         emit,
         diag.notice,
         options,

@@ -11,6 +11,7 @@ from typing import TextIO
 # -v prints each malformed line, at most this many per second (then one "suppressed" count)
 VERBOSE_PER_SECOND = 10
 SHOWN_BYTES = 200
+LIMITED_NOTICES = 10
 
 
 class Diagnostics:
@@ -20,6 +21,7 @@ class Diagnostics:
         self._stream = stream if stream is not None else sys.stderr
         self.verbose = verbose
         self.malformed_counts: Counter[str] = Counter()
+        self.limited_counts: Counter[str] = Counter()
         self._window = 0.0
         self._shown = 0
         self._suppressed = 0
@@ -50,6 +52,15 @@ class Diagnostics:
         with contextlib.suppress(OSError, ValueError):
             print(f"oom-input: {message}", file=self._stream, flush=True)
 
+    def notice_limited(self, kind: str, message: str) -> None:
+        """A notice that may repeat without bound (e.g. one per evicted log source): the first
+        few are printed, the rest only counted in the summary."""
+        self.limited_counts[kind] += 1
+        if self.limited_counts[kind] <= LIMITED_NOTICES:
+            self.notice(message)
+            if self.limited_counts[kind] == LIMITED_NOTICES:
+                self.notice(f"further '{kind}' notices are counted, not shown")
+
     def summary(self) -> None:
         """One line at exit: how many lines were malformed, by reason."""
         total = sum(self.malformed_counts.values())
@@ -57,3 +68,6 @@ class Diagnostics:
             reasons = ", ".join(f"{n} {why}" for why, n in self.malformed_counts.most_common())
             hint = "" if self.verbose else "; -v shows them"
             self.notice(f"{total} malformed input lines ({reasons}){hint}")
+        for kind, n in self.limited_counts.items():
+            if n > LIMITED_NOTICES:
+                self.notice(f"{n} '{kind}' notices in all")

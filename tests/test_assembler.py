@@ -371,7 +371,7 @@ class TestBounds:
     def test_sources_are_bounded_lru(self) -> None:
         """More sources than the bound: the oldest is closed early with a notice."""
         notices: list[str] = []
-        asm = Assembler(max_sources=2, on_notice=notices.append)
+        asm = Assembler(max_sources=2, on_notice=lambda kind, message: notices.append(message))
         out = []
         for host in ("a", "b", "c"):
             out += asm.feed(KernelLine(HEADER, host=host))
