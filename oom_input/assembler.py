@@ -462,14 +462,14 @@ class Assembler:
                 self._notice(
                     "source evicted",
                     f"more than {self._max_sources} log sources: closing the open report of "
-                    f"host={old_key[0]!r} boot={old_key[1]!r} early"
+                    f"host={old_key[0]!r} boot={old_key[1]!r} early",
                 )
                 self._close(old, out)
             else:
                 self._notice(
                     "source evicted",
                     f"more than {self._max_sources} log sources: forgetting "
-                    f"host={old_key[0]!r} boot={old_key[1]!r}"
+                    f"host={old_key[0]!r} boot={old_key[1]!r}",
                 )
         return src
 

@@ -12,15 +12,30 @@ from typing import TYPE_CHECKING
 from oom_input import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from oom_input.diagnostics import Diagnostics
-    from oom_input.types import DecodeOptions, OomRecord
+    from oom_input.types import DecodeOptions, OomRecord, Sink, StreamDecoder
 
 EXIT_OK = 0  # end of input reached (malformed lines do not change this)
 EXIT_INPUT_ERROR = 1  # an input file could not be opened or read (the others were still read)
 EXIT_USAGE = 2  # bad options (argparse's own code)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
-INPUT_FORMATS = ("auto", "kmsg", "dmesg", "journal", "syslog")
+# kept here, not imported from decoders/, so that --help and --version stay fast; a test checks
+# them against the decoder registry
+INPUT_FORMATS = (
+    "auto",
+    "kmsg",
+    "dmesg",
+    "journal",
+    "syslog",
+    "json",
+    "journal-json",
+    "msgpack",
+    "journal-export",
+)
+OUTPUT_FORMATS = ("json", "msgpack", "forward")
 
 # the dmesg example is a real shell line, kept whole
 EPILOG = """\
@@ -30,16 +45,21 @@ examples:
   oom-input /var/log/kern.log.1 /var/log/kern.log
   oom-input --input-format kmsg --boot-time 1764182000.5 --host node-a records.kmsg
 
-input formats (auto detects per line):
-  kmsg     raw /dev/kmsg records "PRI,SEQ,USEC,FLAGS;text" (+ dictionary lines)
-  dmesg    dmesg [-r] [-x] [-T] [--time-format iso] output, with or without <PRI> prefixes
-  journal  journalctl -k -o short|short-precise|short-iso|short-iso-precise|short-full|
-           short-monotonic|short-unix
-  syslog   /var/log/messages, kern.log ("Dec  7 00:20:58 node1 kernel: ...", RFC 3339 stamps)
+input formats (auto detects per line; msgpack and journal export from a file's first bytes):
+  kmsg            raw /dev/kmsg records "PRI,SEQ,USEC,FLAGS;text" (+ dictionary lines)
+  dmesg           dmesg [-r] [-x] [-T] [--time-format iso] output, with or without <PRI>
+  journal         journalctl -k -o short|short-precise|short-iso|short-iso-precise|short-full|
+                  short-monotonic|short-unix
+  syslog          /var/log/messages, kern.log ("Dec  7 00:20:58 node1 kernel: ...")
+  json            JSON lines: journalctl -o json/json-seq, Fluent Bit kmsg/systemd/exec records,
+                  Vector events, objects with message/log/msg, [ts, {..}] arrays
+  journal-json    journalctl -o json entries only
+  msgpack         msgpack maps back to back, [time, map], Fluentd forward entries
+  journal-export  journalctl -o export
   any other line is read as plain kernel text (journalctl -o cat, dmesg -t)
 
-output: one JSON object per OOM kill on stdout (schema: schemas/oom-record.schema.json);
-diagnostics go to stderr.
+output: one record per OOM kill on stdout (schema: schemas/oom-record.schema.json), as JSON
+lines, msgpack maps or forward-protocol entries; diagnostics go to stderr.
 
 exit codes: 0 end of input; 1 an input file could not be opened or read (the others are
 still read); 2 usage error; 130 interrupted.
@@ -86,6 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ZONE",
         help="IANA time zone (e.g. Europe/Berlin, UTC) of stamps that carry no zone (syslog, "
         "journalctl short, dmesg -T; default: the local zone)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output-format",
+        choices=OUTPUT_FORMATS,
+        default="json",
+        help="json: one object per line (default); msgpack: one map per record (Fluentd "
+        "exec_filter <parse> @type msgpack); forward: [tag, EventTime, record] (forward protocol)",
+    )
+    parser.add_argument("--tag", default="oom", help="tag of forward output entries (default oom)")
+    parser.add_argument(
+        "--passthrough",
+        action="store_true",
+        help='also write every input record (re-encoded; text lines as {"message": line}), in '
+        "order, each OOM record right after the line that completed it (line-based inputs)",
     )
     live = parser.add_argument_group("live source (instead of FILEs)")
     live.add_argument(
@@ -158,7 +193,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from oom_input.diagnostics import Diagnostics
     from oom_input.enrich import kubernetes_enricher
     from oom_input.pipeline import Pipeline, make_normaliser
-    from oom_input.sinks.jsonl import JsonLinesSink
     from oom_input.sources import read_chunks
     from oom_input.types import DecodeOptions
 
@@ -171,8 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             diag.summary()
 
     pipeline = Pipeline(
-        decoder=make_decoder(args.input_format, options),
-        sink=JsonLinesSink(sys.stdout.buffer),
+        decoder=make_decoder(_line_format(args.input_format), options),
+        sink=_make_sink(args),
+        choose_stream=_stream_chooser(args.input_format, options),
+        passthrough=args.passthrough,
         enrichers=(kubernetes_enricher,),
         assembler=Assembler(on_notice=diag.notice_limited),
         normalise=make_normaliser(
@@ -207,9 +243,8 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics)
     from oom_input.assembler import Assembler
     from oom_input.enrich import kubernetes_enricher
     from oom_input.live import JournalFollower, KmsgFollower, LiveOptions, LiveSourceError
-    from oom_input.sinks.jsonl import JsonLinesSink
 
-    sink = JsonLinesSink(sys.stdout.buffer)
+    sink = _make_sink(args)
 
     def emit(record: OomRecord) -> None:
         kubernetes_enricher(record)
@@ -241,6 +276,46 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics)
     finally:
         follower.close()
     return EXIT_OK
+
+
+def _make_sink(args: argparse.Namespace) -> Sink:
+    out = sys.stdout.buffer
+    if args.output_format == "msgpack":
+        from oom_input.sinks.msgpack import MsgpackSink
+
+        return MsgpackSink(out)
+    if args.output_format == "forward":
+        from oom_input.sinks.msgpack import ForwardSink
+
+        return ForwardSink(out, tag=args.tag)
+    from oom_input.sinks.jsonl import JsonLinesSink
+
+    return JsonLinesSink(out)
+
+
+def _line_format(input_format: str) -> str:
+    """The line decoder for a file that turns out not to be a stream format."""
+    from oom_input.decoders import STREAM_DECODER_NAMES
+
+    return "auto" if input_format in STREAM_DECODER_NAMES else input_format
+
+
+def _stream_chooser(
+    input_format: str, options: DecodeOptions
+) -> Callable[[bytes], StreamDecoder | None] | None:
+    """Per file: the stream decoder to use, from the format named or the file's first bytes."""
+    from oom_input.decoders import STREAM_DECODER_NAMES, detect_stream, make_stream_decoder
+
+    if input_format in STREAM_DECODER_NAMES:
+        return lambda head: make_stream_decoder(input_format, options)
+    if input_format != "auto":
+        return None
+
+    def choose(head: bytes) -> StreamDecoder | None:
+        name = detect_stream(head)
+        return None if name is None else make_stream_decoder(name, options)
+
+    return choose
 
 
 def _stdout_gone() -> int:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
 
 from oom_input.assembler import Assembler
 from oom_input.scanner import LineScanner
-from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink
+from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
+
+# how much of a file's start decides whether it is a stream format (msgpack, journal export)
+STREAM_HEAD_BYTES = 21
 
 
 def make_normaliser(
@@ -27,6 +33,18 @@ def make_normaliser(
     return normalise
 
 
+def passthrough_object(raw: bytes) -> Any:
+    """An input line as an object for ``--passthrough``: a JSON object or array as it is, any
+    other line as ``{"message": line}``."""
+    body = raw[1:] if raw[:1] == b"\x1e" else raw  # json-seq record separator
+    if body[:1] in (b"{", b"["):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return {"message": raw.decode("utf-8", "replace")}
+
+
 @dataclass
 class Pipeline:
     """One stream's worth of stages; ``emit`` is what the assembler's records go through."""
@@ -37,15 +55,26 @@ class Pipeline:
     assembler: Assembler = field(default_factory=Assembler)
     normalise: Callable[[KernelLine], None] | None = None
     on_overlong: Callable[[int], None] | None = None
+    # per file: given its first bytes, a decoder for a format that is not one record per line
+    # (msgpack, journal export), or None to read the file line by line
+    choose_stream: Callable[[bytes], StreamDecoder | None] | None = None
+    # every input line also goes to the sink (re-encoded), each record right after its line
+    passthrough: bool = False
     records: int = 0
 
     def __post_init__(self) -> None:
+        write_object = getattr(self.sink, "write_object", None)
+        if self.passthrough and write_object is None:
+            raise ValueError("this output cannot pass input records through")
         self.scanner = LineScanner(
             self.decoder,
             self.assembler,
             self.emit,
             normalise=self.normalise,
             on_overlong=self.on_overlong,
+            passthrough=(lambda raw: write_object(passthrough_object(raw)))
+            if self.passthrough
+            else None,
         )
 
     def emit(self, record: OomRecord) -> None:
@@ -56,6 +85,13 @@ class Pipeline:
 
     def run(self, chunks: Iterable[bytes]) -> None:
         """Feed one file's bytes. Reports may go on in the next file: ``finish`` ends all input."""
+        chunks = iter(chunks)
+        if self.choose_stream is not None:
+            head, chunks = _peek(chunks, STREAM_HEAD_BYTES)
+            stream = self.choose_stream(head)
+            if stream is not None:
+                self._run_stream(stream, chunks)
+                return
         feed = self.scanner.feed
         try:
             for chunk in chunks:
@@ -63,6 +99,41 @@ class Pipeline:
         finally:
             self.scanner.end_of_file()
 
+    def _run_stream(self, stream: StreamDecoder, chunks: Iterator[bytes]) -> None:
+        # no byte prefilter here: the framing has to be decoded item by item anyway
+        feed = self.assembler.feed
+        normalise = self.normalise
+        for chunk in _with_end(chunks):
+            lines = stream.finish() if chunk is None else stream.feed(chunk)
+            for line in lines:
+                if normalise is not None:
+                    normalise(line)
+                for record in feed(line):
+                    self.emit(record)
+
     def finish(self) -> None:
         """End of all input: close open reports."""
         self.scanner.finish()
+
+
+def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``size`` bytes (or up to the first newline, or all there is), and an iterator
+    that still yields every chunk."""
+    taken: list[bytes] = []
+    head = b""
+    for chunk in chunks:
+        taken.append(chunk)
+        head += chunk
+        if len(head) >= size or b"\n" in head:
+            break
+    return head, _chain(taken, chunks)
+
+
+def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
+
+
+def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None

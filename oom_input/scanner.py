@@ -33,6 +33,7 @@ class LineScanner:
         normalise: Callable[[KernelLine], None] | None = None,
         on_overlong: Callable[[int], None] | None = None,
         max_line_bytes: int = MAX_LINE_BYTES,
+        passthrough: Callable[[bytes], None] | None = None,
     ) -> None:
         self._decoder = decoder
         self._assembler = assembler
@@ -45,6 +46,8 @@ class LineScanner:
         self._report_markers = REPORT_MARKERS + extra
         self._tail = b""
         self._discarding = False  # inside the rest of an over-long line
+        # --passthrough: every line is handed on (and so decoded), none is skipped
+        self._passthrough = passthrough
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -119,7 +122,7 @@ class LineScanner:
         found: dict[bytes, int] = {}
         while pos < end:
             mode = assembler.mode
-            if mode == EVERY_LINE:
+            if mode == EVERY_LINE or self._passthrough is not None:
                 nl = buf.index(b"\n", pos)
                 self._line(buf[pos:nl])
                 pos = nl + 1
@@ -146,6 +149,8 @@ class LineScanner:
             pos = nl + 1
 
     def _line(self, raw: bytes) -> None:
+        if self._passthrough is not None:
+            self._passthrough(raw)
         decoded = self._decoder.decode(raw)
         if decoded is None or decoded is IGNORED:
             records = self._assembler.skip(1)

@@ -47,6 +47,7 @@ class _Ignored:
 
 IGNORED: Final = _Ignored()
 
+
 def _no_report(reason: str, raw: bytes) -> None:
     return None
 
@@ -160,6 +161,6 @@ __all__ = [
     "KernelLine",
     "OomRecord",
     "Sink",
-    "StreamDecoder",
     "SourceKey",
+    "StreamDecoder",
 ]

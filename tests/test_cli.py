@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import struct
 import subprocess
 import sys
 import threading
@@ -140,3 +142,62 @@ def test_closed_stdout_exits_quietly() -> None:
 def test_version_is_fast_path() -> None:
     """--version prints the version."""
     assert run("--version").stdout.startswith(b"oom-input ")
+
+
+def test_input_formats_match_the_decoder_registry() -> None:
+    """Every decoder can be named with --input-format, and nothing else can."""
+    from oom_input.cli import INPUT_FORMATS
+    from oom_input.decoders import DECODER_NAMES, STREAM_DECODER_NAMES
+
+    expected = {"auto", *DECODER_NAMES, *STREAM_DECODER_NAMES} - {"plain"}
+    assert set(INPUT_FORMATS) == expected
+
+
+def test_msgpack_output_round_trips() -> None:
+    """-o msgpack writes one map per record, equal to the JSON record."""
+    import msgpack
+
+    (expected,) = records(run(str(SAMPLE)).stdout)
+    out = run("-o", "msgpack", str(SAMPLE)).stdout
+    assert list(msgpack.Unpacker(io.BytesIO(out), raw=False)) == [expected]
+
+
+def test_forward_output_has_tag_and_event_time() -> None:
+    """-o forward writes [tag, EventTime ext 0, record]; EventTime from time_of_death."""
+    import msgpack
+
+    out = run("-o", "forward", "--tag", "k8s.oom", "--boot-time", "1764180000.25", str(SAMPLE))
+    (entry,) = list(msgpack.Unpacker(io.BytesIO(out.stdout), raw=False))
+    tag, when, record = entry
+    assert tag == "k8s.oom" and record["pid"] == 3171
+    assert when.code == 0 and when.data == struct.pack(">II", 1764181195, 90991000)
+
+
+def test_msgpack_input_is_detected_from_its_first_byte() -> None:
+    """A msgpack stream of journal-like maps on stdin is detected and read."""
+    import msgpack
+
+    data = b""
+    for raw in SAMPLE.read_bytes().splitlines():
+        prefix, _, text = raw.decode().partition(";")
+        usec = int(prefix.split(",")[2])
+        data += msgpack.packb(
+            {
+                "MESSAGE": text,
+                "_TRANSPORT": "kernel",
+                "_SOURCE_MONOTONIC_TIMESTAMP": str(usec),
+                "_HOSTNAME": "mp",
+            }
+        )
+    (record,) = records(run(stdin=data).stdout)
+    assert (record["pid"], record["host"], record["source_format"]) == (3171, "mp", "msgpack")
+
+
+def test_passthrough_keeps_every_line_in_order_with_the_record_after_its_kill_line() -> None:
+    """--passthrough: input lines come back in order, the record right after the kill line."""
+    lines = SAMPLE.read_bytes().splitlines()
+    out = [orjson.loads(line) for line in run("--passthrough", str(SAMPLE)).stdout.splitlines()]
+    assert [o["message"].encode() for o in out[:-1]] == lines
+    assert out[-1]["event"] == "oom_kill" and out[-1]["pid"] == 3171
+    json_in = b'{"MESSAGE":"hello","_TRANSPORT":"kernel"}\n'
+    assert orjson.loads(run("--passthrough", stdin=json_in).stdout) == orjson.loads(json_in)

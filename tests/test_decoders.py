@@ -729,7 +729,7 @@ def format_of(result: KernelLine | object) -> str | object:
 class TestRegistry:
     def test_decoder_names_in_detection_order(self) -> None:
         """The formats, in auto-detection order."""
-        expected = ("kmsg", "dmesg", "journal", "syslog", "plain")
+        expected = ("kmsg", "dmesg", "journal", "syslog", "json", "plain", "journal-json")
         assert expected == DECODER_NAMES
 
     @pytest.mark.parametrize("name", [*DECODER_NAMES, "auto"])
@@ -744,8 +744,9 @@ class TestRegistry:
             make_decoder("msgpack", DecodeOptions())
 
     def test_auto_extra_markers_are_the_union(self) -> None:
-        """Auto-detection needs the prefilter markers of every format: the journal's boot lines."""
-        expected = (b"-- Boot ", b"-- Reboot --")
+        """Auto-detection needs the prefilter markers of every format: the journal's boot lines,
+        journal JSON's byte-array messages."""
+        expected = (b"-- Boot ", b"-- Reboot --", b'"MESSAGE":[', b'"MESSAGE" : [')
         assert expected == make_decoder("auto", DecodeOptions()).extra_markers
 
     def test_explicit_format_keeps_its_extra_markers(self) -> None:

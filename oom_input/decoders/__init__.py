@@ -8,6 +8,14 @@
   them (dmesg lines and continuation lines, two captures concatenated). It tries the format of
   the previous line first, then the others in ``DECODER_NAMES`` order, ``plain`` last.
 
+Line formats that are JSON (``json``: journal entries and agents' records, one per line) are
+detected per line too; ``journal-json`` is the same decoder restricted to the journal's own
+entries, for ``--input-format journal-json`` only (auto reads those lines with ``json``).
+
+Stream formats are not line-framed (``STREAM_DECODER_NAMES``: ``msgpack``, ``journal-export``):
+``detect_stream(head)`` tells one from the first bytes of a stream (None: a line format), and
+``make_stream_decoder(name, options)`` gives its ``oom_input.types.StreamDecoder``.
+
 Adding a format: write ``oom_input/decoders/<format>.py`` with one class following
 ``oom_input.types.Decoder`` (its module docstring is its user documentation) and add the class
 to ``DECODERS``, before ``PlainDecoder`` (earlier entries win when two formats claim a line).
@@ -19,10 +27,13 @@ from typing import ClassVar
 
 from oom_input.decoders.dmesg import DmesgDecoder
 from oom_input.decoders.journal import JournalDecoder
+from oom_input.decoders.journal_export import JournalExportDecoder
+from oom_input.decoders.json_records import JournalJsonDecoder, JsonDecoder
 from oom_input.decoders.kmsg import KmsgDecoder
+from oom_input.decoders.msgpack_stream import ITEM_START, MsgpackDecoder
 from oom_input.decoders.plain import PlainDecoder
 from oom_input.decoders.syslog import SyslogDecoder
-from oom_input.types import DecodeOptions, Decoder, KernelLine, _Ignored
+from oom_input.types import DecodeOptions, Decoder, KernelLine, StreamDecoder, _Ignored
 
 # auto-detection order; PlainDecoder accepts every line, so it must stay last
 DECODERS: tuple[type[Decoder], ...] = (
@@ -30,10 +41,18 @@ DECODERS: tuple[type[Decoder], ...] = (
     DmesgDecoder,
     JournalDecoder,
     SyslogDecoder,
+    JsonDecoder,
     PlainDecoder,
 )
-DECODER_NAMES: tuple[str, ...] = tuple(decoder.name for decoder in DECODERS)
+# selectable by name only: auto reads their lines with another decoder of DECODERS
+NAMED_DECODERS: tuple[type[Decoder], ...] = (JournalJsonDecoder,)
+DECODER_NAMES: tuple[str, ...] = tuple(decoder.name for decoder in DECODERS + NAMED_DECODERS)
 AUTO = "auto"
+
+STREAM_DECODERS: tuple[type[StreamDecoder], ...] = (MsgpackDecoder, JournalExportDecoder)
+STREAM_DECODER_NAMES: tuple[str, ...] = tuple(decoder.name for decoder in STREAM_DECODERS)
+# journalctl -o export starts every entry with these fields, in this order
+_EXPORT_HEADS = (b"__CURSOR=", b"__REALTIME_TIMESTAMP=")
 
 
 class AutoDecoder:
@@ -90,7 +109,7 @@ def make_decoder(name: str, options: DecodeOptions) -> Decoder:
     """The decoder for ``--input-format NAME``: a name of ``DECODER_NAMES`` or ``"auto"``."""
     if name == AUTO:
         return AutoDecoder(options)
-    for decoder_class in DECODERS:
+    for decoder_class in DECODERS + NAMED_DECODERS:
         if decoder_class.name == name:
             if decoder_class is PlainDecoder:  # rejects nothing: no fallback needed
                 return PlainDecoder(options)
@@ -100,11 +119,38 @@ def make_decoder(name: str, options: DecodeOptions) -> Decoder:
     raise ValueError(f"unknown input format {name!r}: choose one of {choices}")
 
 
+def detect_stream(head: bytes) -> str | None:
+    """The stream format that ``head`` (the first bytes of a stream) starts, None for a line
+    format: a msgpack map or array header is ``msgpack`` (no text log starts with such a byte:
+    0x80-0x9f, 0xdc-0xdf are not valid UTF-8 lead bytes); ``__CURSOR=`` or
+    ``__REALTIME_TIMESTAMP=`` starts ``journal-export``."""
+    if head[:1] and head[0] in ITEM_START:
+        return MsgpackDecoder.name
+    if head.startswith(_EXPORT_HEADS):
+        return JournalExportDecoder.name
+    return None
+
+
+def make_stream_decoder(name: str, options: DecodeOptions) -> StreamDecoder:
+    """The stream decoder of ``--input-format NAME`` (a name of ``STREAM_DECODER_NAMES``)."""
+    for decoder_class in STREAM_DECODERS:
+        if decoder_class.name == name:
+            return decoder_class(options)
+    raise ValueError(
+        f"unknown stream format {name!r}: choose one of {', '.join(STREAM_DECODER_NAMES)}"
+    )
+
+
 __all__ = [
     "AUTO",
     "DECODERS",
     "DECODER_NAMES",
+    "NAMED_DECODERS",
+    "STREAM_DECODERS",
+    "STREAM_DECODER_NAMES",
     "AutoDecoder",
     "FormatDecoder",
+    "detect_stream",
     "make_decoder",
+    "make_stream_decoder",
 ]

@@ -17,7 +17,11 @@ class JsonLinesSink:
         self._stream = stream
 
     def write(self, record: OomRecord) -> None:
-        self._stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        self.write_object(record)
+
+    def write_object(self, obj: object) -> None:
+        """Any JSON value (``--passthrough`` re-encodes each input record with this)."""
+        self._stream.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
         self._stream.flush()
 
     def close(self) -> None:

@@ -1,0 +1,302 @@
+"""What the structured inputs share: one function from a record (a JSON object, a msgpack map, a
+journal export entry) to a ``KernelLine``, and the unwrapping of the agents' envelopes.
+
+Fields of a record, first match wins (journal names also as Fluent Bit's ``strip_underscores``
+and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``, ``hostname``):
+
+- text: ``MESSAGE``, ``message``, ``msg``, ``log`` - a string, an array of byte values (the
+  journal's form of a message that is not valid UTF-8 or holds control characters; invalid bytes
+  become U+FFFD and are reported), or a repeated field (an array of values: the first string or
+  byte array is the message, as ``journalctl -o cat`` and ``short`` print the first one). Without
+  one: ``exec`` (Fluent Bit's exec wrapper); else the record is not a kernel line (IGNORED);
+- ``_TRANSPORT``: when present and not ``kernel``, the record is not a kernel line (IGNORED);
+- ``_HOSTNAME``, then ``host`` (a string, or an object with ``name``/``hostname``) -> host;
+  ``_BOOT_ID`` -> boot_id (32 hex digits or a dashed UUID, written dashed and lowercase);
+- ``_SOURCE_MONOTONIC_TIMESTAMP`` (µs) -> kernel_us;
+- wall_us: ``__REALTIME_TIMESTAMP``, ``_SOURCE_REALTIME_TIMESTAMP`` (µs), then ``timestamp``,
+  ``@timestamp``, ``time``, ``date``: RFC 3339 strings or epoch numbers, whose unit is told by
+  their size (< 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns); then the envelope's time.
+
+Fluent Bit ``kmsg`` records (``priority``, ``sequence``, ``sec``, ``usec``, ``msg``) give
+kernel_us = sec, usec and seq = sequence; their ``msg`` is decoded like a /dev/kmsg text (``\\xNN``
+escapes) and cut before its dictionary lines (``\\n KEY=value``).
+
+The text of a record that is not a journal entry (no ``_TRANSPORT``, no ``MESSAGE``) and of an
+``exec`` wrapper is a line of some log (``dmesg`` or ``cat /dev/kmsg`` run by Vector's or Fluent
+Bit's exec source): it is decoded by the line decoders (``auto``), and the record's host and
+times fill what that line lacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from oom_input.decoders._common import (
+    ISO_STAMP,
+    dashed_uuid,
+    dated_wall_us,
+    decode_text,
+    offset_zone,
+)
+from oom_input.decoders.kmsg import unescape
+from oom_input.types import IGNORED, DecodeOptions, Decoder, KernelLine, _Ignored
+
+
+class EventTime(NamedTuple):
+    """Fluentd's EventTime (msgpack ext type 0: uint32 BE seconds, uint32 BE nanoseconds)."""
+
+    seconds: int
+    nanoseconds: int
+
+
+def _journal_names(name: str) -> tuple[str, ...]:
+    """A journal field name as is, with Fluent Bit's strip_underscores and/or lowercase."""
+    stripped = name.lstrip("_")
+    return tuple(dict.fromkeys((name, stripped, name.lower(), stripped.lower())))
+
+
+MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log")
+TRANSPORT_KEYS = _journal_names("_TRANSPORT")
+HOST_KEYS = (*_journal_names("_HOSTNAME"), "host")
+BOOT_ID_KEYS = _journal_names("_BOOT_ID")
+MONOTONIC_KEYS = _journal_names("_SOURCE_MONOTONIC_TIMESTAMP")
+WALL_US_KEYS = (
+    *_journal_names("__REALTIME_TIMESTAMP"),
+    *_journal_names("_SOURCE_REALTIME_TIMESTAMP"),
+)
+WALL_TIME_KEYS = ("timestamp", "@timestamp", "time", "date")
+# keys only journalctl's own output has: such records are labelled "journal-json"
+JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
+KMSG_RECORD_KEYS = ("sec", "usec", "msg")
+
+_ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}\Z")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
+_NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
+_MICROS = Decimal(10**6)
+
+
+def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = record.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _is_byte_array(value: list[Any]) -> bool:
+    return bool(value) and all(type(b) is int and 0 <= b <= 255 for b in value)
+
+
+def _as_int(value: Any) -> int | None:
+    """An integer given as a number or as decimal digits (the journal writes numbers as text)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, (str, bytes)) and 0 < len(value) <= 20 and value.isdigit():
+        return int(value)
+    return None
+
+
+def _scaled_us(value: Decimal) -> int:
+    """Epoch µs of an epoch number whose unit is told by its size."""
+    size = abs(value)
+    if size < 10**11:
+        value *= _MICROS
+    elif size < 10**14:
+        value *= 1000
+    elif size >= 10**17:
+        value /= 1000
+    return int(value.to_integral_value(ROUND_FLOOR))
+
+
+def epoch_us(value: Any) -> int | None:
+    """Epoch µs of a time in any of the shapes agents write, None when it is none of them."""
+    if isinstance(value, EventTime):
+        return value.seconds * 10**6 + value.nanoseconds // 1000
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return _scaled_us(Decimal(value))
+    if isinstance(value, float):
+        text = repr(value)  # the shortest decimal that is this float: exact for µs stamps
+    elif isinstance(value, str) and _NUMBER.match(value):
+        text = value
+    elif isinstance(value, str):
+        stamp = _ISO_ONLY.match(value.encode("ascii", "replace"))
+        if stamp is None:
+            return None
+        try:
+            return dated_wall_us(stamp, offset_zone(stamp["zone"]))
+        except (ValueError, OverflowError):
+            return None
+    elif hasattr(value, "to_unix_nano"):  # msgpack.Timestamp (ext type -1)
+        return int(value.to_unix_nano()) // 1000
+    else:
+        return None
+    try:
+        return _scaled_us(Decimal(text))
+    except (InvalidOperation, ValueError, OverflowError):  # nan, inf
+        return None
+
+
+def is_time(value: Any) -> bool:
+    """Whether an envelope element is a time (not a tag, not a record)."""
+    return isinstance(value, (int, float, EventTime)) and not isinstance(value, bool)
+
+
+Entry = tuple[Mapping[str, Any], "int | None"]
+
+
+def envelope_entries(
+    item: Any, unpack: Callable[[bytes], list[Any]] | None = None
+) -> list[Entry] | None:
+    """The (record, envelope wall µs) pairs an item holds, None when it is no known shape:
+
+    - ``{..}``: a bare record (journalctl, Fluentd exec_filter msgpack, Fluent Bit json_lines);
+    - ``[time, {..}]``, ``[[time, {meta}], {..}]``: Fluent Bit's event formats (stdin input);
+    - ``[tag, time, {..}(, option)]``: Fluentd forward protocol, Message mode;
+    - ``[tag, [[time, {..}], ...](, option)]``: Forward mode;
+    - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them.
+    """
+    if isinstance(item, dict):
+        return [(item, None)]
+    if not isinstance(item, list) or not 2 <= len(item) <= 4:
+        return None
+    head, second = item[0], item[1]
+    if len(item) == 2 and isinstance(second, dict):
+        if isinstance(head, list) and head and is_time(head[0]):
+            head = head[0]
+        return [(second, epoch_us(head))] if is_time(head) else None
+    if not isinstance(head, str):
+        return None
+    if len(item) >= 3 and isinstance(item[2], dict) and is_time(second):
+        return [(item[2], epoch_us(second))]
+    if isinstance(second, (bytes, bytearray)) and unpack is not None:
+        second = unpack(bytes(second))
+    if isinstance(second, list):
+        entries: list[Entry] = []
+        for entry in second:
+            inner = envelope_entries(entry)
+            if inner is None or isinstance(entry, dict):
+                return None
+            entries.extend(inner)
+        return entries
+    return None
+
+
+class RecordReader:
+    """Turns records into kernel lines; one per stream (the line decoders it uses for agents'
+    text lines keep per-stream state)."""
+
+    def __init__(self, options: DecodeOptions, source_format: str) -> None:
+        self.options = options
+        self.source_format = source_format
+        self._lines: Decoder | None = None  # made on first use: the registry imports this module
+
+    def text(self, value: Any, raw: bytes) -> str | None:
+        """A text field's value as text (None when it is not text)."""
+        if isinstance(value, str):
+            if value.isascii():
+                return value
+            try:
+                value.encode("utf-8")
+                return value
+            except UnicodeEncodeError:  # surrogates: bytes msgpack could not decode
+                value = value.encode("utf-8", "surrogateescape")
+        if isinstance(value, (bytes, bytearray)):
+            return decode_text(bytes(value), raw, self.options)
+        if isinstance(value, list):
+            if _is_byte_array(value):
+                return decode_text(bytes(value), raw, self.options)
+            for element in value:  # a repeated field: the first text value
+                if isinstance(element, (str, bytes)) or (
+                    isinstance(element, list) and _is_byte_array(element)
+                ):
+                    return self.text(element, raw)
+        return None
+
+    def read(
+        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
+    ) -> KernelLine | _Ignored:
+        """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
+        transport = _first(record, TRANSPORT_KEYS)
+        if transport is not None and self.text(transport, raw) != "kernel":
+            return IGNORED
+        own_wall = self._wall_us(record)
+        if own_wall is not None:
+            wall_us = own_wall
+        if all(key in record for key in KMSG_RECORD_KEYS):
+            line = self._kmsg_record(record, raw)
+        else:
+            message = _first(record, MESSAGE_KEYS)
+            if message is None:
+                message = record.get("exec")
+                if message is None:
+                    return IGNORED
+            text = self.text(message, raw)
+            if text is None:
+                return IGNORED
+            if transport is not None or "MESSAGE" in record:
+                line = KernelLine(text=text)
+            else:
+                decoded = self._decode_line(text)
+                if not isinstance(decoded, KernelLine):
+                    return IGNORED
+                line = decoded
+        if line.kernel_us is None:
+            line.kernel_us = _as_int(_first(record, MONOTONIC_KEYS))
+        if line.wall_us is None:
+            line.wall_us = wall_us
+        if line.host is None:
+            line.host = self._host(record, raw)
+        if line.boot_id is None:
+            line.boot_id = self._boot_id(record, raw)
+        line.source_format = self.source_format
+        if self.source_format == "json" and any(key in record for key in JOURNALCTL_KEYS):
+            line.source_format = "journal-json"
+        return line
+
+    def _kmsg_record(self, record: Mapping[str, Any], raw: bytes) -> KernelLine:
+        message = record["msg"]
+        body = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else b""
+        if isinstance(message, (bytes, bytearray)):
+            body = bytes(message)
+        body = unescape(body.split(b"\n", 1)[0])
+        sec, usec = _as_int(record["sec"]), _as_int(record["usec"])
+        return KernelLine(
+            text=decode_text(body, raw, self.options),
+            kernel_us=None if sec is None or usec is None else sec * 10**6 + usec,
+            seq=_as_int(record.get("sequence")),
+        )
+
+    def _decode_line(self, text: str) -> KernelLine | _Ignored | None:
+        if self._lines is None:
+            from oom_input.decoders import AutoDecoder
+
+            self._lines = AutoDecoder(self.options)
+        return self._lines.decode(text.encode("utf-8"))
+
+    def _wall_us(self, record: Mapping[str, Any]) -> int | None:
+        micros = _first(record, WALL_US_KEYS)
+        if micros is not None:
+            return _as_int(micros)
+        stamp = _first(record, WALL_TIME_KEYS)
+        return None if stamp is None else epoch_us(stamp)
+
+    def _host(self, record: Mapping[str, Any], raw: bytes) -> str | None:
+        host = _first(record, HOST_KEYS)
+        if isinstance(host, dict):  # Elastic Common Schema: "host": {"name": ...}
+            host = host.get("name") or host.get("hostname")
+        return None if host is None else self.text(host, raw)
+
+    def _boot_id(self, record: Mapping[str, Any], raw: bytes) -> str | None:
+        boot_id = _first(record, BOOT_ID_KEYS)
+        text = None if boot_id is None else self.text(boot_id, raw)
+        if text is None:
+            return None
+        if _HEX32.match(text):
+            return dashed_uuid(text.encode("ascii"))
+        return text.lower() if _UUID.match(text) else text

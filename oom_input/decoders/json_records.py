@@ -1,0 +1,101 @@
+"""JSON records, one per line: the journal's ``journalctl -o json`` / ``-o json-seq`` and what log
+agents write (Fluent Bit, Vector, generic ``{"message": ...}`` objects).
+
+Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own entries)::
+
+    {"__CURSOR":"s=..","__REALTIME_TIMESTAMP":"1764181194840991","_BOOT_ID":"aae7e8d9ea8a4d39..",
+     "_TRANSPORT":"kernel","_HOSTNAME":"node-a","_SOURCE_MONOTONIC_TIMESTAMP":"1194840991",
+     "MESSAGE":"Memory cgroup out of memory: Killed process 3171 (stress) ..."}
+    \\x1e{...}                                 journalctl -o json-seq (RFC 7464: RS before each)
+    { "__CURSOR" : "s=..", ..., "MESSAGE" : [ 115, 116, ... ] }       systemd < 240 spacing
+    {"priority":3,"sequence":971,"sec":1194,"usec":840991,"msg":"..."}  Fluent Bit kmsg input
+    {"date":1764181194.840991,"priority":3,...}   Fluent Bit json_lines output (date = wall time)
+    {"MESSAGE":"..","_HOSTNAME":"node-a",..}     Fluent Bit systemd input (also with
+                                                 strip_underscores: HOSTNAME, lowercase: message)
+    {"exec":"6,971,1194840991,-;Memory cgroup out of memory: ..."}    Fluent Bit exec input
+    {"message":"..","host":"node-a","timestamp":"2025-11-26T18:19:54.840991Z","_BOOT_ID":..}
+                                                 Vector journald source; other Vector events
+    {"log":"..","hostname":"node-a","@timestamp":1764181194.840991}   any object with a message
+    [1764181194.840991, {...}]                   Fluent Bit stdin input's event forms
+    [[1764181194.840991, {"meta":1}], {...}]
+
+The fields read and how (journal fields, byte-array messages, times, the text of agents' lines
+decoded by the line decoders) are described in ``oom_input/decoders/_records.py``. Records of
+other transports (``_TRANSPORT`` not ``kernel``), JSON without a message field and JSON that is
+not an object or an event array are IGNORED. A line that starts like JSON but does not parse
+(broken, too deeply nested) is reported (``invalid JSON``) and rejected (None), so that
+auto-detection still reads it as plain text. ``source_format`` is ``journal-json`` for entries
+that journalctl wrote (they have ``__CURSOR`` or ``__REALTIME_TIMESTAMP``), else ``json``.
+Example::
+
+    {"MESSAGE":[115,116,114,101,115,115,255,...],"_TRANSPORT":"kernel",...}
+    -> KernelLine(text="stress\\ufffd...", ...)   (and "invalid UTF-8" is reported)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import orjson
+
+from oom_input.decoders._common import strip_cr
+from oom_input.decoders._records import RecordReader, envelope_entries
+from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+
+# a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
+JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
+RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
+# A MESSAGE that is an array (bytes or a repeated field) hides the marker text from the byte
+# prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
+BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
+JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
+
+
+class JsonDecoder:
+    """One JSON record per line: journal entries, agents' records and event arrays."""
+
+    name: ClassVar[str] = "json"
+    extra_markers: ClassVar[tuple[bytes, ...]] = BYTE_ARRAY_MARKERS
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+        self._reader = RecordReader(options, self.name)
+
+    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+        """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
+        value = self._parse(raw)
+        if value is None or not self._claims(value):
+            return None
+        entries = envelope_entries(value)
+        if not entries:
+            return IGNORED
+        if len(entries) > 1:
+            self.options.report("several events in one JSON line: only the first is read", raw)
+        record, wall_us = entries[0]
+        return self._reader.read(record, raw, wall_us)
+
+    def _claims(self, value: object) -> bool:
+        return True  # any JSON value that starts like a record
+
+    def _parse(self, raw: bytes) -> object | None:
+        body = strip_cr(raw)
+        if body.startswith(RECORD_SEPARATOR):
+            body = body[1:]
+        body = body.lstrip(b" \t")
+        if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
+            return None
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
+            self.options.report("invalid JSON", raw)
+            return None
+
+
+class JournalJsonDecoder(JsonDecoder):
+    """``journalctl -o json`` / ``json-seq`` entries only (for ``--input-format journal-json``)."""
+
+    name: ClassVar[str] = "journal-json"
+
+    def _claims(self, value: object) -> bool:
+        return isinstance(value, dict) and any(key in value for key in JOURNAL_KEYS)

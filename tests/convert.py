@@ -1,0 +1,413 @@
+"""Render a real /dev/kmsg capture (``PRI,SEQ,USEC,FLAGS;text`` lines) as each structured input
+oom-input reads, the way the journal and the log agents write it (test helper).
+
+Every renderer takes the capture's records and a ``Source`` (host, boot id, boot time) and gives
+the bytes of a whole stream. Wall times are boot time + kernel time, so a kmsg run given the same
+host, boot id and boot time must make identical records. The kernel's ``\\xNN`` escapes are
+decoded to the bytes journald stores; a message that is not printable UTF-8 becomes a byte array
+in journal JSON and a binary field in the export format, as systemd writes them.
+
+``python tests/convert.py`` rewrites the golden fixtures of tests/data/structured/ (README.md
+there says which is which).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import struct
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import orjson
+
+HERE = Path(__file__).resolve().parent
+REAL = HERE / "data" / "real"
+STRUCTURED = HERE / "data" / "structured"
+_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the records came from."""
+
+    host: str = "node-a"
+    boot_hex: str = "aae7e8d9ea8a4d399e7a7bbce85930c1"  # _BOOT_ID as journald writes it
+    boot_us: int = 1764180000 * 10**6  # boot time, epoch µs
+
+    @property
+    def boot_id(self) -> str:
+        """The canonical dashed form, as oom-input writes it."""
+        h = self.boot_hex
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One /dev/kmsg record."""
+
+    pri: int
+    seq: int
+    usec: int
+    line: bytes  # the record as read (escaped text), without dictionary lines
+    text: bytes  # the message, escapes decoded
+    dictionary: tuple[bytes, ...] = ()  # " KEY=value" lines
+
+    def wall_us(self, source: Source) -> int:
+        return source.boot_us + self.usec
+
+
+def read_kmsg(data: bytes) -> list[Record]:
+    """The records of a kmsg capture."""
+    records: list[Record] = []
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        if line.startswith(b" ") and records:
+            last = records[-1]
+            records[-1] = Record(**{**last.__dict__, "dictionary": (*last.dictionary, line)})
+            continue
+        prefix, text = line.split(b";", 1)
+        pri, seq, usec = (int(field) for field in prefix.split(b",")[:3])
+        records.append(Record(pri, seq, usec, line, _ESCAPE.sub(_byte, text)))
+    return records
+
+
+def _byte(match: re.Match[bytes]) -> bytes:
+    return bytes((int(match[1], 16),))
+
+
+def printable(text: bytes) -> bool:
+    """Whether systemd writes the value as a JSON string (else: an array of byte values)."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any((c < " " and c not in "\t\n") or "\x7f" <= c <= "\x9f" for c in decoded)
+
+
+def rfc3339(wall_us: int) -> str:
+    return (_EPOCH + timedelta(microseconds=wall_us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def text_of(record: Record) -> str:
+    """The message as an agent that needs text has it (invalid UTF-8 replaced)."""
+    return record.text.decode("utf-8", "replace")
+
+
+# --- the journal ---------------------------------------------------------------------------------
+def journal_fields(record: Record, source: Source, index: int) -> dict[str, str | bytes]:
+    """The fields journald stores for a kernel record, in journalctl's order."""
+    return {
+        "__CURSOR": f"s=0123456789abcdef0123456789abcdef;i={index + 1:x};b={source.boot_hex};"
+        f"m={record.usec:x};t={record.wall_us(source):x};x=0",
+        "__REALTIME_TIMESTAMP": str(record.wall_us(source)),
+        "__MONOTONIC_TIMESTAMP": str(record.usec + 37),
+        "_BOOT_ID": source.boot_hex,
+        "_SOURCE_MONOTONIC_TIMESTAMP": str(record.usec),
+        "_TRANSPORT": "kernel",
+        "PRIORITY": str(record.pri & 7),
+        "SYSLOG_FACILITY": str(record.pri >> 3),
+        "SYSLOG_IDENTIFIER": "kernel",
+        "_MACHINE_ID": "0123456789abcdef0123456789abcdef",
+        "_HOSTNAME": source.host,
+        "MESSAGE": record.text,
+    }
+
+
+def _json_value(value: str | bytes) -> str | list[int]:
+    if isinstance(value, str):
+        return value
+    return value.decode("utf-8") if printable(value) else list(value)
+
+
+def journal_json(records: list[Record], source: Source, *, seq: bool = False) -> bytes:
+    """``journalctl -o json`` (systemd >= 240, compact), or ``-o json-seq`` (RS before each)."""
+    prefix = b"\x1e" if seq else b""
+    return b"".join(
+        prefix
+        + orjson.dumps({k: _json_value(v) for k, v in journal_fields(r, source, i).items()})
+        + b"\n"
+        for i, r in enumerate(records)
+    )
+
+
+def journal_json_old(records: list[Record], source: Source) -> bytes:
+    """``journalctl -o json`` as systemd < 240 spaced it: ``{ "K" : "v", "M" : [ 1, 2 ] }``."""
+    lines = []
+    for i, r in enumerate(records):
+        parts = []
+        for key, value in journal_fields(r, source, i).items():
+            json_value = _json_value(value)
+            if isinstance(json_value, list):
+                rendered = "[ " + ", ".join(str(b) for b in json_value) + " ]"
+            else:
+                rendered = orjson.dumps(json_value).decode()
+            parts.append(f'"{key}" : {rendered}')
+        lines.append("{ " + ", ".join(parts) + " }\n")
+    return "".join(lines).encode()
+
+
+def journal_export(records: list[Record], source: Source) -> bytes:
+    """``journalctl -o export``: text fields, binary fields length-prefixed, empty line after."""
+    out = bytearray()
+    for i, r in enumerate(records):
+        for key, value in journal_fields(r, source, i).items():
+            data = value.encode() if isinstance(value, str) else value
+            if printable(data) and b"\n" not in data:
+                out += key.encode() + b"=" + data + b"\n"
+            else:
+                out += key.encode() + b"\n" + struct.pack("<Q", len(data)) + data + b"\n"
+        out += b"\n"
+    return bytes(out)
+
+
+# --- Fluent Bit ----------------------------------------------------------------------------------
+def fluentbit_kmsg_record(record: Record) -> dict[str, Any]:
+    """Fluent Bit's kmsg input record: the escaped text, dictionary lines after a newline."""
+    msg = record.line.split(b";", 1)[1] + b"".join(b"\n" + d for d in record.dictionary)
+    return {
+        "priority": record.pri & 7,
+        "sequence": record.seq,
+        "sec": record.usec // 10**6,
+        "usec": record.usec % 10**6,
+        "msg": msg.decode("utf-8"),
+    }
+
+
+def systemd_record(record: Record, source: Source, style: str = "plain") -> dict[str, Any]:
+    """Fluent Bit's systemd input record: journal data fields (no ``__`` fields); options
+    ``strip_underscores`` (style "strip") and ``lowercase`` (style "lower") rename them."""
+    fields = journal_fields(record, source, 0)
+    record_fields: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key.startswith("__"):
+            continue
+        if style == "strip":
+            key = key.lstrip("_")
+        elif style == "lower":
+            key = key.lower()
+        record_fields[key] = value if isinstance(value, str) else text_of(record)
+    return record_fields
+
+
+def json_lines(objects: list[dict[str, Any]], dates: list[int]) -> bytes:
+    """Fluent Bit's ``json_lines`` output format: ``{"date": <float seconds>, ...record}``."""
+    return b"".join(
+        orjson.dumps({"date": date / 10**6, **obj}) + b"\n"
+        for obj, date in zip(objects, dates, strict=True)
+    )
+
+
+def fluentbit_kmsg(records: list[Record], source: Source, *, date: bool = False) -> bytes:
+    objects = [fluentbit_kmsg_record(r) for r in records]
+    if date:
+        return json_lines(objects, [r.wall_us(source) for r in records])
+    return b"".join(orjson.dumps(obj) + b"\n" for obj in objects)
+
+
+def fluentbit_systemd(records: list[Record], source: Source, style: str = "plain") -> bytes:
+    objects = [systemd_record(r, source, style) for r in records]
+    return json_lines(objects, [r.wall_us(source) for r in records])
+
+
+def fluentbit_exec(records: list[Record], source: Source) -> bytes:
+    """Fluent Bit's exec input running ``cat /dev/kmsg``, no parser, json_lines output."""
+    objects = [{"exec": r.line.decode("utf-8")} for r in records]
+    return json_lines(objects, [r.wall_us(source) for r in records])
+
+
+def stdin_events(records: list[Record], source: Source, *, v2: bool = False) -> bytes:
+    """What Fluent Bit's stdin input accepts: ``[ts, {..}]`` or ``[[ts, {meta}], {..}]``."""
+    lines = []
+    for r in records:
+        ts = r.wall_us(source) / 10**6
+        head: Any = [ts, {"source": "node-agent"}] if v2 else ts
+        lines.append(orjson.dumps([head, systemd_record(r, source)]) + b"\n")
+    return b"".join(lines)
+
+
+# --- Vector and others ---------------------------------------------------------------------------
+def vector_journald(records: list[Record], source: Source) -> bytes:
+    """Vector's journald source: MESSAGE -> message, _HOSTNAME -> host, timestamp added."""
+    lines = []
+    for i, r in enumerate(records):
+        fields = journal_fields(r, source, i)
+        event: dict[str, Any] = {
+            "host": fields.pop("_HOSTNAME"),
+            "message": text_of(r),
+            "source_type": "journald",
+            "timestamp": rfc3339(r.wall_us(source)),
+        }
+        del fields["MESSAGE"]
+        event.update(fields)
+        lines.append(orjson.dumps(event) + b"\n")
+    return b"".join(lines)
+
+
+def vector_exec(records: list[Record], source: Source) -> bytes:
+    """Vector's exec source running ``cat /dev/kmsg``: the line in ``message``."""
+    return b"".join(
+        orjson.dumps(
+            {
+                "command": ["cat", "/dev/kmsg"],
+                "host": source.host,
+                "message": r.line.decode("utf-8"),
+                "pid": 4242,
+                "source_type": "exec",
+                "stream": "stdout",
+                "timestamp": rfc3339(r.wall_us(source)),
+            }
+        )
+        + b"\n"
+        for r in records
+    )
+
+
+def generic(records: list[Record], source: Source) -> bytes:
+    """A plain object: ``log``, ``hostname``, ``@timestamp`` as epoch seconds."""
+    return b"".join(
+        orjson.dumps(
+            {"@timestamp": r.wall_us(source) / 10**6, "hostname": source.host, "log": text_of(r)}
+        )
+        + b"\n"
+        for r in records
+    )
+
+
+# --- msgpack -------------------------------------------------------------------------------------
+def event_time(wall_us: int) -> msgpack.ExtType:
+    """Fluent EventTime: ext type 0, uint32 BE seconds, uint32 BE nanoseconds."""
+    seconds, micros = divmod(wall_us, 10**6)
+    return msgpack.ExtType(0, struct.pack(">II", seconds, micros * 1000))
+
+
+def _msgpack_record(record: Record, source: Source) -> dict[str, Any]:
+    fields = systemd_record(record, source)
+    fields["MESSAGE"] = record.text.decode() if printable(record.text) else record.text  # bin
+    return fields
+
+
+def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
+    """msgpack items: "bare" (Fluentd exec_filter, time injected as a float ``time``), "pair"
+    ``[time, map]``, "v2" ``[[time, meta], map]``, "message" ``[tag, EventTime, map]``,
+    "forward" ``[tag, [[EventTime, map], ...]]``, "packed" ``[tag, <bin of [time, map]...>]``."""
+    walls = [r.wall_us(source) for r in records]
+    maps = [_msgpack_record(r, source) for r in records]
+    pairs = list(zip(maps, walls, strict=True))
+    if shape == "bare":
+        items: list[Any] = [{**m, "time": w / 10**6} for m, w in pairs]
+    elif shape == "pair":
+        items = [[w / 10**6, m] for m, w in pairs]
+    elif shape == "v2":
+        items = [[[event_time(w), {}], m] for m, w in pairs]
+    elif shape == "message":
+        items = [["kern", event_time(w), m] for m, w in pairs]
+    elif shape == "forward":
+        entries = [[event_time(w), m] for m, w in pairs]
+        items = [["kern", entries[i : i + 7]] for i in range(0, len(entries), 7)]
+    elif shape == "packed":
+        packed = b"".join(msgpack.packb([event_time(w), m]) for m, w in pairs)
+        items = [["kern", packed, {"size": len(maps)}]]
+    else:
+        raise ValueError(shape)
+    return b"".join(msgpack.packb(item) for item in items)
+
+
+# name -> (renderer, what the input carries: "host", "boot" id, "wall" time, "kernel" time, "seq")
+Renderer = Callable[[list[Record], Source], bytes]
+JOURNAL = frozenset({"host", "boot", "wall", "kernel"})
+LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
+    "journal-json": (journal_json, JOURNAL),
+    "journal-json-seq": (lambda r, s: journal_json(r, s, seq=True), JOURNAL),
+    "journal-json-old": (journal_json_old, JOURNAL),
+    "fluentbit-kmsg": (fluentbit_kmsg, frozenset({"seq", "kernel"})),
+    "fluentbit-kmsg-json-lines": (
+        lambda r, s: fluentbit_kmsg(r, s, date=True),
+        frozenset({"seq", "wall", "kernel"}),
+    ),
+    "fluentbit-systemd": (fluentbit_systemd, JOURNAL),
+    "fluentbit-systemd-strip": (lambda r, s: fluentbit_systemd(r, s, "strip"), JOURNAL),
+    "fluentbit-systemd-lower": (lambda r, s: fluentbit_systemd(r, s, "lower"), JOURNAL),
+    "fluentbit-exec": (fluentbit_exec, frozenset({"seq", "wall", "kernel"})),
+    "fluentbit-stdin": (stdin_events, JOURNAL),
+    "fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
+    "vector-journald": (vector_journald, JOURNAL),
+    "vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
+    "generic": (generic, frozenset({"host", "wall"})),
+}
+STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
+    "journal-export": (journal_export, JOURNAL),
+    **{
+        f"msgpack-{shape}": (functools.partial(msgpack_stream, shape=shape), JOURNAL)
+        for shape in ("bare", "pair", "v2", "message", "forward", "packed")
+    },
+}
+# the decoder name that reads each rendering when chosen with --input-format
+FORMAT_NAMES = {name: "json" for name in LINE_FORMATS}
+FORMAT_NAMES |= {name: "journal-json" for name in LINE_FORMATS if name.startswith("journal-json")}
+FORMAT_NAMES |= {
+    name: name.split("-")[0] if name.startswith("msgpack") else name for name in STREAM_FORMATS
+}
+
+
+def odd_names(data: bytes) -> bytes:
+    """simple-memcg.kmsg with the victim's name made ``str\\xffss`` (not UTF-8) in every
+    record, as the kernel escapes it in /dev/kmsg."""
+    return data.replace(b"stress", b"str\\xffss")
+
+
+def control_names(data: bytes) -> bytes:
+    """The same with a control character in the name: ``str\\x01ss``."""
+    return data.replace(b"stress", b"str\\x01ss")
+
+
+def real_journalctl(records: list[Record], source: Source, output: str) -> bytes:
+    """What the real journalctl prints (``-o json`` / ``-o export``) for the records, stored in
+    a journal by systemd-journal-remote from their export stream (Debian:
+    ``apt-get install systemd-journal-remote``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Path(tmp) / "capture.journal"
+        subprocess.run(
+            ["/lib/systemd/systemd-journal-remote", "-o", str(journal), "-"],
+            input=journal_export(records, source),
+            check=True,
+            capture_output=True,
+        )
+        argv = ["journalctl", "--file", str(journal), "-o", output]
+        return subprocess.run(argv, check=True, capture_output=True).stdout
+
+
+def main() -> None:
+    """Rewrite the golden fixtures."""
+    simple = read_kmsg((REAL / "simple-memcg.kmsg").read_bytes())
+    odd = read_kmsg(odd_names((REAL / "simple-memcg.kmsg").read_bytes()))
+    control = read_kmsg(control_names((REAL / "simple-memcg.kmsg").read_bytes()))
+    source = Source()
+    STRUCTURED.mkdir(exist_ok=True)
+    for name in ("journal-json", "fluentbit-kmsg-json-lines", "fluentbit-systemd-strip"):
+        renderer, _ = LINE_FORMATS[name]
+        (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
+    for name in ("vector-journald", "fluentbit-exec", "fluentbit-stdin-v2"):
+        renderer, _ = LINE_FORMATS[name]
+        (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
+    (STRUCTURED / "odd-name.journal-json").write_bytes(journal_json(odd, source))
+    (STRUCTURED / "control-name.journal-json").write_bytes(journal_json(control, source))
+    (STRUCTURED / "odd-name.journal-export").write_bytes(journal_export(odd, source))
+    for shape in ("bare", "message", "forward"):
+        data = msgpack_stream(simple, source, shape)
+        (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
+    for output in ("json", "export"):
+        data = real_journalctl(odd, source, output)
+        (STRUCTURED / f"odd-name.real-journalctl-{output}").write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()

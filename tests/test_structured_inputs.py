@@ -1,0 +1,435 @@
+"""Structured inputs (journal JSON and export, agents' JSON records, msgpack streams) give the
+same records as the raw /dev/kmsg capture they were rendered from (tests/convert.py)."""
+
+from __future__ import annotations
+
+import random
+import struct
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convert import (
+    FORMAT_NAMES,
+    JOURNAL,
+    LINE_FORMATS,
+    REAL,
+    STREAM_FORMATS,
+    STRUCTURED,
+    Source,
+    control_names,
+    journal_json,
+    odd_names,
+    read_kmsg,
+)
+from oom_input.assembler import Assembler
+from oom_input.decoders import (
+    STREAM_DECODER_NAMES,
+    detect_stream,
+    make_decoder,
+    make_stream_decoder,
+)
+from oom_input.decoders.json_records import JournalJsonDecoder, JsonDecoder
+from oom_input.pipeline import Pipeline
+from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord
+from schema_util import validate_record
+
+SAMPLES = ("simple-memcg", "two-kills-with-noise", "systemd-burstable-odd-name")
+SOURCE = Source()
+OTHER = Source(
+    host="node-b", boot_hex="1a2b3c4d5e6f708192a3b4c5d6e7f809", boot_us=1764100000 * 10**6
+)
+ALL_FORMATS = {**LINE_FORMATS, **STREAM_FORMATS}
+RENDERED_FIXTURES = sorted(
+    path for path in STRUCTURED.glob("*.*") if path.suffix != ".md" and ".real-" not in path.name
+)
+
+
+class Reports(list):
+    """A DecodeOptions.report that keeps what it is told."""
+
+    def __call__(self, reason: str, raw: bytes) -> None:
+        self.append(reason)
+
+
+class ListSink:
+    """A sink that keeps the records."""
+
+    def __init__(self) -> None:
+        self.records: list[OomRecord] = []
+
+    def write(self, record: OomRecord) -> None:
+        self.records.append(record)
+
+    def close(self) -> None:
+        pass
+
+
+def kmsg_data(sample: str) -> bytes:
+    if sample == "odd-name":
+        return odd_names((REAL / "simple-memcg.kmsg").read_bytes())
+    if sample == "control-name":
+        return control_names((REAL / "simple-memcg.kmsg").read_bytes())
+    return (REAL / f"{sample}.kmsg").read_bytes()
+
+
+def run_lines(data: bytes, decoder: Any, chunk: int = 4096) -> list[OomRecord]:
+    sink = ListSink()
+    pipeline = Pipeline(decoder=decoder, sink=sink)
+    pipeline.run(data[i : i + chunk] for i in range(0, len(data), chunk))
+    pipeline.finish()
+    return sink.records
+
+
+def run_stream(data: bytes, decoder: Any, seed: int = 0) -> list[OomRecord]:
+    """Feed ``data`` in random pieces, assemble every line the decoder gives."""
+    rng = random.Random(seed)
+    assembler = Assembler()
+    records: list[OomRecord] = []
+    pos = 0
+    while pos < len(data):
+        size = rng.choice((1, 7, 100, 5000, 70000))
+        for line in decoder.feed(data[pos : pos + size]):
+            records += assembler.feed(line)
+        pos += size
+    for line in decoder.finish():
+        records += assembler.feed(line)
+    return records + assembler.flush()
+
+
+def reference(sample: str, carries: frozenset[str], source: Source = SOURCE) -> list[dict]:
+    """The records of the raw kmsg capture, given what the other input carries."""
+
+    def normalise(line: KernelLine) -> None:
+        if "host" in carries:
+            line.host = source.host
+        if "boot" in carries:
+            line.boot_id = source.boot_id
+        if "wall" in carries:
+            line.wall_us = source.boot_us + (line.kernel_us or 0)
+        if "kernel" not in carries:
+            line.kernel_us = None
+
+    sink = ListSink()
+    pipeline = Pipeline(
+        decoder=make_decoder("kmsg", DecodeOptions()), sink=sink, normalise=normalise
+    )
+    pipeline.run([kmsg_data(sample)])
+    pipeline.finish()
+    return comparable(sink.records, carries)
+
+
+def comparable(records: list[OomRecord], carries: frozenset[str]) -> list[dict]:
+    dicts = []
+    for record in records:
+        d = record.as_dict()
+        validate_record(d)
+        del d["source_format"]
+        if "seq" not in carries:
+            del d["seq_first"], d["seq_last"]
+        dicts.append(d)
+    return dicts
+
+
+def rendered(fmt: str, sample: str, source: Source = SOURCE) -> bytes:
+    renderer, _ = ALL_FORMATS[fmt]
+    return renderer(read_kmsg(kmsg_data(sample)), source)
+
+
+def decode_records(fmt: str, data: bytes, name: str, options: DecodeOptions) -> list[OomRecord]:
+    if fmt in STREAM_FORMATS:
+        if name == "auto":
+            detected = detect_stream(data[:32])
+            assert detected is not None
+            name = detected
+        return run_stream(data, make_stream_decoder(name, options))
+    return run_lines(data, make_decoder(name, options))
+
+
+class TestSameAsKmsg:
+    @pytest.mark.parametrize("sample", SAMPLES)
+    @pytest.mark.parametrize("fmt", sorted(ALL_FORMATS))
+    def test_auto_detected(self, fmt: str, sample: str) -> None:
+        """Auto-detection reads each rendering into the records of the raw capture."""
+        _, carries = ALL_FORMATS[fmt]
+        actual = decode_records(fmt, rendered(fmt, sample), "auto", DecodeOptions())
+        assert reference(sample, carries) == comparable(actual, carries)
+
+    @pytest.mark.parametrize("sample", SAMPLES)
+    @pytest.mark.parametrize("fmt", sorted(ALL_FORMATS))
+    def test_by_name(self, fmt: str, sample: str) -> None:
+        """The format chosen by name reads each rendering into the same records, silently."""
+        _, carries = ALL_FORMATS[fmt]
+        reports = Reports()
+        options = DecodeOptions(report=reports)
+        actual = decode_records(fmt, rendered(fmt, sample), FORMAT_NAMES[fmt], options)
+        assert (reference(sample, carries), []) == (comparable(actual, carries), reports)
+
+    @pytest.mark.parametrize("sample", ["odd-name", "control-name"])
+    @pytest.mark.parametrize("fmt", sorted(ALL_FORMATS))
+    def test_names_with_odd_bytes(self, fmt: str, sample: str) -> None:
+        """A victim name with a non-UTF-8 byte or a control character reads the same."""
+        _, carries = ALL_FORMATS[fmt]
+        actual = decode_records(fmt, rendered(fmt, sample), "auto", DecodeOptions())
+        assert reference(sample, carries) == comparable(actual, carries)
+
+
+class TestGoldenFixtures:
+    @pytest.mark.parametrize("path", RENDERED_FIXTURES, ids=lambda p: p.name)
+    def test_fixture_is_what_the_converter_renders(self, path: Path) -> None:
+        """Each golden fixture is the converter's rendering of its real capture."""
+        sample, fmt = path.name.split(".", 1)
+        assert rendered(fmt, sample) == path.read_bytes()
+
+    @pytest.mark.parametrize("output", ["json", "export"])
+    def test_real_journalctl_output(self, output: str) -> None:
+        """What the real journalctl printed for the capture gives the raw capture's record."""
+        data = (STRUCTURED / f"odd-name.real-journalctl-{output}").read_bytes()
+        fmt = "journal-json" if output == "json" else "journal-export"
+        actual = decode_records(fmt, data, "auto", DecodeOptions())
+        assert reference("odd-name", JOURNAL) == comparable(actual, JOURNAL)
+
+    def test_byte_array_message_kill_line(self) -> None:
+        """A kill line whose MESSAGE is a byte array (non-UTF-8 name) still makes its record."""
+        data = (STRUCTURED / "odd-name.journal-json").read_bytes()
+        reports = Reports()
+        [record] = run_lines(data, make_decoder("auto", DecodeOptions(report=reports)))
+        kill = next(line for line in data.split(b"\n") if b'"MESSAGE":[' in line)
+        assert (record.process_name, record.pid, record.complete) == ("str\ufffdss", 3171, True)
+        assert b"Killed process" not in kill and "invalid UTF-8" in reports
+
+    def test_control_char_message(self) -> None:
+        """A MESSAGE with a control character (a byte array in journal JSON) keeps it."""
+        data = (STRUCTURED / "control-name.journal-json").read_bytes()
+        [record] = run_lines(data, make_decoder("journal-json", DecodeOptions()))
+        assert (record.process_name, record.host) == ("str\x01ss", "node-a")
+
+    def test_golden_records(self) -> None:
+        """A golden journal JSON fixture gives the expected record of its capture."""
+        data = (STRUCTURED / "simple-memcg.journal-json").read_bytes()
+        [record] = run_lines(data, make_decoder("auto", DecodeOptions()))
+        expected = orjson.loads((REAL / "simple-memcg.expected.json").read_bytes())[0]
+        actual = record.as_dict()
+        assert {**expected, "host": "node-a", "boot_id": SOURCE.boot_id} == {
+            key: actual[key] for key in [*expected, "host", "boot_id"]
+        }
+        assert (
+            record.time_of_death,
+            record.source_format,
+        ) == ("2025-11-26T18:19:54.840991Z", "journal-json")
+
+
+def journal_entry(**fields: Any) -> bytes:
+    return orjson.dumps(fields)
+
+
+class TestJsonLines:
+    def test_other_transport_ignored(self) -> None:
+        """A journal entry of another transport is not a kernel line."""
+        raw = journal_entry(MESSAGE="Killed process 1 (x)", _TRANSPORT="syslog")
+        assert IGNORED is JsonDecoder(DecodeOptions()).decode(raw)
+
+    def test_object_without_message_ignored(self) -> None:
+        """JSON without a message field is not a kernel line."""
+        assert IGNORED is JsonDecoder(DecodeOptions()).decode(b'{"level": "info"}')
+
+    def test_broken_json_reported(self) -> None:
+        """A line that starts like JSON but does not parse is reported and rejected."""
+        reports = Reports()
+        result = JsonDecoder(DecodeOptions(report=reports)).decode(b'{"MESSAGE": "Killed proc')
+        assert (result, reports) == (None, ["invalid JSON"])
+
+    def test_broken_json_falls_back_to_plain_in_auto(self) -> None:
+        """Auto-detection reads a broken JSON line as plain text."""
+        line = make_decoder("auto", DecodeOptions(report=Reports())).decode(b'{"MESSAGE": "x')
+        assert isinstance(line, KernelLine) and line.source_format == "plain"
+
+    @pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"a":' * 100_000, b"[1.5," * 50_000])
+    def test_deep_nesting_reported(self, raw: bytes) -> None:
+        """JSON nested deeper than the parser allows is reported, not a crash."""
+        reports = Reports()
+        assert None is JsonDecoder(DecodeOptions(report=reports)).decode(raw)
+        assert reports == ["invalid JSON"]
+
+    def test_dmesg_line_is_not_json(self) -> None:
+        """A dmesg line starting with "[" is not taken for a JSON array (and not reported)."""
+        reports = Reports()
+        assert None is JsonDecoder(DecodeOptions(report=reports)).decode(b"[  499.798531] x")
+        assert reports == []
+
+    def test_repeated_message_first_text(self) -> None:
+        """A repeated MESSAGE field gives its first text value."""
+        line = JsonDecoder(DecodeOptions()).decode(journal_entry(MESSAGE=[[104, 105], "b"]))
+        assert isinstance(line, KernelLine) and line.text == "hi"
+
+    def test_boot_id_dashed(self) -> None:
+        """A journal _BOOT_ID (32 hex) becomes the canonical dashed lowercase form."""
+        raw = journal_entry(MESSAGE="x", _BOOT_ID="AAE7E8D9EA8A4D399E7A7BBCE85930C1")
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert isinstance(line, KernelLine) and SOURCE.boot_id == line.boot_id
+
+    def test_fluent_bit_kmsg_dictionary_cut(self) -> None:
+        """A Fluent Bit kmsg msg loses its dictionary lines and its escapes are decoded."""
+        raw = b'{"priority":6,"sequence":5,"sec":1,"usec":2,"msg":"a\\\\x09b\\n SUBSYSTEM=acpi"}'
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert KernelLine("a\tb", kernel_us=1_000_002, seq=5, source_format="json") == line
+
+    def test_rfc3339_nanoseconds(self) -> None:
+        """A timestamp with nanoseconds and an offset gives wall µs."""
+        raw = b'{"message":"x","timestamp":"2025-11-26T19:19:54.840991123+01:00"}'
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert isinstance(line, KernelLine) and line.wall_us == 1764181194840991
+
+    def test_journal_json_rejects_agent_records(self) -> None:
+        """journal-json claims the journal's entries only."""
+        assert None is JournalJsonDecoder(DecodeOptions()).decode(b'{"log": "x"}')
+
+    def test_byte_array_marker_in_prefilter(self) -> None:
+        """Both spellings systemd uses for an array MESSAGE are prefilter markers."""
+        expected = {b'"MESSAGE":[', b'"MESSAGE" : ['}
+        assert expected <= set(make_decoder("auto", DecodeOptions()).extra_markers)
+
+
+def good_item(text: str = "Killed process 9 (good)") -> bytes:
+    return msgpack.packb({"message": text, "_TRANSPORT": "kernel"})
+
+
+def stream_texts(decoder: Any, *chunks: bytes) -> list[str]:
+    lines = [line for chunk in chunks for line in decoder.feed(chunk)]
+    return [line.text for line in lines + decoder.finish()]
+
+
+class TestMsgpackHostile:
+    def test_huge_string_prefix(self) -> None:
+        """An item declaring a 4 GB string costs no memory; the next item is still read."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        hostile = b"\x81\xa7message\xdb" + struct.pack(">I", 0xFFFFFFFF) + b"abc"
+        tracemalloc.start()
+        texts = stream_texts(decoder, good_item("a"), hostile, good_item("b"))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert (texts, reports) == (["a", "b"], ["msgpack length over the limits"])
+        assert peak < 2_000_000
+
+    def test_huge_string_prefix_then_live_stream(self) -> None:
+        """After a hostile prefix, items fed later are read without waiting for end of input."""
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=Reports()))
+        decoder.feed(b"\x81\xa7message\xdb" + struct.pack(">I", 0xFFFFFFFF))
+        assert [line.text for line in decoder.feed(good_item("b"))] == ["b"]
+
+    def test_garbage_skipped_once_reported(self) -> None:
+        """Garbage between items is reported once and skipped."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        texts = stream_texts(decoder, good_item("a") + b"\xc1\xc1\x00\xc1" + good_item("b"))
+        assert (texts, len(reports)) == (["a", "b"], 1)
+
+    def test_deep_nesting(self) -> None:
+        """Items nested deeper than the unpacker's stack are reported, then skipped."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        texts = stream_texts(decoder, b"\x91" * 5000 + b"\xc0", good_item("b"))
+        assert texts == ["b"] and reports
+
+    def test_truncated_item_at_end(self) -> None:
+        """An item cut short at end of input is reported."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        assert stream_texts(decoder, good_item("a") + good_item("b")[:-3]) == ["a"]
+        assert reports == ["incomplete msgpack item at end of input"]
+
+    def test_event_time_ext(self) -> None:
+        """A Fluent EventTime (ext 0) gives the wall time to the nanosecond's µs."""
+        item = ["tag", msgpack.ExtType(0, struct.pack(">II", 1764181194, 840991999)), {"log": "x"}]
+        [line] = make_stream_decoder("msgpack", DecodeOptions()).feed(msgpack.packb(item))
+        assert line.wall_us == 1764181194840991
+
+
+class TestJournalExport:
+    def test_oversized_entry_dropped(self) -> None:
+        """An entry over 1 MiB is dropped and reported; the next one is read."""
+        reports = Reports()
+        decoder = make_stream_decoder("journal-export", DecodeOptions(report=reports))
+        big = b"MESSAGE\n" + struct.pack("<Q", 3 << 20) + b"x" * (3 << 20) + b"\n\n"
+        good = b"_TRANSPORT=kernel\nMESSAGE=ok\n\n"
+        texts = stream_texts(decoder, b"__CURSOR=s\n" + big[:1000], big[1000:] + good)
+        assert (texts, len(reports)) == (["ok"], 1)
+
+    def test_other_transport_skipped(self) -> None:
+        """Entries of other transports give no kernel line."""
+        decoder = make_stream_decoder("journal-export", DecodeOptions())
+        assert stream_texts(decoder, b"_TRANSPORT=syslog\nMESSAGE=Killed process\n\n") == []
+
+    def test_last_entry_without_empty_line(self) -> None:
+        """The last entry is read at end of input even without its empty line."""
+        decoder = make_stream_decoder("journal-export", DecodeOptions())
+        assert stream_texts(decoder, b"_TRANSPORT=kernel\nMESSAGE=x") == ["x"]
+
+
+class TestDetectStream:
+    @pytest.mark.parametrize(
+        ("head", "expected"),
+        [
+            (b"\x81\xa7message", "msgpack"),
+            (b"\xde\x00\x10", "msgpack"),
+            (b"\x93\xa3tag", "msgpack"),
+            (b"\xdd\x00\x00\x00\x02", "msgpack"),
+            (b"__CURSOR=s=abc\n", "journal-export"),
+            (b"__REALTIME_TIMESTAMP=1\n", "journal-export"),
+            (b'{"MESSAGE":"x"}\n', None),
+            (b"6,970,1194840973,-;x\n", None),
+            (b"", None),
+        ],
+    )
+    def test_detect(self, head: bytes, expected: str | None) -> None:
+        """The stream format is told from its first bytes; line formats give None."""
+        assert expected == detect_stream(head)
+
+    def test_names(self) -> None:
+        """The stream formats, by name."""
+        assert STREAM_DECODER_NAMES == ("msgpack", "journal-export")
+
+    def test_unknown_name(self) -> None:
+        """An unknown stream format fails with the choices."""
+        with pytest.raises(ValueError, match="choose one of msgpack, journal-export"):
+            make_stream_decoder("json", DecodeOptions())
+
+
+# the other host's report: the pod-limit capture, as journal JSON of node-b
+TWO_HOSTS = (
+    journal_json(read_kmsg(kmsg_data("simple-memcg")), SOURCE).splitlines(keepends=True),
+    journal_json(read_kmsg(kmsg_data("cgroupfs-guaranteed-pod-limit")), OTHER).splitlines(
+        keepends=True
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=len(TWO_HOSTS[0]) + len(TWO_HOSTS[1])))
+def test_two_hosts_interleaved(picks: list[bool]) -> None:
+    """Two hosts' reports mixed line by line in any proportion give both right records."""
+    a, b = list(TWO_HOSTS[0]), list(TWO_HOSTS[1])
+    mixed = [(a if pick and a else b or a).pop(0) for pick in picks if a or b]
+    records = run_lines(b"".join(mixed), make_decoder("auto", DecodeOptions()))
+    actual = sorted((r.host, r.boot_id, r.pid, r.complete) for r in records)
+    expected = [("node-a", SOURCE.boot_id, 3171, True), ("node-b", OTHER.boot_id, 3173, True)]
+    assert expected == actual
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(STREAM_DECODER_NAMES),
+    st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([good_item("k"), b"\n\n"]))),
+)
+def test_stream_decoders_survive_any_bytes(name: str, pieces: list[bytes]) -> None:
+    """No byte sequence makes a stream decoder fail; every text is valid for orjson."""
+    decoder = make_stream_decoder(name, DecodeOptions(report=Reports()))
+    lines = [line for piece in pieces for line in decoder.feed(piece)] + decoder.finish()
+    orjson.dumps([line.text for line in lines])
