@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -157,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="close a report that got no line for this long (default 0.5)",
     )
+    from oom_input.events import add_event_arguments
+
+    add_event_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
     )
@@ -192,21 +196,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     from oom_input.decoders import make_decoder
     from oom_input.diagnostics import Diagnostics
     from oom_input.enrich import kubernetes_enricher
+    from oom_input.events import EventsConfigError, make_event_sink, tee
     from oom_input.pipeline import Pipeline, make_normaliser
     from oom_input.sources import read_chunks
     from oom_input.types import DecodeOptions
 
     diag = Diagnostics(verbose=args.verbose)
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    if args.kmsg is not None or args.journal:
+    live = args.kmsg is not None or args.journal
+    state_dir = (
+        os.path.dirname(os.path.abspath(args.state_file)) if live and args.state_file else None
+    )
+    try:
+        events = make_event_sink(args, diag.notice, state_dir)
+    except EventsConfigError as exc:
+        parser.error(str(exc))
+    sink = tee(_make_sink(args), events)
+    if live:
         try:
-            return _follow(args, options, diag)
+            return _follow(args, options, diag, sink)
         finally:
+            _close(sink)
             diag.summary()
 
     pipeline = Pipeline(
         decoder=make_decoder(_line_format(args.input_format), options),
-        sink=_make_sink(args),
+        sink=sink,
         choose_stream=_stream_chooser(args.input_format, options),
         passthrough=args.passthrough,
         enrichers=(kubernetes_enricher,),
@@ -234,17 +249,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:
+        _close(sink)
         diag.summary()
     return status
 
 
-def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics) -> int:
+def _close(sink: Sink) -> None:
+    """Flush the sinks (pending Events get their bounded wait); stdout may be gone by now."""
+    with contextlib.suppress(BrokenPipeError):
+        sink.close()
+
+
+def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics, sink: Sink) -> int:
     """The live sources: follow /dev/kmsg or the journal until stopped."""
     from oom_input.assembler import Assembler
     from oom_input.enrich import kubernetes_enricher
     from oom_input.live import JournalFollower, KmsgFollower, LiveOptions, LiveSourceError
-
-    sink = _make_sink(args)
 
     def emit(record: OomRecord) -> None:
         kubernetes_enricher(record)

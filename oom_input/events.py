@@ -235,6 +235,10 @@ class _Tee:
         self.primary.write(record)
         self.events.write(record)
 
+    def write_object(self, obj: object) -> None:
+        """--passthrough input records go to stdout only."""
+        self.primary.write_object(obj)  # type: ignore[attr-defined]
+
     def close(self) -> None:
         try:
             self.primary.close()
