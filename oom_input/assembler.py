@@ -15,6 +15,7 @@ read from them, so memory does not grow with the input.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -112,27 +113,36 @@ GROUP_RE = re.compile(
 # all kernels: a report that found nothing to kill
 NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 
-# Byte strings that can open or complete a report. A reader may skip every line that holds none
-# of these while no report is open (see scanner.py); feed() ignores such lines anyway.
+# Byte strings of the lines that can open a report (or complete one whose start was lost: a
+# lone kill line, a lone summary). While no report is open a reader may skip every line that
+# holds none of these; feed() ignores such lines anyway. Few and long on purpose: each costs
+# one pass over the input, and bytes.find skips faster over a longer needle. (The legacy
+# chosen-victim line "Kill process", which the kernel prints right before the kill line even
+# when it rate-limits the header, is what a reader finds by looking at the line before a kill
+# line: see LEGACY_CHOSEN_MARKER.)
 OPEN_MARKERS: tuple[bytes, ...] = (
     b"invoked oom-killer",
     b"Killed process",
     b"oom-kill:",
-    b"ill process",  # Kill process / kill process (legacy chosen-victim line)
+)
+LEGACY_CHOSEN_MARKER = b"ill process"  # <= 4.19 "Kill process", 2.6.3x "kill process"
+# Lines that matter only inside an open report (a header always comes first); every other
+# report line (stack, stats, task table) is only counted.
+INNER_MARKERS: tuple[bytes, ...] = (
+    b"CPU: ",
+    b"Pid: ",
+    b"Task in ",
+    b"memory: usage",
+    b"Memory cgroup stats for",
     b"no killable processes",
     b"memory.oom.group",
 )
-# Inside an open report these lines matter too; every other report line (stack, stats, task
-# table) is only counted.
-REPORT_MARKERS: tuple[bytes, ...] = (
-    *OPEN_MARKERS,
-    b"CPU: ",
-    b"Pid: ",
-    b"memory: usage",
-    b"Memory cgroup stats for",
-    b"Task in ",
-)
-_REPORT_MARKERS_STR = tuple(m.decode() for m in REPORT_MARKERS)
+GROUP_MARKER = b"memory.oom.group"
+REPORT_MARKERS = (*OPEN_MARKERS, *INNER_MARKERS, LEGACY_CHOSEN_MARKER)
+# above this many open reports, readers are told every inner marker (working out the exact
+# set would cost more than it saves)
+MAX_TRACKED_WANTS = 8
+_RELEVANT_RE = re.compile("|".join(re.escape(m.decode()) for m in REPORT_MARKERS))
 
 # How long to wait, in lines, before an open report is closed as incomplete. A global OOM's task
 # table has one line per process, so the header bound is generous; the kill line follows the
@@ -205,8 +215,9 @@ class _Report:
 class _Group:
     """A report just closed by its kill line, whose kill may start a memory.oom.group kill."""
 
-    template: OomRecord  # the context every member's record shares
+    first: OomRecord  # the first victim's record: its context is every member's
     deadline: int  # line counter past which later lines are not the group's
+    template: OomRecord | None = None  # made from ``first`` once the group line was read
     path: str | None = None  # set once "Tasks in <path> are going to be killed" was read
     since_us: int | None = None
     # the kernel walks the whole group, the first victim too (printed again if it still has
@@ -239,6 +250,7 @@ class Assembler:
         self._open = 0
         self._groups = 0
         self._pending = 0
+        self._wanted: tuple[bytes, ...] | None = None
         self._next_deadline: int | None = None
 
     # --- what a reader needs to know ---------------------------------------------------------
@@ -249,6 +261,12 @@ class Assembler:
         if self._pending:
             return EVERY_LINE
         return OPEN if self._open or self._groups else IDLE
+
+    def lines_to_deadline(self) -> int | None:
+        """How many more lines may pass before some open state times out (None: no bound)."""
+        if self._next_deadline is None:
+            return None
+        return max(0, self._next_deadline - self._lines)
 
     @property
     def open_reports(self) -> int:
@@ -284,7 +302,7 @@ class Assembler:
             if not handler(report, so_far + text):
                 self._set_pending(report, (handler, so_far + text, self._lines + MAX_PENDING_LINES))
             return out
-        if not any(m in text for m in _REPORT_MARKERS_STR):
+        if _RELEVANT_RE.search(text) is None:
             return out
         text = text.rstrip()
         if src is None:
@@ -293,8 +311,8 @@ class Assembler:
             self._on_header(src, line, text, out)
         elif "Killed process" in text:
             self._on_kill(src, line, text, out)
-        elif text.startswith(NO_VICTIM_PREFIX):
-            report = src.report or self._open_report(src, line, out)
+        elif text.startswith(NO_VICTIM_PREFIX) and report is not None:
+            # (its header always comes first: alone, it is an input cut mid-report)
             self._touch(report, line)
             self._close(src, out)
         elif report is not None:
@@ -304,7 +322,9 @@ class Assembler:
             report = self._open_report(src, line, out)
             self._on_report_line(report, line, text)
         elif (m := GROUP_RE.match(text)) is not None and src.group is not None:
+            self._wanted = None
             src.group.path = m.group("path")
+            src.group.template = _group_template(src.group.first)
             src.group.since_us = line.kernel_us or line.wall_us
             src.group.deadline = self._lines + MAX_GROUP_LINES
             self._update_deadline(src.group.deadline)
@@ -345,7 +365,7 @@ class Assembler:
                 return
         pid = int(m.group("pid"))
         group = src.group
-        if src.report is None and group is not None and group.path is not None:
+        if src.report is None and group is not None and group.template is not None:
             if _group_expired(group, line):
                 self._set_group(src, None)
                 return self._on_kill(src, line, text, out)
@@ -353,7 +373,7 @@ class Assembler:
                 return
             group.pids.add(pid)
             record = OomRecord(**group.template.as_dict())
-            record.container_name = group.path
+            record.container_name = group.path or "/"
             _apply_kill(record, m)
             record.time_of_death = format_time(line.wall_us)
             record.kernel_time_us = line.kernel_us
@@ -379,7 +399,10 @@ class Assembler:
         self._close(src, out)
 
     def _on_report_line(self, report: _Report, line: KernelLine, text: str) -> None:
+        # Each kind of line is read once, and only while it can still come (the order of a
+        # report is fixed); _report_wants() tells a reader the same, so that it may skip them.
         record = report.record
+        self._wanted = None
         if text.startswith("oom-kill:"):
             self._touch(report, line)
             report.summary_time = (line.wall_us, line.kernel_us)
@@ -387,10 +410,16 @@ class Assembler:
             self._update_deadline(report.deadline)
             if not _summary(report, text):
                 self._set_pending(report, (_summary, text, self._lines + MAX_PENDING_LINES))
-        elif text.startswith("Task in "):
+        elif (m := CHOSEN_RE.match(text)) is not None:
             self._touch(report, line)
-            if not _task_in(report, text):
-                self._set_pending(report, (_task_in, text, self._lines + MAX_PENDING_LINES))
+            report.reason = m.group("reason")
+        elif report.summary_time is not None:
+            return  # what follows the summary is the kill line (handled elsewhere)
+        elif text.startswith("Task in "):
+            if not report.task_in and record.memory_usage_kb is None:
+                self._touch(report, line)
+                if not _task_in(report, text):
+                    self._set_pending(report, (_task_in, text, self._lines + MAX_PENDING_LINES))
         elif text.startswith("Memory cgroup stats for"):
             if report.stats_memcg is None:
                 self._touch(report, line)
@@ -402,9 +431,6 @@ class Assembler:
                 record.memory_usage_kb = int(m.group(1))
                 record.memory_limit_kb = int(m.group(2))
                 record.memory_failcnt = int(m.group(3))
-        elif (m := CHOSEN_RE.match(text)) is not None:
-            self._touch(report, line)
-            report.reason = m.group("reason")
         elif record.trigger_pid is None and report.header:
             m = TRIGGER_RE.match(text) or TRIGGER_LEGACY_RE.match(text)
             if m is not None:
@@ -413,12 +439,35 @@ class Assembler:
                 if record.trigger_process_name is None:
                     record.trigger_process_name = m.group("comm")
 
+    def wanted_markers(self) -> tuple[bytes, ...]:
+        """The INNER_MARKERS whose lines open reports can still use (for a reader in OPEN
+        mode: lines with none of these or OPEN_MARKERS may be skipped)."""
+        if self._wanted is None:
+            active = self._open + self._groups
+            if active > MAX_TRACKED_WANTS:
+                self._wanted = INNER_MARKERS
+                return self._wanted
+            want: tuple[bytes, ...] = ()
+            for src in reversed(self._sources.values()):  # active sources are the newest
+                if src.report is not None:
+                    want += _report_wants(src.report)
+                    active -= 1
+                if src.group is not None:
+                    if src.group.path is None:
+                        want += (GROUP_MARKER,)
+                    active -= 1
+                if active <= 0:
+                    break
+            self._wanted = want if len(want) == len(set(want)) else tuple(dict.fromkeys(want))
+        return self._wanted
+
     # --- the one way out -----------------------------------------------------------------------
     def _close(self, src: _Source, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
         src.report = None
         self._open -= 1
+        self._wanted = None
         if report.pending is not None:
             self._set_pending(report, None)
         record = report.record
@@ -445,7 +494,7 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         if report.killed:
-            group = _Group(_group_template(record), deadline=self._lines + MAX_LINES_BEFORE_GROUP)
+            group = _Group(record, deadline=self._lines + MAX_LINES_BEFORE_GROUP)
             if record.pid is not None:
                 group.pids.add(record.pid)
             self._set_group(src, group)
@@ -488,6 +537,7 @@ class Assembler:
         src.report = report
         self._set_group(src, None)
         self._open += 1
+        self._wanted = None
         self._update_deadline(report.deadline)
         return report
 
@@ -518,6 +568,7 @@ class Assembler:
             self._update_deadline(pending[2])
 
     def _set_group(self, src: _Source, group: _Group | None) -> None:
+        self._wanted = None
         if (src.group is None) != (group is None):
             self._groups += 1 if group is not None else -1
         src.group = group
@@ -652,6 +703,34 @@ _VICTIM_FIELDS = (
     "qos_class",
     "container_runtime",
 )
+
+
+_NO_VICTIM_MARKER = b"no killable processes"
+
+
+@functools.cache
+def _wants(trigger: bool, usage: bool, task_in: bool, stats: bool) -> tuple[bytes, ...]:
+    return (
+        *((b"CPU: ", b"Pid: ") if trigger else ()),
+        *((b"memory: usage",) if usage else ()),
+        *((b"Task in ",) if task_in else ()),
+        *((b"Memory cgroup stats for",) if stats else ()),
+        _NO_VICTIM_MARKER,
+    )
+
+
+def _report_wants(report: _Report) -> tuple[bytes, ...]:
+    """The inner lines this report can still use (a report prints them in a fixed order)."""
+    if report.summary_time is not None:
+        return (_NO_VICTIM_MARKER,)
+    record = report.record
+    usage = record.memory_usage_kb is None
+    return _wants(
+        record.trigger_pid is None and report.header,
+        usage,
+        usage and not report.task_in,
+        report.stats_memcg is None,
+    )
 
 
 def _group_template(first: OomRecord) -> OomRecord:

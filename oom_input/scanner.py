@@ -13,12 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from oom_input.assembler import EVERY_LINE, IDLE, OPEN_MARKERS, REPORT_MARKERS, Assembler
+from oom_input.assembler import (
+    EVERY_LINE,
+    IDLE,
+    LEGACY_CHOSEN_MARKER,
+    OPEN_MARKERS,
+    Assembler,
+)
 from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord
 
 # The kernel's own lines are at most ~1 KiB (8 KiB with the kmsg dictionary); agents' JSON
 # records are larger but far below this. A longer line is cut to this length.
 MAX_LINE_BYTES = 256 * 1024
+# a bound this few lines away is walked to line by line instead of counting the whole chunk
+DEADLINE_WALK_LINES = 1000
 
 
 class LineScanner:
@@ -41,9 +49,7 @@ class LineScanner:
         self._normalise = normalise
         self._on_overlong = on_overlong or (lambda size: None)
         self._max_line = max_line_bytes
-        extra = tuple(decoder.extra_markers)
-        self._open_markers = OPEN_MARKERS + extra
-        self._report_markers = REPORT_MARKERS + extra
+        self._open_markers = OPEN_MARKERS + tuple(decoder.extra_markers)
         self._tail = b""
         self._discarding = False  # inside the rest of an over-long line
         # --passthrough: every line is handed on (and so decoded), none is skipped
@@ -52,33 +58,28 @@ class LineScanner:
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         """Take the next bytes of the stream (any split: lines may straddle calls)."""
+        start = 0
         if self._discarding:
             nl = data.find(b"\n")
             if nl < 0:
                 return
             self._discarding = False
-            data = data[nl + 1 :]
-        last = data.rfind(b"\n")
+            start = nl + 1
+        last = data.rfind(b"\n", start)
         if last < 0:
-            self._tail += data
-            if len(self._tail) > self._max_line:
-                self._cut_overlong()
+            self._tail += data[start:]
+            self._check_tail()
             return
         if self._tail:
-            head_end = data.find(b"\n")
-            first = self._tail + data[: head_end + 1]
+            head_end = data.find(b"\n", start)
+            first = self._tail + data[start : head_end + 1]
             self._tail = b""
             if len(first) > self._max_line + 1:
                 self._on_overlong(len(first))
                 first = first[: self._max_line] + b"\n"
-            self._scan(first)
-            if head_end == last:
-                self._tail = data[last + 1 :]
-                self._check_tail()
-                return
-            self._scan(memoryview(data)[head_end + 1 : last + 1].tobytes())
-        else:
-            self._scan(data if last == len(data) - 1 else data[: last + 1])
+            self._scan(first, 0, len(first))
+            start = head_end + 1
+        self._scan(data, start, last + 1)  # whole lines only, scanned in place (no copy)
         self._tail = data[last + 1 :]
         self._check_tail()
 
@@ -90,8 +91,8 @@ class LineScanner:
         """One file ended: its last line may lack a newline, and must not join the next file's
         first line. Open reports stay open (a report may go on in the next file)."""
         if self._tail:
-            tail, self._tail = self._tail, b""
-            self._scan(tail + b"\n")
+            tail, self._tail = self._tail + b"\n", b""
+            self._scan(tail, 0, len(tail))
         self._discarding = False
 
     def finish(self) -> None:
@@ -108,43 +109,67 @@ class LineScanner:
     def _cut_overlong(self) -> None:
         # keep the line's head (the kernel's text is there), drop the rest up to its newline
         self._on_overlong(len(self._tail))
-        head, self._tail = self._tail[: self._max_line], b""
+        head = self._tail[: self._max_line] + b"\n"
+        self._tail = b""
         self._discarding = True
-        self._scan(head + b"\n")
+        self._scan(head, 0, len(head))
 
-    def _scan(self, buf: bytes) -> None:
-        """Process ``buf``, which holds whole lines and ends with a newline."""
+    def _scan(self, buf: bytes, pos: int, end: int) -> None:
+        """Process ``buf[pos:end]``: whole lines, the last one ending at ``end - 1``."""
         assembler = self._assembler
         emit = self._emit
-        end = len(buf)
-        pos = 0
-        # next known position of each marker at or after pos (-1: none left in buf)
-        found: dict[bytes, int] = {}
+        every = self._passthrough is not None
+        # per marker: (searched from, first hit or -1, searched up to)
+        cache: dict[bytes, tuple[int, int, int]] = {}
         while pos < end:
             mode = assembler.mode
-            if mode == EVERY_LINE or self._passthrough is not None:
-                nl = buf.index(b"\n", pos)
+            if mode == EVERY_LINE or every:
+                nl = buf.index(b"\n", pos, end)
                 self._line(buf[pos:nl])
                 pos = nl + 1
                 continue
-            hit = -1
-            for marker in self._open_markers if mode == IDLE else self._report_markers:
-                at = found.get(marker, -2)
-                if -1 < at < pos or at == -2:
-                    at = buf.find(marker, pos)
-                    found[marker] = at
-                if at >= 0 and (hit < 0 or at < hit):
-                    hit = at
+            hit = _first(buf, self._open_markers, cache, pos, end)
+            if mode != IDLE:
+                # lines that matter only inside a report: look no further than the next line
+                # that can open or close one
+                wanted = assembler.wanted_markers()
+                inner = _first(buf, wanted, cache, pos, end if hit < 0 else hit)
+                if inner >= 0:
+                    hit = inner
             if hit < 0:
-                if mode != IDLE:
-                    for record in assembler.skip(buf.count(b"\n", pos, end)):
-                        emit(record)
+                if mode == IDLE:
+                    return
+                # nothing more of use here: count the lines, but stop where the next bound
+                # falls (e.g. the few lines a closed report waits for a memory.oom.group line),
+                # since after it the rest may be skipped without counting
+                due = assembler.lines_to_deadline()
+                if due is not None and due < DEADLINE_WALK_LINES:
+                    at = pos
+                    for _ in range(due + 1):
+                        at = buf.find(b"\n", at, end) + 1
+                        if at == 0:
+                            break
+                    if at:
+                        for record in assembler.skip(due + 1):
+                            emit(record)
+                        pos = at
+                        continue
+                for record in assembler.skip(buf.count(b"\n", pos, end)):
+                    emit(record)
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
-            if mode != IDLE and start > pos:
-                for record in assembler.skip(buf.count(b"\n", pos, start)):
-                    emit(record)
-            nl = buf.index(b"\n", hit)
+            if start > pos:
+                # the legacy chosen-victim line ("Kill process ... or sacrifice child"), which
+                # names the reason, comes right before the kill line, header or not
+                before = buf.rfind(b"\n", pos, start - 1) + 1 or pos
+                if buf.find(LEGACY_CHOSEN_MARKER, before, start) < 0:
+                    before = start
+                if mode != IDLE and before > pos:
+                    for record in assembler.skip(buf.count(b"\n", pos, before)):
+                        emit(record)
+                if before < start:
+                    self._line(buf[before : start - 1])
+            nl = buf.index(b"\n", hit, end)
             self._line(buf[start:nl])
             pos = nl + 1
 
@@ -161,3 +186,34 @@ class LineScanner:
             records = self._assembler.feed(decoded)
         for record in records:
             self._emit(record)
+
+
+def _first(
+    buf: bytes,
+    markers: tuple[bytes, ...],
+    cache: dict[bytes, tuple[int, int, int]],
+    pos: int,
+    limit: int,
+) -> int:
+    """Where the first of ``markers`` occurs in ``buf[pos:limit]`` (-1: nowhere). Every marker's
+    last search is remembered, so that no byte is searched twice for the same marker."""
+    best = -1
+    for marker in markers:
+        known = cache.get(marker)
+        if known is not None and known[0] <= pos:
+            _, at, upto = known
+            if at >= pos:
+                if at < limit and (best < 0 or at < best):
+                    best = at
+                continue
+            if at < 0 and upto >= limit:
+                continue
+            # a marker may straddle the end of the last search: overlap by its length
+            since = max(pos, upto - len(marker) + 1) if at < 0 else pos
+        else:
+            since = pos
+        at = buf.find(marker, since, limit)
+        cache[marker] = (pos, at, limit)
+        if at >= 0 and (best < 0 or at < best):
+            best = at
+    return best
