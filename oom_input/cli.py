@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from oom_input import __version__
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from oom_input.diagnostics import Diagnostics
+    from oom_input.pipeline import Pipeline
+    from oom_input.progress import Progress
+    from oom_input.summary import Summary
     from oom_input.types import DecodeOptions, OomRecord, Sink, StreamDecoder
 
 EXIT_OK = 0  # end of input reached (malformed lines do not change this)
@@ -158,6 +162,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="close a report that got no line for this long (default 0.5)",
     )
+    offline = parser.add_argument_group("offline analysis")
+    offline.add_argument(
+        "--summary",
+        action="store_true",
+        help="at the end, print a table of the kills (by host, pod, container, process, kind) "
+        "and kills per hour to stderr; `oom-input summary FILE...` prints only the table, on "
+        "stdout, and also reads oom-input's own JSON output",
+    )
+    offline.add_argument(
+        "--since",
+        type=_time_bound,
+        metavar="TIME",
+        help="only records at or after TIME (RFC 3339, YYYY-MM-DD[ HH:MM[:SS]], @EPOCH, or "
+        "relative: -2h, -30m, -1d, now); records whose time is unknown are kept",
+    )
+    offline.add_argument(
+        "--until",
+        type=_time_bound,
+        metavar="TIME",
+        help="only records at or before TIME (same forms as --since)",
+    )
+    offline.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="read FILEs in N processes at once (records still in FILE order; a report cannot "
+        "then go on from one file into the next)",
+    )
     from oom_input.events import add_event_arguments
 
     add_event_arguments(parser)
@@ -166,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"oom-input {__version__}")
     return parser
+
+
+def _time_bound(text: str) -> int:
+    """--since/--until (the parser lives in timefilter, imported only when used)."""
+    from oom_input.timefilter import time_bound_argument
+
+    return time_bound_argument(text)
 
 
 def _zone(name: str | None, parser: argparse.ArgumentParser) -> tzinfo | None:
@@ -181,29 +222,36 @@ def _zone(name: str | None, parser: argparse.ArgumentParser) -> tzinfo | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["summary"]:
+        return _summary_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     tz = _zone(args.timezone, parser)
-    if (args.kmsg is not None or args.journal) and args.files:
+    live = args.kmsg is not None or args.journal
+    if live and args.files:
         parser.error("--kmsg and --journal read the kernel log themselves: give no FILE")
     if args.kmsg is not None and args.journal:
         parser.error("--kmsg and --journal exclude each other")
     if args.idle_timeout <= 0:
         parser.error("--idle-timeout must be > 0")
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
+    if args.jobs > 1 and (args.passthrough or live):
+        parser.error(
+            "--jobs reads FILEs offline; it cannot be combined with --passthrough or a live source"
+        )
 
     # imported here so that --help and --version stay fast
-    from oom_input.assembler import Assembler
-    from oom_input.decoders import make_decoder
     from oom_input.diagnostics import Diagnostics
-    from oom_input.enrich import kubernetes_enricher
     from oom_input.events import EventsConfigError, make_event_sink, tee
-    from oom_input.pipeline import Pipeline, make_normaliser
-    from oom_input.sources import read_chunks
+    from oom_input.progress import Progress, input_size
+    from oom_input.summary import Summary
+    from oom_input.timefilter import WindowFilter
     from oom_input.types import DecodeOptions
 
     diag = Diagnostics(verbose=args.verbose)
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    live = args.kmsg is not None or args.journal
     state_dir = (
         os.path.dirname(os.path.abspath(args.state_file)) if live and args.state_file else None
     )
@@ -211,7 +259,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         events = make_event_sink(args, diag.notice, state_dir)
     except EventsConfigError as exc:
         parser.error(str(exc))
+    summary = (Summary(tz=tz) if tz else Summary()) if args.summary else None
     sink = tee(_make_sink(args), events)
+    if summary is not None or args.since is not None or args.until is not None:
+        try:
+            sink = WindowFilter(
+                sink, *([summary] if summary else []), since_us=args.since, until_us=args.until
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
     if live:
         try:
             return _follow(args, options, diag, sink)
@@ -219,12 +275,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             _close(sink)
             diag.summary()
 
-    pipeline = Pipeline(
+    files = args.files or ["-"]
+    progress = Progress(sys.stderr, input_size(files))
+    diag.before_notice = progress.clear
+    try:
+        if args.jobs > 1:
+            status = _run_parallel(args, files, sink, diag, progress)
+        else:
+            status = _run_files(args, files, options, sink, diag, progress)
+    except BrokenPipeError:
+        return _stdout_gone()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        progress.close()
+        _close(sink)
+        if summary is not None:
+            sys.stderr.write(summary.render(shutil.get_terminal_size().columns) + "\n")
+        diag.summary()
+    return status
+
+
+def _offline_pipeline(
+    args: argparse.Namespace, options: DecodeOptions, sink: Sink, diag: Diagnostics, *extra: Any
+) -> Pipeline:
+    """The offline pipeline the options ask for (``extra``: more enrichers)."""
+    from oom_input.assembler import Assembler
+    from oom_input.decoders import make_decoder
+    from oom_input.enrich import kubernetes_enricher
+    from oom_input.pipeline import Pipeline, make_normaliser
+
+    return Pipeline(
         decoder=make_decoder(_line_format(args.input_format), options),
         sink=sink,
         choose_stream=_stream_chooser(args.input_format, options),
         passthrough=args.passthrough,
-        enrichers=(kubernetes_enricher,),
+        enrichers=(kubernetes_enricher, *extra),
         assembler=Assembler(on_notice=diag.notice_limited),
         normalise=make_normaliser(
             boot_time_us=None if args.boot_time is None else round(args.boot_time * 1_000_000),
@@ -232,26 +318,163 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         on_overlong=diag.overlong,
     )
+
+
+def _run_files(
+    args: argparse.Namespace,
+    files: list[str],
+    options: DecodeOptions,
+    sink: Sink,
+    diag: Diagnostics,
+    progress: Progress,
+) -> int:
+    """All FILEs through one pipeline, in order (a report may go on in the next file)."""
+    from oom_input.sources import read_chunks
+
+    pipeline = _offline_pipeline(args, options, sink, diag, progress.kill)
     status = EXIT_OK
-    try:
-        for path in args.files or ["-"]:
-            try:
-                pipeline.run(read_chunks(path))
-            except OSError as exc:
-                if isinstance(exc, BrokenPipeError):
-                    raise
-                name = "stdin" if path == "-" else path
-                diag.notice(f"cannot read {name}: {exc.strerror or exc}")
+    for path in files:
+        try:
+            pipeline.run(read_chunks(path, on_read=progress.advance))
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            name = "stdin" if path == "-" else path
+            diag.notice(f"cannot read {name}: {exc.strerror or exc}")
+            status = EXIT_INPUT_ERROR
+    pipeline.finish()
+    return status
+
+
+def _run_parallel(
+    args: argparse.Namespace, files: list[str], sink: Sink, diag: Diagnostics, progress: Progress
+) -> int:
+    """--jobs N: each FILE in its own process; records written in FILE order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from oom_input.types import OomRecord
+
+    status = EXIT_OK
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(files))) as pool:
+        for path, (records, malformed, error, size) in zip(
+            files, pool.map(_one_file, [args] * len(files), files), strict=True
+        ):
+            progress.advance(size)
+            for reason, n in malformed.items():
+                diag.malformed_counts[reason] += n
+            if error is not None:
+                diag.notice(f"cannot read {path}: {error}")
                 status = EXIT_INPUT_ERROR
-        pipeline.finish()
+            for fields in records:
+                progress.kill()
+                sink.write(OomRecord(**fields))
+    return status
+
+
+def _one_file(
+    args: argparse.Namespace, path: str
+) -> tuple[list[dict[str, Any]], dict[str, int], str | None, int]:
+    """One FILE in a worker process: its records, malformed counts, read error, bytes read."""
+    from oom_input.diagnostics import Diagnostics
+    from oom_input.sources import read_chunks
+    from oom_input.types import DecodeOptions
+
+    diag = Diagnostics(verbose=False)
+    collected = _Collect()
+    options = DecodeOptions(
+        year=args.year, tz=_zone(args.timezone, build_parser()), report=diag.malformed
+    )
+    pipeline = _offline_pipeline(args, options, collected, diag)
+    size = 0
+    error = None
+
+    def count(n: int) -> None:
+        nonlocal size
+        size += n
+
+    try:
+        pipeline.run(read_chunks(path, on_read=count))
+    except OSError as exc:
+        error = exc.strerror or str(exc)
+    pipeline.finish()
+    return collected.records, dict(diag.malformed_counts), error, size
+
+
+class _Collect:
+    """A sink that keeps the records (a --jobs worker hands them back in one piece)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def write(self, record: OomRecord) -> None:
+        self.records.append(record.as_dict())
+
+    def close(self) -> None:
+        pass
+
+
+def _summary_main(argv: list[str]) -> int:
+    """``oom-input summary FILE...``: the table of kills, read from kernel logs or from
+    oom-input's own JSON output, on stdout."""
+    parser = build_parser()
+    parser.prog = "oom-input summary"
+    parser.description = (
+        "Summarise the OOM kills in kernel logs, or in oom-input's own JSON output, as a table "
+        "on stdout."
+    )
+    args = parser.parse_args(argv)
+    if args.kmsg is not None or args.journal:
+        parser.error("summary reads FILEs (or stdin), not a live source")
+    tz = _zone(args.timezone, parser)
+
+    from oom_input.diagnostics import Diagnostics
+    from oom_input.sources import read_chunks
+    from oom_input.summary import Summary, is_record_stream, peek_head, summarize_jsonl
+    from oom_input.timefilter import WindowFilter, record_in_window
+    from oom_input.types import DecodeOptions
+
+    diag = Diagnostics(verbose=args.verbose)
+    summary = Summary(tz=tz) if tz else Summary()
+    try:
+        window = WindowFilter(summary, since_us=args.since, until_us=args.until)
+    except ValueError as exc:
+        parser.error(str(exc))
+    options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
+    pipeline = _offline_pipeline(args, options, window, diag)
+    status = EXIT_OK
+    for path in args.files or ["-"]:
+        try:
+            head, chunks = peek_head(read_chunks(path))
+            if is_record_stream(head):
+                summarize_jsonl(
+                    chunks, _InWindow(summary, args.since, args.until, record_in_window)
+                )
+            else:
+                pipeline.run(chunks)
+        except OSError as exc:
+            diag.notice(f"cannot read {'stdin' if path == '-' else path}: {exc.strerror or exc}")
+            status = EXIT_INPUT_ERROR
+    pipeline.finish()
+    try:
+        sys.stdout.write(summary.render(shutil.get_terminal_size().columns) + "\n")
+        sys.stdout.flush()
     except BrokenPipeError:
         return _stdout_gone()
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
     finally:
-        _close(sink)
         diag.summary()
     return status
+
+
+class _InWindow:
+    """Hands records read from JSON to the summary when they fall in --since/--until."""
+
+    def __init__(self, summary: Summary, since: int | None, until: int | None, test: Any) -> None:
+        self.summary, self.since, self.until, self.test = summary, since, until, test
+        self.skipped = 0
+
+    def add(self, record: Any) -> None:
+        if self.test(record, self.since, self.until):
+            self.summary.add(record)
 
 
 def _close(sink: Sink) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TextIO
 
 # -v prints each malformed line, at most this many per second (then one "suppressed" count)
@@ -22,6 +23,8 @@ class Diagnostics:
         self.verbose = verbose
         self.malformed_counts: Counter[str] = Counter()
         self.limited_counts: Counter[str] = Counter()
+        # called before anything is written (e.g. to erase a progress line on the terminal)
+        self.before_notice: Callable[[], None] | None = None
         self._window = 0.0
         self._shown = 0
         self._suppressed = 0
@@ -48,6 +51,8 @@ class Diagnostics:
         self.malformed("line too long, cut", f"<{size} bytes>".encode())
 
     def notice(self, message: str) -> None:
+        if self.before_notice is not None:
+            self.before_notice()
         # stderr gone: diagnostics must never stop the stream
         with contextlib.suppress(OSError, ValueError):
             print(f"oom-input: {message}", file=self._stream, flush=True)
