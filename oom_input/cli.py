@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--passthrough",
         action="store_true",
         help='also write every input record (re-encoded; text lines as {"message": line}), in '
-        "order, each OOM record right after the line that completed it (line-based inputs)",
+        "order, each OOM record right after the line that completed it",
     )
     live = parser.add_argument_group("live source (instead of FILEs)")
     live.add_argument(

@@ -101,15 +101,24 @@ class Pipeline:
 
     def _run_stream(self, stream: StreamDecoder, chunks: Iterator[bytes]) -> None:
         # no byte prefilter here: the framing has to be decoded item by item anyway
-        feed = self.assembler.feed
-        normalise = self.normalise
+        if self.passthrough:
+            write_object = self.sink.write_object  # type: ignore[attr-defined]
+
+            def each(obj: Any, line: KernelLine | None) -> None:
+                write_object(obj)
+                if line is not None:
+                    self._feed(line)
+
+            stream.passthrough = each
         for chunk in _with_end(chunks):
-            lines = stream.finish() if chunk is None else stream.feed(chunk)
-            for line in lines:
-                if normalise is not None:
-                    normalise(line)
-                for record in feed(line):
-                    self.emit(record)
+            for line in stream.finish() if chunk is None else stream.feed(chunk):
+                self._feed(line)
+
+    def _feed(self, line: KernelLine) -> None:
+        if self.normalise is not None:
+            self.normalise(line)
+        for record in self.assembler.feed(line):
+            self.emit(record)
 
     def finish(self) -> None:
         """End of all input: close open reports."""

@@ -84,6 +84,9 @@ class StreamDecoder(Protocol):
     it gets raw bytes and returns the kernel lines they completed, in input order."""
 
     name: ClassVar[str]
+    # --passthrough: when set, called with each input record and its kernel line (or None), in
+    # input order, and feed()/finish() return no lines
+    passthrough: Callable[[Any, KernelLine | None], None] | None
 
     def __init__(self, options: DecodeOptions) -> None: ...
 

@@ -201,3 +201,16 @@ def test_passthrough_keeps_every_line_in_order_with_the_record_after_its_kill_li
     assert out[-1]["event"] == "oom_kill" and out[-1]["pid"] == 3171
     json_in = b'{"MESSAGE":"hello","_TRANSPORT":"kernel"}\n'
     assert orjson.loads(run("--passthrough", stdin=json_in).stdout) == orjson.loads(json_in)
+
+
+def test_passthrough_of_msgpack_input_keeps_maps_in_order() -> None:
+    """--passthrough -f msgpack -o msgpack (Fluentd exec_filter): every input map comes back
+    unchanged and in order, the OOM record right after the kill line's map."""
+    import msgpack
+
+    maps = [{"message": raw.decode().partition(";")[2], "host": "mp"} for raw in SAMPLE.read_bytes().splitlines()]
+    data = b"".join(msgpack.packb(m) for m in maps)
+    out = run("--passthrough", "-f", "msgpack", "-o", "msgpack", stdin=data).stdout
+    items = list(msgpack.Unpacker(io.BytesIO(out), raw=False))
+    assert items[:-1] == maps
+    assert items[-1]["event"] == "oom_kill" and items[-1]["pid"] == 3171

@@ -23,7 +23,8 @@ Yields ``KernelLine(..., source_format="journal-export")``. Buffering is bounded
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from oom_input.decoders._records import RecordReader
 from oom_input.types import DecodeOptions, KernelLine
@@ -46,6 +47,9 @@ class JournalExportDecoder:
         self._oversized = False  # the current entry is over MAX_ENTRY: dropped at its end
         self._skip = 0  # bytes of an oversized binary value (and its newline) still to drop
         self._skip_line = False  # inside an oversized text line: drop up to its newline
+        # --passthrough: called with each entry (fields as text) and its kernel line, if any,
+        # in input order, instead of returning the lines from feed()
+        self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines of the entries they ended."""
@@ -135,6 +139,10 @@ class JournalExportDecoder:
         elif fields:
             raw = fields.get("MESSAGE", b"")
             line = self._reader.read(fields, raw)
-            if isinstance(line, KernelLine):
-                out.append(line)
+            kernel_line = line if isinstance(line, KernelLine) else None
+            if self.passthrough is not None:
+                entry = {name: value.decode("utf-8", "replace") for name, value in fields.items()}
+                self.passthrough(entry, kernel_line)
+            elif kernel_line is not None:
+                out.append(kernel_line)
         self._size = 0

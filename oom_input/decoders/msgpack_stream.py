@@ -28,6 +28,7 @@ that happens to look like an item may be read as one (it then has no message and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import msgpack
@@ -139,6 +140,9 @@ class MsgpackDecoder:
         self._consumed = 0  # unpacker.tell() at the end of its last whole item
         self._checked = 0  # size of _pending when its length prefixes were last checked
         self._resyncing = False
+        # --passthrough: called with each input record (a map) and its kernel line, if any,
+        # in input order, instead of returning the lines from feed()
+        self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines of the items they completed."""
@@ -195,8 +199,11 @@ class MsgpackDecoder:
         self._resyncing = False
         for record, wall_us in entries:
             line = self._reader.read(record, raw, wall_us)
-            if isinstance(line, KernelLine):
-                out.append(line)
+            kernel_line = line if isinstance(line, KernelLine) else None
+            if self.passthrough is not None:
+                self.passthrough(record, kernel_line)
+            elif kernel_line is not None:
+                out.append(kernel_line)
 
     def _unpack_packed(self, data: bytes) -> list[Any]:
         unpacker = new_unpacker()
