@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from kernel_oom import real_oom_unavailable_reason
 
 DATA_DIR = Path(__file__).parent / "data"

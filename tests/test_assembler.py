@@ -386,7 +386,9 @@ class TestSources:
         """Two hosts' real reports interleaved line by line give two right records."""
         a = kmsg_lines("simple-memcg.kmsg", host="a")
         b = kmsg_lines("cgroupfs-guaranteed-pod-limit.kmsg", host="b")
-        mixed = [line for pair in zip(a, b, strict=False) for line in pair] + a[len(b) :] + b[len(a) :]
+        mixed = (
+            [line for pair in zip(a, b, strict=False) for line in pair] + a[len(b) :] + b[len(a) :]
+        )
         records = {r.host: r for r in assemble(mixed)}
         assert (records["a"].pid, records["a"].container_name) == (3171, "/machine/demo")
         assert records["b"].pid == 3173 and records["b"].complete and records["a"].complete

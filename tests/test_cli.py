@@ -208,7 +208,10 @@ def test_passthrough_of_msgpack_input_keeps_maps_in_order() -> None:
     unchanged and in order, the OOM record right after the kill line's map."""
     import msgpack
 
-    maps = [{"message": raw.decode().partition(";")[2], "host": "mp"} for raw in SAMPLE.read_bytes().splitlines()]
+    maps = [
+        {"message": raw.decode().partition(";")[2], "host": "mp"}
+        for raw in SAMPLE.read_bytes().splitlines()
+    ]
     data = b"".join(msgpack.packb(m) for m in maps)
     out = run("--passthrough", "-f", "msgpack", "-o", "msgpack", stdin=data).stdout
     items = list(msgpack.Unpacker(io.BytesIO(out), raw=False))

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from kernel_oom import OomCapture, trigger_oom
 
 pytestmark = pytest.mark.real_kernel

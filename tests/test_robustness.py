@@ -14,7 +14,6 @@ from pathlib import Path
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schema_util import validate_record
 
 from oom_input.assembler import Assembler
 from oom_input.decoders import make_decoder
@@ -22,6 +21,7 @@ from oom_input.enrich import kubernetes_enricher
 from oom_input.pipeline import Pipeline
 from oom_input.sinks.jsonl import JsonLinesSink
 from oom_input.types import DecodeOptions
+from schema_util import validate_record
 
 REAL = Path(__file__).parent / "data" / "real"
 REPORT = (REAL / "simple-memcg.kmsg").read_bytes()

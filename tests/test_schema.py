@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
-from schema_util import load_record_schema, validate_record
 
 from oom_input.types import RECORD_FIELDS, OomRecord
+from schema_util import load_record_schema, validate_record
 
 UID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 CID = "3f9c2a7be1d04c56a8b9e0f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f"
