@@ -190,3 +190,38 @@ def test_no_shell_is_ever_used() -> None:
                 assert isinstance(node.value, ast.Constant) and node.value.value is False, path
             if isinstance(node, ast.Attribute) and node.attr in {"system", "popen"}:
                 raise AssertionError(f"{path}:{node.lineno} uses os.{node.attr}")
+
+
+def test_msgpack_item_declaring_4gb_string_keeps_memory_flat() -> None:
+    """A msgpack map whose string says it is 4 GB long: no allocation, the next item is read."""
+    import msgpack
+
+    good = b"".join(
+        msgpack.packb({"message": raw.partition(b";")[2].decode(), "host": "mp"})
+        for raw in REPORT.splitlines()
+    )
+    feeder = (
+        "import struct, sys\n"
+        "w = sys.stdout.buffer\n"
+        "w.write(b'\\x81\\xa7message\\xdb' + struct.pack('>I', 0xFFFFFFFF) + b'x' * 100000)\n"
+        f"w.write({good!r})\n"
+    )
+    records, err, rss = measured_run(CLI + " --input-format msgpack", feeder)
+    assert [r["pid"] for r in records] == [3171]
+    assert "msgpack" in err
+    assert rss < RSS_BOUND_MIB * 1024, rss
+
+
+def test_deeply_nested_json_keeps_memory_flat() -> None:
+    """JSON nested a million levels deep is reported, not a crash; the report after it is read."""
+    feeder = (
+        "import sys\n"
+        "w = sys.stdout.buffer\n"
+        "w.write(b'[' * 1000000 + b']' * 1000000 + b'\\n')\n"
+        "w.write(b'{\"a\":' * 100000 + b'1' + b'}' * 100000 + b'\\n')\n"
+        f"w.write({REPORT!r})\n"
+    )
+    records, err, rss = measured_run(CLI, feeder)
+    assert [r["pid"] for r in records] == [3171]
+    assert "malformed" in err
+    assert rss < RSS_BOUND_MIB * 1024, rss
