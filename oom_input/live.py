@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -150,8 +151,10 @@ class Follower:
         assembler: Assembler,
         emit: Callable[[OomRecord], None],
         warn: Callable[[str], None],
+        decode_options: DecodeOptions | None = None,
     ) -> None:
         self.options = options
+        self.decode_options = decode_options or DecodeOptions()
         self._assembler = assembler
         self._emit = emit
         self._warn = warn
@@ -237,17 +240,10 @@ class Follower:
 class KmsgFollower(Follower):
     """Reads /dev/kmsg record by record (one read() is one record)."""
 
-    def __init__(
-        self,
-        options: LiveOptions,
-        assembler: Assembler,
-        emit: Callable[[OomRecord], None],
-        warn: Callable[[str], None],
-        decode_options: DecodeOptions | None = None,
-    ) -> None:
-        super().__init__(options, assembler, emit, warn)
-        self._decoder = KmsgDecoder(decode_options or DecodeOptions())
-        self.host = options.host or os.environ.get("NODE_NAME") or read_proc(PROC_HOSTNAME)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._decoder = KmsgDecoder(self.decode_options)
+        self.host = self.options.host or os.environ.get("NODE_NAME") or read_proc(PROC_HOSTNAME)
         self.boot_id = read_proc(PROC_BOOT_ID) or "unknown"
         self._boot_us = boot_time_us()
         self._boot_checked = time.monotonic()
@@ -343,20 +339,14 @@ class JournalFollower(Follower):
     """Runs ``journalctl -k -f -o json`` (no shell) and reads its entries, for hosts where
     /dev/kmsg is not reachable but the journal is; resumes with ``--after-cursor``."""
 
-    def __init__(
-        self,
-        options: LiveOptions,
-        assembler: Assembler,
-        emit: Callable[[OomRecord], None],
-        warn: Callable[[str], None],
-        decode_options: DecodeOptions | None = None,
-        journalctl: str = "journalctl",
-    ) -> None:
-        super().__init__(options, assembler, emit, warn)
+    journalctl = "journalctl"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         from oom_input.decoders import make_decoder
 
-        self._decoder = make_decoder("journal-json", decode_options or DecodeOptions())
-        self._journalctl = journalctl
+        self._decoder = make_decoder("journal-json", self.decode_options)
+        self._journalctl = self.journalctl
         self._proc: subprocess.Popen[bytes] | None = None
         self._tail = b""
         self._cursor: str | None = None  # of the last entry read

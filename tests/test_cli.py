@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import orjson
+from helpers import run_cli
 
 from schema_util import validate_record
 
@@ -18,14 +19,7 @@ REAL = Path(__file__).parent / "data" / "real"
 SAMPLE = REAL / "simple-memcg.kmsg"
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "oom_input", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+run = run_cli
 
 
 def records(stdout: bytes) -> list[dict]:

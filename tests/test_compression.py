@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from oom_input.compression import CompressedDataError, decompress_chunks, sniff
 from oom_input.sources import read_chunks
@@ -26,14 +27,7 @@ COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "oom_input", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+cli = run_cli
 
 
 @pytest.mark.parametrize("fmt", sorted(COMPRESSORS))

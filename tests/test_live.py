@@ -311,3 +311,65 @@ def _epoch(rfc3339: str) -> float:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --- --journal against a stand-in journalctl -------------------------------------------------
+
+JOURNAL_JSON = Path(__file__).parent / "data" / "structured" / "simple-memcg.journal-json"
+
+
+def fake_journalctl(bin_dir: Path, argv_log: Path, lines: list[bytes]) -> None:
+    """An executable ``journalctl`` on PATH that logs its argv, prints ``lines`` (the journal's
+    JSON entries) and then follows forever, as ``journalctl -f`` does."""
+    script = bin_dir / "journalctl"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, time\n"
+        f"open({str(argv_log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        f"sys.stdout.buffer.write({b''.join(lines)!r})\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(3600)\n"
+    )
+    script.chmod(0o755)
+
+
+def journal_run(bin_dir: Path, state: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "oom_input", "--journal", "--state-file", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+    )
+
+
+def test_journal_follows_journalctl_and_resumes_after_its_cursor(tmp_path: Path) -> None:
+    """--journal runs journalctl -k -f -o json (no shell), writes the record, saves the cursor,
+    and a restart resumes with --after-cursor so nothing is written twice."""
+    lines = [line + b"\n" for line in JOURNAL_JSON.read_bytes().splitlines()]
+    argv_log = tmp_path / "argv"
+    state = tmp_path / "state"
+    fake_journalctl(tmp_path, argv_log, lines)
+    first = journal_run(tmp_path, state)
+    assert first.stdout is not None
+    record = orjson.loads(first.stdout.readline())
+    validate_record(record)
+    assert (record["pid"], record["host"], record["source_format"]) == (
+        3171,
+        "node-a",
+        "journal-json",
+    )
+    assert record["boot_id"] == "aae7e8d9-ea8a-4d39-9e7a-7bbce85930c1"
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=10) == 0
+    cursor = orjson.loads(lines[-1])["__CURSOR"]
+    assert orjson.loads(state.read_bytes())["cursor"] == cursor
+
+    fake_journalctl(tmp_path, argv_log, [])  # a resumed journalctl prints only what is new
+    second = journal_run(tmp_path, state)
+    time.sleep(1.0)
+    second.send_signal(signal.SIGTERM)
+    out, _ = second.communicate(timeout=10)
+    assert out == b""
+    first_argv, second_argv = argv_log.read_text().splitlines()
+    assert first_argv == "-k -f -o json --lines=0"
+    assert second_argv == f"-k -f -o json --after-cursor={cursor}"

@@ -10,20 +10,14 @@ import sys
 from pathlib import Path
 
 import orjson
+from helpers import run_cli
 
 REAL = Path(__file__).parent / "data" / "real"
 FILES = sorted(str(p) for p in REAL.glob("*.kmsg"))
 BOOT = "1764180000"
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "oom_input", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+run = run_cli
 
 
 def pids(stdout: bytes) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import io
 import subprocess
 import sys
 import textwrap
@@ -12,16 +11,9 @@ import time
 from pathlib import Path
 
 import orjson
+from helpers import run_pipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from oom_input.assembler import Assembler
-from oom_input.decoders import make_decoder
-from oom_input.enrich import kubernetes_enricher
-from oom_input.pipeline import Pipeline
-from oom_input.sinks.jsonl import JsonLinesSink
-from oom_input.types import DecodeOptions
-from schema_util import validate_record
 
 REAL = Path(__file__).parent / "data" / "real"
 REPORT = (REAL / "simple-memcg.kmsg").read_bytes()
@@ -29,21 +21,7 @@ PACKAGE = Path(__file__).parent.parent / "oom_input"
 RSS_BOUND_MIB = 60
 
 
-def run_bytes(chunks: list[bytes], input_format: str = "auto") -> list[dict]:
-    """The whole pipeline in-process; every output line must be one valid record."""
-    out = io.BytesIO()
-    pipeline = Pipeline(
-        decoder=make_decoder(input_format, DecodeOptions()),
-        sink=JsonLinesSink(out),
-        enrichers=(kubernetes_enricher,),
-        assembler=Assembler(),
-    )
-    pipeline.run(chunks)
-    pipeline.finish()
-    records = [orjson.loads(line) for line in out.getvalue().splitlines()]
-    for record in records:
-        validate_record(record)
-    return records
+run_bytes = run_pipeline
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
