@@ -121,9 +121,9 @@ NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 # when it rate-limits the header, is what a reader finds by looking at the line before a kill
 # line: see LEGACY_CHOSEN_MARKER.)
 OPEN_MARKERS: tuple[bytes, ...] = (
-    b"invoked oom-killer",
-    b"Killed process",
-    b"oom-kill:",
+    b"invoked oom-killer:",
+    b"Killed process ",
+    b"oom-kill:constraint=",
 )
 LEGACY_CHOSEN_MARKER = b"ill process"  # <= 4.19 "Kill process", 2.6.3x "kill process"
 # Lines that matter only inside an open report (a header always comes first); every other
