@@ -65,6 +65,7 @@ SUMMARY_RE = re.compile(
     r",task=(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$",
     _NAMES,
 )
+SUMMARY_PREFIX = "oom-kill:constraint="
 SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>[A-Z_]+)")
 # <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a"
 TASK_IN_RE = re.compile(
@@ -123,7 +124,7 @@ NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 OPEN_MARKERS: tuple[bytes, ...] = (
     b"invoked oom-killer:",
     b"Killed process ",
-    b"oom-kill:constraint=",
+    SUMMARY_PREFIX.encode(),
 )
 LEGACY_CHOSEN_MARKER = b"ill process"  # <= 4.19 "Kill process", 2.6.3x "kill process"
 # Lines that matter only inside an open report (a header always comes first); every other
@@ -317,7 +318,7 @@ class Assembler:
             self._close(src, out)
         elif report is not None:
             self._on_report_line(report, line, text)
-        elif text.startswith("oom-kill:") or CHOSEN_RE.match(text):
+        elif text.startswith(SUMMARY_PREFIX) or CHOSEN_RE.match(text):
             # the header was rate-limited away, or the input starts mid-report
             report = self._open_report(src, line, out)
             self._on_report_line(report, line, text)
@@ -403,7 +404,7 @@ class Assembler:
         # report is fixed); _report_wants() tells a reader the same, so that it may skip them.
         record = report.record
         self._wanted = None
-        if text.startswith("oom-kill:"):
+        if text.startswith(SUMMARY_PREFIX):
             self._touch(report, line)
             report.summary_time = (line.wall_us, line.kernel_us)
             report.deadline = min(report.deadline, self._lines + MAX_LINES_AFTER_SUMMARY)

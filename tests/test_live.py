@@ -373,3 +373,39 @@ def test_journal_follows_journalctl_and_resumes_after_its_cursor(tmp_path: Path)
     first_argv, second_argv = argv_log.read_text().splitlines()
     assert first_argv == "-k -f -o json --lines=0"
     assert second_argv == f"-k -f -o json --after-cursor={cursor}"
+
+
+def test_sigterm_mid_report_leaves_a_consistent_state(tmp_path: Path) -> None:
+    """A real SIGTERM while a report is half read: clean stop, and the state file points at the
+    report's first record, so a restart reads it again from the start (exactly once)."""
+    records = kmsg_records("simple-memcg.kmsg")
+
+    class Interrupted(Exception):
+        pass
+
+    def sigterm_then_wait() -> bytes:
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler only sets a flag and wakes poll()
+        raise BlockingIOError
+
+    state = str(tmp_path / "state")
+    fake = FakeKmsg(records[:30], tmp_path, state_file=state)
+    fake._script.append(Interrupted())  # never reached: the SIGTERM stops the loop first
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    fake.install_signal_handlers()
+    try:
+        original_read = fake._read
+
+        def read() -> bytes:
+            if len(fake._script) == 1:
+                fake._script.clear()
+                return sigterm_then_wait()
+            return original_read()
+
+        fake._read = read  # type: ignore[method-assign]
+        fake.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert fake.emitted == []
+    assert StateFile(state, print).load() == Position(fake.boot_id, 894)
+    assert os.stat(state).st_mode & 0o777 == 0o600
