@@ -27,9 +27,12 @@ from oom_input.types import OomRecord
 # and [0-9a-f] (not \d or \w) keeps Unicode lookalike digits out.
 _HEX64 = r"[0-9a-f]{64}"
 _UID_GROUPS = (r"[0-9a-f]{8}", r"[0-9a-f]{4}", r"[0-9a-f]{4}", r"[0-9a-f]{4}", r"[0-9a-f]{12}")
-_UID_DASHED = "-".join(_UID_GROUPS)
+# static pods (etcd, kube-apiserver, ... from manifest files) get the kubelet's hash of the
+# manifest as uid: 32 hex digits without dashes, kept as they are
+_UID_STATIC = r"[0-9a-f]{32}"
+_UID_DASHED = "(?:" + "-".join(_UID_GROUPS) + "|" + _UID_STATIC + ")"
 # systemd unit names cannot carry "-" inside one level, so the kubelet writes the uid with "_".
-_UID_UNDERSCORED = "_".join(_UID_GROUPS)
+_UID_UNDERSCORED = "(?:" + "_".join(_UID_GROUPS) + "|" + _UID_STATIC + ")"
 
 # kubelet, cgroupfs driver: the pod directory `pod<uid>`, under `kubepods/[burstable|besteffort/]`.
 CGROUPFS_POD_DIR: Final = re.compile(rf"pod({_UID_DASHED})")

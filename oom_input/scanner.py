@@ -3,10 +3,12 @@
 Almost every kernel log line belongs to no OOM report. Instead of decoding each line, the
 scanner searches whole chunks for the few byte strings that can open or complete a report
 (``assembler.OPEN_MARKERS``), and decodes lines only inside report windows. What the assembler
-needs is told by its ``mode``: IDLE (only lines with an opening marker), OPEN (lines with any
-report marker; the rest are only counted) or EVERY_LINE (a pr_cont fragment is due). The
-assembler ignores marker-less lines itself, so the output is the same as feeding every line,
-whatever the chunk boundaries (a property test checks that).
+needs is told by its ``mode``: IDLE (only lines with an opening marker), OPEN (lines with an
+opening marker or one of ``wanted_markers()``, the inner lines open reports can still use; the
+rest are only counted) or EVERY_LINE (a pr_cont fragment is due, or --passthrough). The line
+right before a found line is looked at too: the legacy chosen-victim line comes right before
+its kill line. The assembler ignores the lines it is not shown, so the output is the same as
+feeding every line, whatever the chunk boundaries (a property test checks that).
 """
 
 from __future__ import annotations

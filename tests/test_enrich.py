@@ -242,10 +242,11 @@ class TestAdversarial:
         expected = NOTHING
         assert expected == attribute_cgroup(f"/kubepods/burstable/podnot-a-uid/{CID}")
 
-    def test_uid_without_dashes_is_no_pod(self) -> None:
-        """A 32-hex uid not in 8-4-4-4-12 form is no pod."""
+    def test_uid_neither_dashed_nor_static_is_no_pod(self) -> None:
+        """A uid that is neither 8-4-4-4-12 nor a static pod's 32 hex is no pod."""
         expected = NOTHING
-        assert expected == attribute_cgroup(f"/kubepods/pod{UID.replace('-', '')}/{CID}")
+        assert expected == attribute_cgroup(f"/kubepods/pod{UID.replace('-', '')[:-1]}/{CID}")
+        assert expected == attribute_cgroup(f"/kubepods/pod{UID.replace('-', '', 2)}/{CID}")
 
     def test_uppercase_uid_is_no_pod(self) -> None:
         """The kubelet writes lowercase uids; uppercase is not its shape."""
@@ -447,3 +448,16 @@ class TestKubernetesEnricher:
         after = record.as_dict()
         changed = {key for key in before if before[key] != after[key]}
         assert {"pod_uid", "container_id", "qos_class"} == changed
+
+
+def test_static_pod_uid_is_kept_as_the_kubelet_writes_it() -> None:
+    """A static pod's uid (32 hex, the manifest hash) is attributed, with both drivers."""
+    uid = "5f3b0c8a9d1e2f4a6b7c8d9e0f1a2b3c"
+    cid = "ab" * 32
+    cgroupfs = attribute_cgroup(f"/kubepods/burstable/pod{uid}/{cid}")
+    systemd = attribute_cgroup(
+        f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{uid}.slice/"
+        f"cri-containerd-{cid}.scope"
+    )
+    assert (cgroupfs.pod_uid, cgroupfs.container_id) == (uid, cid)
+    assert (systemd.pod_uid, systemd.container_id, systemd.qos_class) == (uid, cid, "burstable")
