@@ -51,7 +51,9 @@ class LineScanner:
         self._normalise = normalise
         self._on_overlong = on_overlong or (lambda size: None)
         self._max_line = max_line_bytes
-        self._open_markers = OPEN_MARKERS + tuple(decoder.extra_markers)
+        self._extra = decoder.extra_markers  # may grow as formats are seen (AutoDecoder)
+        self._open_markers = OPEN_MARKERS + tuple(self._extra)
+        self._file_start = True  # a file's first line is always decoded (formats are learned)
         self._tail = b""
         self._discarding = False  # inside the rest of an over-long line
         # --passthrough: every line is handed on (and so decoded), none is skipped
@@ -96,6 +98,7 @@ class LineScanner:
             tail, self._tail = self._tail + b"\n", b""
             self._scan(tail, 0, len(tail))
         self._discarding = False
+        self._file_start = True
 
     def finish(self) -> None:
         """End of all input: close open reports."""
@@ -124,8 +127,12 @@ class LineScanner:
         # per marker: (searched from, first hit or -1, searched up to)
         cache: dict[bytes, tuple[int, int, int]] = {}
         while pos < end:
+            if self._decoder.extra_markers is not self._extra:
+                self._extra = self._decoder.extra_markers
+                self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
-            if mode == EVERY_LINE or every:
+            if mode == EVERY_LINE or every or self._file_start:
+                self._file_start = False
                 nl = buf.index(b"\n", pos, end)
                 self._line(buf[pos:nl])
                 pos = nl + 1

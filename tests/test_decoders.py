@@ -743,11 +743,19 @@ class TestRegistry:
         with pytest.raises(ValueError, match="choose one of auto, kmsg, dmesg"):
             make_decoder("msgpack", DecodeOptions())
 
-    def test_auto_extra_markers_are_the_union(self) -> None:
-        """Auto-detection needs the prefilter markers of every format: the journal's boot lines,
-        journal JSON's byte-array messages."""
+    def test_auto_extra_markers_are_those_of_the_formats_seen(self) -> None:
+        """Auto-detection asks for a format's prefilter markers (the journal's boot lines,
+        journal JSON's byte-array messages) once it has seen a line of that format, not before:
+        each marker costs the reader a pass over the input."""
+        auto = make_decoder("auto", DecodeOptions())
+        assert auto.extra_markers == ()
+        auto.decode(b"[  1.000000] plain dmesg line")
+        assert auto.extra_markers == ()
+        auto.decode(b"Nov 26 18:37:34.798531 node-a kernel: hello")
+        assert auto.extra_markers == (b"-- Boot ", b"-- Reboot --")
+        auto.decode(b'{"MESSAGE":"x","_TRANSPORT":"kernel"}')
         expected = (b"-- Boot ", b"-- Reboot --", b'"MESSAGE":[', b'"MESSAGE" : [')
-        assert expected == make_decoder("auto", DecodeOptions()).extra_markers
+        assert auto.extra_markers == expected
 
     def test_explicit_format_keeps_its_extra_markers(self) -> None:
         """A named format brings its own prefilter markers."""

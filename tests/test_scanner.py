@@ -117,3 +117,23 @@ def test_overlong_line_is_cut_and_the_stream_goes_on() -> None:
     scanner.feed(b"\n" + REPORTS[0])
     scanner.finish()
     assert sizes and [r.pid for r in out] == [3171]
+
+
+def test_byte_array_message_in_auto_mode_is_found() -> None:
+    """Auto mode learns journal JSON from the first line, then finds a kill line whose MESSAGE
+    is an array of bytes (the marker text is invisible in it)."""
+    import orjson
+
+    lines = [line.partition(b";")[2] for line in REPORTS[0].splitlines()]
+    entries = [{"MESSAGE": "eth0: up", "_TRANSPORT": "kernel", "_HOSTNAME": "a"}]
+    for text in lines:
+        message: object = text.decode()
+        if b"Killed process" in text:
+            message = list(text.replace(b"(stress)", b"(str\\xffss)"))
+        entries.append({"MESSAGE": message, "_TRANSPORT": "kernel", "_HOSTNAME": "a"})
+    data = b"".join(orjson.dumps(e) + b"\n" for e in entries)
+    out: list[OomRecord] = []
+    scanner = LineScanner(make_decoder("auto", DecodeOptions()), Assembler(), out.append)
+    scanner.feed(data)
+    scanner.finish()
+    assert [(r.pid, r.complete, r.host) for r in out] == [(3171, True, "a")]

@@ -293,7 +293,10 @@ class TestJsonLines:
     def test_byte_array_marker_in_prefilter(self) -> None:
         """Both spellings systemd uses for an array MESSAGE are prefilter markers."""
         expected = {b'"MESSAGE":[', b'"MESSAGE" : ['}
-        assert expected <= set(make_decoder("auto", DecodeOptions()).extra_markers)
+        assert expected <= set(make_decoder("json", DecodeOptions()).extra_markers)
+        auto = make_decoder("auto", DecodeOptions())
+        auto.decode(b'{"MESSAGE":"x","_TRANSPORT":"kernel"}')  # auto asks once JSON was seen
+        assert expected <= set(auto.extra_markers)
 
 
 def good_item(text: str = "Killed process 9 (good)") -> bytes:

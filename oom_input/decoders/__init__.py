@@ -56,17 +56,20 @@ _EXPORT_HEADS = (b"__CURSOR=", b"__REALTIME_TIMESTAMP=")
 
 
 class AutoDecoder:
-    """Detects the format of each line: the previous line's format first, then all in order."""
+    """Detects the format of each line: the previous line's format first, then all in order.
+
+    Its ``extra_markers`` are those of the formats seen so far (every extra marker costs the
+    reader one more pass over the input): a reader shows it a file's first line, and re-reads
+    the attribute after each line it decoded."""
 
     name: ClassVar[str] = AUTO
-    extra_markers: ClassVar[tuple[bytes, ...]] = tuple(
-        dict.fromkeys(marker for decoder in DECODERS for marker in decoder.extra_markers)
-    )
 
     def __init__(self, options: DecodeOptions) -> None:
         self._decoders = [cls(options) for cls in DECODERS if cls is not PlainDecoder]
         self._plain = PlainDecoder(options)
         self._last: Decoder | None = None  # decoder of the previous recognised line
+        self.extra_markers: tuple[bytes, ...] = ()
+        self._seen: set[str] = set()
 
     def decode(self, raw: bytes) -> KernelLine | _Ignored:
         """The line decoded by the first format that claims it, else as plain text."""
@@ -80,6 +83,12 @@ class AutoDecoder:
                 result = decoder.decode(raw)
                 if result is not None:
                     self._last = decoder
+                    if decoder.name not in self._seen:
+                        self._seen.add(decoder.name)
+                        if decoder.extra_markers:
+                            self.extra_markers = tuple(
+                                dict.fromkeys((*self.extra_markers, *decoder.extra_markers))
+                            )
                     return result
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
