@@ -318,7 +318,7 @@ class Assembler:
             self._close(src, out)
         elif report is not None:
             self._on_report_line(report, line, text)
-        elif text.startswith(SUMMARY_PREFIX) or CHOSEN_RE.match(text):
+        elif text.startswith(SUMMARY_PREFIX) or ("ill process" in text and CHOSEN_RE.match(text)):
             # the header was rate-limited away, or the input starts mid-report
             report = self._open_report(src, line, out)
             self._on_report_line(report, line, text)
@@ -411,7 +411,7 @@ class Assembler:
             self._update_deadline(report.deadline)
             if not _summary(report, text):
                 self._set_pending(report, (_summary, text, self._lines + MAX_PENDING_LINES))
-        elif (m := CHOSEN_RE.match(text)) is not None:
+        elif "ill process" in text and (m := CHOSEN_RE.match(text)) is not None:
             self._touch(report, line)
             report.reason = m.group("reason")
         elif report.summary_time is not None:
