@@ -66,9 +66,10 @@ class Decoder(Protocol):
     """One input format. A new format is one new module with one class of this shape."""
 
     name: ClassVar[str]
-    # byte strings that, besides the assembler's markers, make a line worth decoding
-    # (e.g. a JSON byte-array MESSAGE in which the marker text cannot be seen)
-    extra_markers: ClassVar[tuple[bytes, ...]]
+    # byte strings that, besides the assembler's markers, make a line worth decoding (e.g. a
+    # JSON byte-array MESSAGE in which the marker text cannot be seen); a reader re-reads it
+    # after each line it decoded, since auto-detection adds a format's markers once seen
+    extra_markers: tuple[bytes, ...]
 
     def __init__(self, options: DecodeOptions) -> None: ...
 
