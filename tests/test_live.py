@@ -409,3 +409,22 @@ def test_sigterm_mid_report_leaves_a_consistent_state(tmp_path: Path) -> None:
     assert fake.emitted == []
     assert StateFile(state, print).load() == Position(fake.boot_id, 894)
     assert os.stat(state).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.real_kernel
+def test_state_of_another_boot_starts_at_the_beginning_of_this_one(tmp_path: Path) -> None:
+    """A state file written in another boot (different boot id): this boot's whole buffer is
+    new, so a kill from before the start is read."""
+    old = trigger_oom("other-boot", comm="before-start")
+    state = tmp_path / "state"
+    state.write_bytes(
+        orjson.dumps(
+            {"version": 1, "boot_id": str(uuid.uuid4()), "next_seq": 10**9, "cursor": None}
+        )
+    )
+    oom = OomInput("--state-file", str(state))
+    try:
+        got = oom.records(pid=old.pid, timeout=10)
+    finally:
+        oom.stop()
+    assert old.pid in [r["pid"] for r in got]
