@@ -66,8 +66,12 @@ input formats (auto detects per line; msgpack and journal export from a file's f
 output: one record per OOM kill on stdout (schema: schemas/oom-record.schema.json), as JSON
 lines, msgpack maps or forward-protocol entries; diagnostics go to stderr.
 
-exit codes: 0 end of input; 1 an input file could not be opened or read (the others are
-still read); 2 usage error; 130 interrupted.
+live: oom-input --kmsg --state-file /var/lib/oom-input/state    (or --journal)
+tables: oom-input summary /var/log/kern.log*    (kernel logs or oom-input's own JSON)
+
+exit codes: 0 end of input (live: stopped by SIGTERM/SIGINT; any mode: stdout closed by the
+reader); 1 an input file, /dev/kmsg or journalctl could not be opened or read (other files are
+still read); 2 usage error; 130 interrupted (offline).
 """
 
 
