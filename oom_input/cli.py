@@ -450,9 +450,10 @@ def _summary_main(argv: list[str]) -> int:
         try:
             head, chunks = peek_head(read_chunks(path))
             if is_record_stream(head):
-                summarize_jsonl(
-                    chunks, _InWindow(summary, args.since, args.until, record_in_window)
-                )
+                records = _InWindow(summary, args.since, args.until, record_in_window)
+                summarize_jsonl(chunks, records)  # type: ignore[arg-type]
+                if records.skipped:
+                    diag.notice(f"{path}: {records.skipped} lines that are not OOM records skipped")
             else:
                 pipeline.run(chunks)
         except OSError as exc:
