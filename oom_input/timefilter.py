@@ -165,6 +165,13 @@ class WindowFilter:
         for sink in self.sinks:
             sink.write(record)
 
+    def write_object(self, obj: Any) -> None:
+        """--passthrough input records are not filtered: they go to the sinks that take them."""
+        for sink in self.sinks:
+            write_object = getattr(sink, "write_object", None)
+            if write_object is not None:
+                write_object(obj)
+
     def close(self) -> None:
         for sink in self.sinks:
             sink.close()

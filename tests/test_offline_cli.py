@@ -98,3 +98,15 @@ def test_progress_shows_on_a_terminal_only() -> None:
     assert b"kills" in shown and b"\r" in shown
     assert pids(proc.stdout) == [4609, 4610]
     assert run(str(big)).stderr == b""
+
+
+def test_passthrough_works_with_window_and_summary() -> None:
+    """--passthrough with --since and --summary: every line comes back, records are filtered."""
+    sample = REAL / "simple-memcg.kmsg"
+    lines = sample.read_bytes().count(b"\n")
+    kept = run(
+        "--passthrough", "--summary", "--boot-time", BOOT, "--since", "2000-01-01", str(sample)
+    )
+    dropped = run("--passthrough", "--boot-time", BOOT, "--since", "2099-01-01", str(sample))
+    assert kept.stdout.count(b"\n") == lines + 1 and b"1 OOM kill" in kept.stderr
+    assert dropped.stdout.count(b"\n") == lines
