@@ -154,7 +154,7 @@ MAX_PENDING_LINES = 8
 # memory.oom.group: the group line follows the first victim's kill line at once, and the other
 # members' kill lines follow it within milliseconds
 GROUP_WINDOW_US = 5_000_000
-MAX_LINES_BEFORE_GROUP = 100
+MAX_LINES_BEFORE_GROUP = 8
 MAX_GROUP_LINES = 1_000
 MAX_SOURCES = 1024
 

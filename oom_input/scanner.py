@@ -27,8 +27,8 @@ from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord
 # The kernel's own lines are at most ~1 KiB (8 KiB with the kmsg dictionary); agents' JSON
 # records are larger but far below this. A longer line is cut to this length.
 MAX_LINE_BYTES = 256 * 1024
-# a bound this few lines away is walked to line by line instead of counting the whole chunk
-DEADLINE_WALK_LINES = 1000
+# a bound this few lines away is walked to, line by line, to search no further than it
+DEADLINE_WALK_LINES = 32
 
 
 class LineScanner:
@@ -140,31 +140,24 @@ class LineScanner:
             hit = _first(buf, self._open_markers, cache, pos, end)
             if mode != IDLE:
                 # lines that matter only inside a report: look no further than the next line
-                # that can open or close one
-                wanted = assembler.wanted_markers()
-                inner = _first(buf, wanted, cache, pos, end if hit < 0 else hit)
+                # that can open or close one, nor past the next bound (after it the open
+                # state changes: e.g. the few lines a closed report waits for a
+                # memory.oom.group line), where the lines skipped so far are counted at once
+                limit = end if hit < 0 else hit
+                bound = self._bound(buf, pos, limit)
+                inner = _first(buf, assembler.wanted_markers(), cache, pos, bound or limit)
                 if inner >= 0:
                     hit = inner
-            if hit < 0:
-                if mode == IDLE:
+                elif bound:
+                    for record in assembler.skip(assembler.lines_to_deadline() + 1):
+                        emit(record)
+                    pos = bound
+                    continue
+                elif hit < 0:
+                    for record in assembler.skip(buf.count(b"\n", pos, end)):
+                        emit(record)
                     return
-                # nothing more of use here: count the lines, but stop where the next bound
-                # falls (e.g. the few lines a closed report waits for a memory.oom.group line),
-                # since after it the rest may be skipped without counting
-                due = assembler.lines_to_deadline()
-                if due is not None and due < DEADLINE_WALK_LINES:
-                    at = pos
-                    for _ in range(due + 1):
-                        at = buf.find(b"\n", at, end) + 1
-                        if at == 0:
-                            break
-                    if at:
-                        for record in assembler.skip(due + 1):
-                            emit(record)
-                        pos = at
-                        continue
-                for record in assembler.skip(buf.count(b"\n", pos, end)):
-                    emit(record)
+            elif hit < 0:
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
             if start > pos:
@@ -181,6 +174,19 @@ class LineScanner:
             nl = buf.index(b"\n", hit, end)
             self._line(buf[start:nl])
             pos = nl + 1
+
+    def _bound(self, buf: bytes, pos: int, limit: int) -> int:
+        """Where the line on which the assembler's next bound falls ends, if that is near and
+        before ``limit``; else 0."""
+        due = self._assembler.lines_to_deadline()
+        if due is None or due >= DEADLINE_WALK_LINES:
+            return 0
+        at = pos
+        for _ in range(due + 1):
+            at = buf.find(b"\n", at, limit) + 1
+            if at == 0:
+                return 0
+        return at
 
     def _line(self, raw: bytes) -> None:
         if self._passthrough is not None:
