@@ -32,11 +32,11 @@ from typing import ClassVar
 from oom_input.decoders._common import decode_text, strip_cr
 from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
 
-# /dev/kmsg record prefix (kernel >= 3.5); fields after FLAGS (caller=T1, kernel >= 5.1 with
-# CONFIG_PRINTK_CALLER) are skipped
-KMSG_RECORD = re.compile(
-    rb"(?P<pri>\d{1,4}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),(?P<flags>[^,;]*)(?:,[^;]*)?;"
-)
+# /dev/kmsg record prefix (kernel >= 3.5): "PRI,SEQ,USEC,FLAGS[,FIELD...];" - fields after FLAGS
+# (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. Taken apart with
+# partition/split in decode() (it runs for every line read); the digit counts are capped so
+# that int() never meets Python's 4300-digit limit.
+MAX_PRI_DIGITS, MAX_NUMBER_DIGITS = 4, 20
 # something that starts like a kmsg prefix ("digits," ... ";" with three commas) but is broken
 KMSG_LIKE = re.compile(rb"\d+,[^;\s,]*,[^;\s,]*,[^;\s]*;")
 # /dev/kmsg dictionary line continuing the record before it: " SUBSYSTEM=acpi"
@@ -67,20 +67,28 @@ class KmsgDecoder:
     def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
         """One record line, IGNORED for a dictionary line, None for anything else."""
         line = strip_cr(raw)
-        record = KMSG_RECORD.match(line)
-        if record is None:
+        head, semicolon, body = line.partition(b";")
+        fields = head.split(b",", 4)
+        if not (
+            semicolon
+            and len(fields) >= 4
+            and fields[0].isdigit()
+            and fields[1].isdigit()
+            and fields[2].isdigit()
+            and len(fields[0]) <= MAX_PRI_DIGITS
+            and len(fields[1]) <= MAX_NUMBER_DIGITS
+            and len(fields[2]) <= MAX_NUMBER_DIGITS
+        ):
             if KMSG_DICTIONARY.match(line):
                 return IGNORED
             if KMSG_LIKE.match(line):
                 self.options.report("broken /dev/kmsg record prefix", raw)
             return None
-        body = line[record.end() :]
-        body = unescape(body)
-        flags = record["flags"]
+        flags = fields[3]
         return KernelLine(
-            text=decode_text(body, raw, self.options),
-            kernel_us=int(record["usec"]),
-            seq=int(record["seq"]),
+            text=decode_text(unescape(body), raw, self.options),
+            kernel_us=int(fields[2]),
+            seq=int(fields[1]),
             cont=b"c" in flags or b"+" in flags,
             source_format=self.name,
         )
