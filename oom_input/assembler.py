@@ -121,9 +121,10 @@ NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 # chosen-victim line "Kill process", which the kernel prints right before the kill line even
 # when it rate-limits the header, is what a reader finds by looking at the line before a kill
 # line: see LEGACY_CHOSEN_MARKER.)
+KILL_MARKER = b"Killed process "
 OPEN_MARKERS: tuple[bytes, ...] = (
     b"invoked oom-killer:",
-    b"Killed process ",
+    KILL_MARKER,
     SUMMARY_PREFIX.encode(),
 )
 LEGACY_CHOSEN_MARKER = b"ill process"  # <= 4.19 "Kill process", 2.6.3x "kill process"

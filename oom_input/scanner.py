@@ -18,6 +18,7 @@ from collections.abc import Callable
 from oom_input.assembler import (
     EVERY_LINE,
     IDLE,
+    KILL_MARKER,
     LEGACY_CHOSEN_MARKER,
     OPEN_MARKERS,
     Assembler,
@@ -160,18 +161,20 @@ class LineScanner:
             elif hit < 0:
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
+            nl = buf.index(b"\n", hit, end)
             if start > pos:
-                # the legacy chosen-victim line ("Kill process ... or sacrifice child"), which
-                # names the reason, comes right before the kill line, header or not
-                before = buf.rfind(b"\n", pos, start - 1) + 1 or pos
-                if buf.find(LEGACY_CHOSEN_MARKER, before, start) < 0:
-                    before = start
+                before = start
+                if buf.find(KILL_MARKER, start, nl) >= 0:
+                    # the legacy chosen-victim line ("Kill process ... or sacrifice child"),
+                    # which names the reason, comes right before the kill line, header or not
+                    previous = buf.rfind(b"\n", pos, start - 1) + 1 or pos
+                    if buf.find(LEGACY_CHOSEN_MARKER, previous, start) >= 0:
+                        before = previous
                 if mode != IDLE and before > pos:
                     for record in assembler.skip(buf.count(b"\n", pos, before)):
                         emit(record)
                 if before < start:
                     self._line(buf[before : start - 1])
-            nl = buf.index(b"\n", hit, end)
             self._line(buf[start:nl])
             pos = nl + 1
 

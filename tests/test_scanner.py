@@ -137,3 +137,21 @@ def test_byte_array_message_in_auto_mode_is_found() -> None:
     scanner.feed(data)
     scanner.finish()
     assert [(r.pid, r.complete, r.host) for r in out] == [(3171, True, "a")]
+
+
+def test_legacy_chosen_line_before_a_lone_kill_line_gives_the_kind() -> None:
+    """4.x rate-limits the header but prints "Kill process ... sacrifice child" right before
+    the kill line: the reader looks back one line, so the lone record still gets its kind."""
+    data = (
+        b"\n".join(NOISE_LINES)
+        + (
+            b"\n3,200,6000,-;Memory cgroup out of memory: Kill process 812 (java) score 990 or "
+            b"sacrifice child\n3,201,6001,-;Killed process 812 (java) total-vm:1kB, anon-rss:1kB, "
+            b"file-rss:0kB, shmem-rss:0kB\n"
+        )
+        + b"\n".join(NOISE_LINES)
+        + b"\n"
+    )
+    records = run_scanner(data, [])
+    assert records == run_per_line(data)
+    assert [(r["pid"], r["kind"], r["complete"]) for r in records] == [(812, "memcg", False)]
