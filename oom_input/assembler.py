@@ -193,7 +193,6 @@ class _Report:
     """What has been read so far of one open report."""
 
     record: OomRecord
-    opened_at: int  # line counter when the report opened
     deadline: int  # line counter past which it is closed as incomplete
     header: bool = False
     summary_pid: int | None = None
@@ -533,9 +532,7 @@ class Assembler:
             seq_first=line.seq,
             source_format=line.source_format,
         )
-        report = _Report(
-            record=record, opened_at=self._lines, deadline=self._lines + MAX_REPORT_LINES
-        )
+        report = _Report(record=record, deadline=self._lines + MAX_REPORT_LINES)
         src.report = report
         self._set_group(src, None)
         self._open += 1

@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     diag.before_notice = progress.clear
     try:
         if args.jobs > 1:
-            status = _run_parallel(args, files, sink, diag, progress)
+            status = _run_parallel(args, files, options.tz, sink, diag, progress)
         else:
             status = _run_files(args, files, options, sink, diag, progress)
     except BrokenPipeError:
@@ -351,7 +351,12 @@ def _run_files(
 
 
 def _run_parallel(
-    args: argparse.Namespace, files: list[str], sink: Sink, diag: Diagnostics, progress: Progress
+    args: argparse.Namespace,
+    files: list[str],
+    tz: tzinfo | None,
+    sink: Sink,
+    diag: Diagnostics,
+    progress: Progress,
 ) -> int:
     """--jobs N: each FILE in its own process; records written in FILE order."""
     from concurrent.futures import ProcessPoolExecutor
@@ -361,7 +366,7 @@ def _run_parallel(
     status = EXIT_OK
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(files))) as pool:
         for path, (records, malformed, error, size) in zip(
-            files, pool.map(_one_file, [args] * len(files), files), strict=True
+            files, pool.map(_one_file, [args] * len(files), [tz] * len(files), files), strict=True
         ):
             progress.advance(size)
             for reason, n in malformed.items():
@@ -376,7 +381,7 @@ def _run_parallel(
 
 
 def _one_file(
-    args: argparse.Namespace, path: str
+    args: argparse.Namespace, tz: tzinfo | None, path: str
 ) -> tuple[list[dict[str, Any]], dict[str, int], str | None, int]:
     """One FILE in a worker process: its records, malformed counts, read error, bytes read."""
     from oom_input.diagnostics import Diagnostics
@@ -385,9 +390,7 @@ def _one_file(
 
     diag = Diagnostics(verbose=False)
     collected = _Collect()
-    options = DecodeOptions(
-        year=args.year, tz=_zone(args.timezone, build_parser()), report=diag.malformed
-    )
+    options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
     pipeline = _offline_pipeline(args, options, collected, diag)
     size = 0
     error = None

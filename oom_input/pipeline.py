@@ -60,7 +60,6 @@ class Pipeline:
     choose_stream: Callable[[bytes], StreamDecoder | None] | None = None
     # every input line also goes to the sink (re-encoded), each record right after its line
     passthrough: bool = False
-    records: int = 0
 
     def __post_init__(self) -> None:
         write_object = getattr(self.sink, "write_object", None)
@@ -80,7 +79,6 @@ class Pipeline:
     def emit(self, record: OomRecord) -> None:
         for enrich in self.enrichers:
             enrich(record)
-        self.records += 1
         self.sink.write(record)
 
     def run(self, chunks: Iterable[bytes]) -> None:
