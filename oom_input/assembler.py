@@ -3,25 +3,30 @@
 A state machine in the spirit of cAdvisor's ``utils/oomparser``: a report starts at
 ``invoked oom-killer:``, names its cgroups in the ``oom-kill:`` summary (or the legacy
 ``Task in X killed as a result of limit of Y``) and ends at ``Killed process``. Unlike cAdvisor it
-closes every report through one path (``_close``) - on the kill line, on a new header, on a line
-bound, at end of input or when the caller says the stream went idle - so a report that never ends
-cannot swallow the next one, and a kill line that arrives alone still gives a record.
+closes every report through one path (``_close``) - on the kill line, on a new header, on a bound,
+at end of input, when the caller says the stream went idle, or when its source is evicted - so a
+report that never ends cannot swallow the next one, and a kill line that arrives alone still gives
+a record.
 
+Every kind of line it reads is one row of ``LINE_KINDS``: the bytes a fast reader looks for, the
+test on the decoded text, the handler, and the line's role. Readers derive what they may skip
+from that table and from ``wanted_markers()``, so that what they show the assembler never changes
+its output: lines it is not shown are lines it would have ignored.
+
+State is kept per stream source (host, boot id), and every bound counts that source's own lines
+and times: interleaving the lines of many hosts gives each host the records it gives alone.
 Pure: no I/O. ``assemble(["...", "..."])`` runs it over a list of strings.
-
-It keeps state per stream source (host, boot id) and never stores report lines, only the fields
-read from them, so memory does not grow with the input.
 """
 
 from __future__ import annotations
 
-import functools
+import enum
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field, replace
 
+from oom_input.timefmt import format_time
 from oom_input.types import KernelLine, OomRecord, SourceKey
 
 # Process and cgroup names are chosen by users and may hold any byte, "\n" included (decoded
@@ -66,6 +71,7 @@ SUMMARY_RE = re.compile(
     _NAMES,
 )
 SUMMARY_PREFIX = "oom-kill:constraint="
+# the summary cut short by pr_cont: the constraint at least
 SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>[A-Z_]+)")
 # <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a"
 TASK_IN_RE = re.compile(
@@ -76,7 +82,7 @@ MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d
 # memcg OOMs: "Memory cgroup stats for /machine/demo:" (first one = the OOM cgroup); <= 4.19
 # print the stats on the same line: "Memory cgroup stats for /a: cache:0KB rss:1KB ..."
 MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?:\s*$| \w+:)", _NAMES)
-# <= 4.19: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
+# <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
     r"^(?P<reason>.*?): [Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score -?\d+ "
@@ -114,53 +120,45 @@ GROUP_RE = re.compile(
 # all kernels: a report that found nothing to kill
 NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 
-# Byte strings of the lines that can open a report (or complete one whose start was lost: a
-# lone kill line, a lone summary). While no report is open a reader may skip every line that
-# holds none of these; feed() ignores such lines anyway. Few and long on purpose: each costs
-# one pass over the input, and bytes.find skips faster over a longer needle. (The legacy
-# chosen-victim line "Kill process", which the kernel prints right before the kill line even
-# when it rate-limits the header, is what a reader finds by looking at the line before a kill
-# line: see LEGACY_CHOSEN_MARKER.)
-KILL_MARKER = b"Killed process "
-OPEN_MARKERS: tuple[bytes, ...] = (
-    b"invoked oom-killer:",
-    KILL_MARKER,
-    SUMMARY_PREFIX.encode(),
-)
-LEGACY_CHOSEN_MARKER = b"ill process"  # <= 4.19 "Kill process", 2.6.3x "kill process"
-# Lines that matter only inside an open report (a header always comes first); every other
-# report line (stack, stats, task table) is only counted.
-INNER_MARKERS: tuple[bytes, ...] = (
-    b"CPU: ",
-    b"Pid: ",
-    b"Task in ",
-    b"memory: usage",
-    b"Memory cgroup stats for",
-    b"no killable processes",
-    b"memory.oom.group",
-)
-GROUP_MARKER = b"memory.oom.group"
-REPORT_MARKERS = (*OPEN_MARKERS, *INNER_MARKERS, LEGACY_CHOSEN_MARKER)
-# above this many open reports, readers are told every inner marker (working out the exact
-# set would cost more than it saves)
-MAX_TRACKED_WANTS = 8
-_RELEVANT_RE = re.compile("|".join(re.escape(m.decode()) for m in REPORT_MARKERS))
-
-# How long to wait, in lines, before an open report is closed as incomplete. A global OOM's task
-# table has one line per process, so the header bound is generous; the kill line follows the
-# summary at once, and pr_cont fragments follow their line at once.
+# --- bounds, all per source ---------------------------------------------------------------------
+# A report is closed as incomplete once its source has sent this many of its lines, or once a line
+# of its source is this much later (kernel time, else wall time). A global OOM's task table has a
+# line per process, hence the generous line bound; the kernel stamps a whole report within a
+# second or so, hence the time bound.
 MAX_REPORT_LINES = 20_000
-MAX_LINES_AFTER_SUMMARY = 200
+MAX_REPORT_US = 30_000_000
+# the kill line follows the summary at once (4.19-5.0: after the chosen-victim line)
+MAX_US_AFTER_SUMMARY = 1_000_000
+# a pr_cont fragment follows its line within a few lines of its source
 MAX_PENDING_LINES = 8
-# memory.oom.group: the group line follows the first victim's kill line at once, and the other
-# members' kill lines follow it within milliseconds
+# memory.oom.group: the group line follows the first victim's kill line at once, the members'
+# kill lines follow it within milliseconds; a legacy chosen-victim line precedes its kill line
+MAX_US_BEFORE_GROUP = 1_000_000
 GROUP_WINDOW_US = 5_000_000
-MAX_LINES_BEFORE_GROUP = 8
 MAX_GROUP_LINES = 1_000
+MAX_US_CHOSEN_TO_KILL = 1_000_000
 MAX_SOURCES = 1024
+CLOCK_SLACK_US = 1_000_000
+# above this many open reports, readers are told every inner marker (working out the exact set
+# would cost more than it saves)
+MAX_TRACKED_WANTS = 8
 
-# Scanner modes: what a reader must show the assembler.
-IDLE, OPEN, EVERY_LINE = 0, 1, 2
+
+class Mode(enum.IntEnum):
+    """What a reader must show the assembler."""
+
+    IDLE = 0  # only lines with an OPEN_MARKERS entry (and the look-back of kill lines)
+    OPEN = 1  # also lines with one of ``wanted_markers()``
+    EVERY_LINE = 2  # every line (a pr_cont fragment is due)
+
+
+class Role(enum.Enum):
+    """How a line kind takes part in a report."""
+
+    OPENS = "opens"  # may open a report, or complete one whose start was lost
+    INNER = "inner"  # matters only inside an open report of its source, while wanted
+    CONTEXT = "context"  # printed right before a kill line; readers find it by looking back
+
 
 KIND_BY_CONSTRAINT = {
     "CONSTRAINT_NONE": "system",
@@ -173,19 +171,8 @@ KIND_BY_REASON = {
     "Out of memory": "system",
     "Out of memory (oom_kill_allocating_task)": "system",
 }
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _VALUE_STARTS = frozenset("/(0123456789")
-
-
-def format_time(wall_us: int | None) -> str | None:
-    """RFC 3339 UTC with microseconds and ``Z``, from µs since the epoch."""
-    if wall_us is None:
-        return None
-    try:
-        return (_EPOCH + timedelta(microseconds=wall_us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    except OverflowError:
-        return None
+_Time = tuple["int | None", "int | None"]  # (wall µs, kernel µs) of a line
 
 
 @dataclass(slots=True)
@@ -193,9 +180,11 @@ class _Report:
     """What has been read so far of one open report."""
 
     record: OomRecord
-    deadline: int  # line counter past which it is closed as incomplete
+    opened_at: int | None  # kernel (else wall) µs of its first line
+    lines: int = 0  # lines of its source read while it is open
     header: bool = False
     summary_pid: int | None = None
+    summary_us: int | None = None
     task_memcg: str | None = None
     oom_memcg: str | None = None
     stats_memcg: str | None = None
@@ -205,11 +194,18 @@ class _Report:
     killed: bool = False
     gap: bool = False  # lines of this report were lost
     mismatch: bool = False  # the kill line names another task than the summary
-    # a line cut short by pr_cont, waiting for its fragments: (handler, text so far, deadline)
-    pending: tuple[Callable[[_Report, str], bool], str, int] | None = None
-    kill_time: tuple[int | None, int | None] | None = None
-    summary_time: tuple[int | None, int | None] | None = None
-    last_time: tuple[int | None, int | None] = (None, None)
+    kill_time: _Time | None = None
+    summary_time: _Time | None = None
+    last_time: _Time = (None, None)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A line cut short by pr_cont, waiting for its fragments."""
+
+    handler: Callable[[_Report, str], bool]
+    text: str
+    lines_left: int
 
 
 @dataclass(slots=True)
@@ -217,19 +213,31 @@ class _Group:
     """A report just closed by its kill line, whose kill may start a memory.oom.group kill."""
 
     first: OomRecord  # the first victim's record: its context is every member's
-    deadline: int  # line counter past which later lines are not the group's
+    since_us: int | None  # µs of the first victim's kill line, then of the group line
     template: OomRecord | None = None  # made from ``first`` once the group line was read
-    path: str | None = None  # set once "Tasks in <path> are going to be killed" was read
-    since_us: int | None = None
+    path: str | None = None
+    lines: int = 0
     # the kernel walks the whole group, the first victim too (printed again if it still has
     # its memory): one record per pid
     pids: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True)
+class _Chosen:
+    """A legacy chosen-victim line read while no report was open: the reason of the next kill."""
+
+    reason: str
+    at_us: int | None
+
+
+@dataclass(slots=True)
 class _Source:
+    key: SourceKey
     report: _Report | None = None
+    pending: _Pending | None = None
     group: _Group | None = None
+    chosen: _Chosen | None = None
+    lines: int = 0  # every line of this source fed (counts bounds)
 
 
 class Assembler:
@@ -247,31 +255,26 @@ class Assembler:
         self._max_sources = max_sources
         # called as on_notice(kind, message); a stream of many sources may call it often
         self._notice = on_notice or (lambda kind, message: None)
-        self._lines = 0
+        # how many sources have an open report / a pending fragment (changed only by
+        # _open_report/_close and _set_pending)
         self._open = 0
-        self._groups = 0
         self._pending = 0
         self._wanted: tuple[bytes, ...] | None = None
-        self._next_deadline: int | None = None
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
-    def mode(self) -> int:
-        """IDLE: only lines with OPEN_MARKERS matter; OPEN: lines with REPORT_MARKERS matter
-        (count the rest with ``skip``); EVERY_LINE: feed every line (a pr_cont join is due)."""
+    def mode(self) -> Mode:
         if self._pending:
-            return EVERY_LINE
-        return OPEN if self._open or self._groups else IDLE
-
-    def lines_to_deadline(self) -> int | None:
-        """How many more lines may pass before some open state times out (None: no bound)."""
-        if self._next_deadline is None:
-            return None
-        return max(0, self._next_deadline - self._lines)
+            return Mode.EVERY_LINE
+        return Mode.OPEN if self._open else Mode.IDLE
 
     @property
     def open_reports(self) -> int:
         return self._open
+
+    @property
+    def source_count(self) -> int:
+        return len(self._sources)
 
     def first_open_seq(self) -> int | None:
         """The lowest kmsg sequence number of any open report (where to resume after a stop)."""
@@ -282,53 +285,59 @@ class Assembler:
         ]
         return min(seqs) if seqs else None
 
-    # --- input -------------------------------------------------------------------------------
-    def skip(self, n: int) -> list[OomRecord]:
-        """Count ``n`` lines that were not fed (they held no marker)."""
-        self._lines += n
-        return self._expire() if self._next_deadline is not None else []
+    def wanted_markers(self) -> tuple[bytes, ...]:
+        """The markers of the INNER lines that open reports can still use (in OPEN mode a reader
+        may skip lines holding none of these and no OPEN_MARKERS entry)."""
+        if self._wanted is None:
+            if self._open > MAX_TRACKED_WANTS:
+                self._wanted = INNER_MARKERS
+                return self._wanted
+            want: dict[bytes, None] = {}
+            left = self._open
+            for src in reversed(self._sources.values()):  # sources with reports are the newest
+                if left <= 0:
+                    break
+                if src.report is not None:
+                    left -= 1
+                    for kind in INNER_KINDS:
+                        if kind.wanted is not None and kind.wanted(src.report):
+                            want.update(dict.fromkeys(kind.markers))
+            self._wanted = tuple(want)
+        return self._wanted
 
+    # --- input -------------------------------------------------------------------------------
     def feed(self, line: KernelLine) -> list[OomRecord]:
         """Take one kernel line; return the records it (or a bound it crossed) completed."""
-        self._lines += 1
-        out = self._expire() if self._next_deadline is not None else []
         text = line.text
         key = (line.host, line.boot_id)
         src = self._sources.get(key)
-        report = src.report if src is not None else None
-        if report is not None and report.pending is not None and self._joins(report, line):
-            handler, so_far, _ = report.pending
-            self._set_pending(report, None)
-            self._touch(report, line)
-            if not handler(report, so_far + text):
-                self._set_pending(report, (handler, so_far + text, self._lines + MAX_PENDING_LINES))
+        out: list[OomRecord] = []
+        if src is not None:
+            src.lines += 1
+            if src.pending is not None:
+                if self._joins(src.pending, line):
+                    self._continue_pending(src, line, out)
+                    return out
+                src.pending.lines_left -= 1
+                if src.pending.lines_left < 0:
+                    self._set_pending(src, None)  # the fragments never came: keep what was read
+        kind = _kind_of(text)
+        if kind is None:
             return out
-        if _RELEVANT_RE.search(text) is None:
-            return out
-        text = text.rstrip()
         if src is None:
             src = self._source(key, out)
-        if "invoked oom-killer:" in text:
-            self._on_header(src, line, text, out)
-        elif "Killed process" in text:
-            self._on_kill(src, line, text, out)
-        elif text.startswith(NO_VICTIM_PREFIX) and report is not None:
-            # (its header always comes first: alone, it is an input cut mid-report)
-            self._touch(report, line)
+            src.lines = 1
+        else:
+            self._sources.move_to_end(key)
+        report = src.report
+        if report is not None and self._expired(src, report, line):
             self._close(src, out)
-        elif report is not None:
-            self._on_report_line(report, line, text)
-        elif text.startswith(SUMMARY_PREFIX) or ("ill process" in text and CHOSEN_RE.match(text)):
-            # the header was rate-limited away, or the input starts mid-report
-            report = self._open_report(src, line, out)
-            self._on_report_line(report, line, text)
-        elif (m := GROUP_RE.match(text)) is not None and src.group is not None:
-            self._wanted = None
-            src.group.path = m.group("path")
-            src.group.template = _group_template(src.group.first)
-            src.group.since_us = line.kernel_us or line.wall_us
-            src.group.deadline = self._lines + MAX_GROUP_LINES
-            self._update_deadline(src.group.deadline)
+            report = None
+        if kind.role is Role.INNER:
+            if report is None or kind.wanted is None or not kind.wanted(report):
+                return out  # what a reader may skip changes nothing
+            report.lines += 1
+        kind.handle(self, src, line, text.rstrip(), out)
         return out
 
     def note_gap(self, key: SourceKey) -> None:
@@ -344,10 +353,11 @@ class Assembler:
         for src in self._sources.values():
             if src.report is not None:
                 self._close(src, out)
-            self._set_group(src, None)
+            src.group = None
+            src.chosen = None
         return out
 
-    # --- line handlers -----------------------------------------------------------------------
+    # --- line handlers (one per row of LINE_KINDS) ---------------------------------------------
     def _on_header(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         if src.report is not None:
             self._close(src, out)
@@ -355,40 +365,51 @@ class Assembler:
         report.header = True
         self._touch(report, line)
         if not _header(report, text):
-            self._set_pending(report, (_header, text, self._lines + MAX_PENDING_LINES))
+            self._set_pending(src, _Pending(_header, text, MAX_PENDING_LINES))
+
+    def _on_summary(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        report = src.report
+        if report is not None and report.summary_time is not None:
+            self._close(src, out)  # a second summary: the first report lost its kill line
+            report = None
+        if report is None:  # the header was rate-limited away, or the input starts mid-report
+            report = self._open_report(src, line, out)
+        self._touch(report, line)
+        report.summary_time = (line.wall_us, line.kernel_us)
+        report.summary_us = _us(line)
+        self._wanted = None
+        if not _summary(report, text):
+            self._set_pending(src, _Pending(_summary, text, MAX_PENDING_LINES))
 
     def _on_kill(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         m = KILL_RE.match(text) or KILL_BARE_RE.match(text)
         damaged = m is None
         if m is None:
             m = KILL_PID_RE.match(text)
-            if m is None:  # "Killed process" in some other line
+            if m is None:  # "Killed process" inside some other line
                 return
         pid = int(m.group("pid"))
+        chosen, src.chosen = src.chosen, None
         group = src.group
-        if src.report is None and group is not None and group.template is not None:
-            if _group_expired(group, line):
-                self._set_group(src, None)
-                return self._on_kill(src, line, text, out)
-            if pid in group.pids:
-                return
-            group.pids.add(pid)
-            record = OomRecord(**group.template.as_dict())
-            record.container_name = group.path or "/"
-            _apply_kill(record, m)
-            record.time_of_death = format_time(line.wall_us)
-            record.kernel_time_us = line.kernel_us
-            record.seq_first = record.seq_last = line.seq
-            group.deadline = self._lines + MAX_GROUP_LINES
-            self._update_deadline(group.deadline)
-            out.append(record)
+        if (
+            src.report is None
+            and group is not None
+            and self._group_member(src, group, line, m, pid, out)
+        ):
             return
+        src.group = None
         report = src.report or self._open_report(src, line, out)
         self._touch(report, line)
         report.kill_time = (line.wall_us, line.kernel_us)
         reason = m.group("reason")
         if reason:
             report.reason = reason
+        elif (
+            report.reason is None
+            and chosen is not None
+            and _near(chosen.at_us, line, MAX_US_CHOSEN_TO_KILL)
+        ):
+            report.reason = chosen.reason
         if report.summary_pid is not None and report.summary_pid != pid:
             # the summary named another task: its cgroup and uid are not this victim's
             report.task_memcg = None
@@ -399,68 +420,109 @@ class Assembler:
         report.mismatch |= damaged
         self._close(src, out)
 
-    def _on_report_line(self, report: _Report, line: KernelLine, text: str) -> None:
-        # Each kind of line is read once, and only while it can still come (the order of a
-        # report is fixed); _report_wants() tells a reader the same, so that it may skip them.
-        record = report.record
-        self._wanted = None
-        if text.startswith(SUMMARY_PREFIX):
-            self._touch(report, line)
-            report.summary_time = (line.wall_us, line.kernel_us)
-            report.deadline = min(report.deadline, self._lines + MAX_LINES_AFTER_SUMMARY)
-            self._update_deadline(report.deadline)
-            if not _summary(report, text):
-                self._set_pending(report, (_summary, text, self._lines + MAX_PENDING_LINES))
-        elif "ill process" in text and (m := CHOSEN_RE.match(text)) is not None:
-            self._touch(report, line)
-            report.reason = m.group("reason")
-        elif report.summary_time is not None:
-            return  # what follows the summary is the kill line (handled elsewhere)
-        elif text.startswith("Task in "):
-            if not report.task_in and record.memory_usage_kb is None:
-                self._touch(report, line)
-                if not _task_in(report, text):
-                    self._set_pending(report, (_task_in, text, self._lines + MAX_PENDING_LINES))
-        elif text.startswith("Memory cgroup stats for"):
-            if report.stats_memcg is None:
-                self._touch(report, line)
-                if not _stats(report, text):
-                    self._set_pending(report, (_stats, text, self._lines + MAX_PENDING_LINES))
-        elif (m := MEMCG_USAGE_RE.match(text)) is not None:
-            if record.memory_usage_kb is None:
-                self._touch(report, line)
-                record.memory_usage_kb = int(m.group(1))
-                record.memory_limit_kb = int(m.group(2))
-                record.memory_failcnt = int(m.group(3))
-        elif record.trigger_pid is None and report.header:
-            m = TRIGGER_RE.match(text) or TRIGGER_LEGACY_RE.match(text)
-            if m is not None:
-                self._touch(report, line)
-                record.trigger_pid = int(m.group("pid"))
-                if record.trigger_process_name is None:
-                    record.trigger_process_name = m.group("comm")
+    def _group_member(
+        self,
+        src: _Source,
+        group: _Group,
+        line: KernelLine,
+        m: re.Match[str],
+        pid: int,
+        out: list[OomRecord],
+    ) -> bool:
+        """A kill line after a memory.oom.group line: a member's record (True), or not one."""
+        group.lines += 1
+        if group.template is None or group.lines > MAX_GROUP_LINES:
+            return False
+        if not _near(group.since_us, line, GROUP_WINDOW_US):
+            return False
+        if pid not in group.pids:
+            group.pids.add(pid)
+            member = replace(group.template, container_name=group.path)
+            _apply_kill(member, m)
+            out.append(
+                replace(
+                    member,
+                    time_of_death=format_time(line.wall_us),
+                    kernel_time_us=line.kernel_us,
+                    seq_first=line.seq,
+                    seq_last=line.seq,
+                )
+            )
+        return True
 
-    def wanted_markers(self) -> tuple[bytes, ...]:
-        """The INNER_MARKERS whose lines open reports can still use (for a reader in OPEN
-        mode: lines with none of these or OPEN_MARKERS may be skipped)."""
-        if self._wanted is None:
-            active = self._open + self._groups
-            if active > MAX_TRACKED_WANTS:
-                self._wanted = INNER_MARKERS
-                return self._wanted
-            want: tuple[bytes, ...] = ()
-            for src in reversed(self._sources.values()):  # active sources are the newest
-                if src.report is not None:
-                    want += _report_wants(src.report)
-                    active -= 1
-                if src.group is not None:
-                    if src.group.path is None:
-                        want += (GROUP_MARKER,)
-                    active -= 1
-                if active <= 0:
-                    break
-            self._wanted = want if len(want) == len(set(want)) else tuple(dict.fromkeys(want))
-        return self._wanted
+    def _on_group(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        group = src.group
+        if group is None or group.path is not None or src.report is not None:
+            return  # no kill just closed a report, or the line was read already
+        if not _near(group.since_us, line, MAX_US_BEFORE_GROUP):
+            return
+        m = GROUP_RE.match(text)
+        if m is None:
+            return
+        group.path = m.group("path")
+        group.template = _group_template(group.first)
+        group.since_us = _us(line)
+
+    def _on_chosen(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        m = CHOSEN_RE.match(text)
+        if m is None:
+            return
+        if src.report is not None:
+            self._touch(src.report, line)
+            src.report.reason = m.group("reason")
+            src.report.lines += 1
+        else:
+            src.chosen = _Chosen(m.group("reason"), _us(line))
+
+    def _on_no_victim(
+        self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]
+    ) -> None:
+        report = src.report
+        assert report is not None
+        if text.startswith(NO_VICTIM_PREFIX):
+            self._touch(report, line)
+            self._close(src, out)
+
+    def _on_trigger(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        report = src.report
+        assert report is not None
+        m = TRIGGER_RE.match(text) or TRIGGER_LEGACY_RE.match(text)
+        if m is not None:
+            self._touch(report, line)
+            report.record.trigger_pid = int(m.group("pid"))
+            if report.record.trigger_process_name is None:
+                report.record.trigger_process_name = m.group("comm")
+            self._wanted = None
+
+    def _on_task_in(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        report = src.report
+        assert report is not None
+        if text.startswith("Task in "):
+            self._touch(report, line)
+            self._wanted = None
+            if not _task_in(report, text):
+                self._set_pending(src, _Pending(_task_in, text, MAX_PENDING_LINES))
+
+    def _on_usage(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        report = src.report
+        assert report is not None
+        m = MEMCG_USAGE_RE.match(text)
+        if m is not None:
+            self._touch(report, line)
+            self._wanted = None
+            record = report.record
+            record.memory_usage_kb = int(m.group(1))
+            record.memory_limit_kb = int(m.group(2))
+            record.memory_failcnt = int(m.group(3))
+
+    def _on_stats(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
+        report = src.report
+        assert report is not None
+        if text.startswith("Memory cgroup stats for"):
+            self._touch(report, line)
+            self._wanted = None
+            if not _stats(report, text):
+                self._set_pending(src, _Pending(_stats, text, MAX_PENDING_LINES))
 
     # --- the one way out -----------------------------------------------------------------------
     def _close(self, src: _Source, out: list[OomRecord]) -> None:
@@ -469,19 +531,15 @@ class Assembler:
         src.report = None
         self._open -= 1
         self._wanted = None
-        if report.pending is not None:
-            self._set_pending(report, None)
+        self._set_pending(src, None)
         record = report.record
         if report.summary_pid is not None and record.pid is None:
-            record.pid = (
-                report.summary_pid
-            )  # the kill line never came: the summary names the victim
+            record.pid = report.summary_pid  # the kill line never came: the summary names it
         if report.oom_memcg is not None:
             record.victim_container_name = report.oom_memcg
         elif report.stats_memcg is not None:
             record.victim_container_name = report.stats_memcg
-        if report.task_memcg is not None:
-            record.container_name = report.task_memcg
+        record.container_name = report.task_memcg
         if record.constraint is not None:
             record.kind = KIND_BY_CONSTRAINT.get(record.constraint, "unknown")
         elif report.task_in or report.stats_memcg is not None:
@@ -495,49 +553,52 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         if report.killed:
-            group = _Group(record, deadline=self._lines + MAX_LINES_BEFORE_GROUP)
+            src.group = _Group(record, since_us=kern if kern is not None else wall)
             if record.pid is not None:
-                group.pids.add(record.pid)
-            self._set_group(src, group)
-        self._recompute_deadline()
+                src.group.pids.add(record.pid)
         out.append(record)
+
+    def _expired(self, src: _Source, report: _Report, line: KernelLine) -> bool:
+        """Has a bound of the open report passed, by this line of its source?"""
+        if report.lines >= MAX_REPORT_LINES:
+            return True
+        if report.summary_time is not None and not _near(
+            report.summary_us, line, MAX_US_AFTER_SUMMARY
+        ):
+            return True
+        return not _near(report.opened_at, line, MAX_REPORT_US)
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _source(self, key: SourceKey, out: list[OomRecord]) -> _Source:
-        src = _Source()
-        self._sources[key] = src
-        if len(self._sources) > self._max_sources:
-            old_key, old = self._sources.popitem(last=False)
+        if len(self._sources) >= self._max_sources:
+            old_key, old = next(iter(self._sources.items()))
+            what = "closing the open report of" if old.report is not None else "forgetting"
+            self._notice(
+                "source evicted",
+                f"more than {self._max_sources} log sources: {what} "
+                f"host={old_key[0]!r} boot={old_key[1]!r}",
+            )
             if old.report is not None:
-                self._notice(
-                    "source evicted",
-                    f"more than {self._max_sources} log sources: closing the open report of "
-                    f"host={old_key[0]!r} boot={old_key[1]!r} early",
-                )
                 self._close(old, out)
-            else:
-                self._notice(
-                    "source evicted",
-                    f"more than {self._max_sources} log sources: forgetting "
-                    f"host={old_key[0]!r} boot={old_key[1]!r}",
-                )
+            self._set_pending(old, None)
+            del self._sources[old_key]
+        src = _Source(key)
+        self._sources[key] = src
         return src
 
     def _open_report(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> _Report:
-        key = (line.host, line.boot_id)
-        self._sources.move_to_end(key)
         record = OomRecord(
             host=line.host,
             boot_id=line.boot_id,
             seq_first=line.seq,
             source_format=line.source_format,
         )
-        report = _Report(record=record, deadline=self._lines + MAX_REPORT_LINES)
+        report = _Report(record=record, opened_at=_us(line))
         src.report = report
-        self._set_group(src, None)
+        src.group = None
+        src.chosen = None
         self._open += 1
         self._wanted = None
-        self._update_deadline(report.deadline)
         return report
 
     def _touch(self, report: _Report, line: KernelLine) -> None:
@@ -545,68 +606,123 @@ class Assembler:
         if line.seq is not None:
             report.record.seq_last = line.seq
 
-    def _joins(self, report: _Report, line: KernelLine) -> bool:
-        """Is this line a pr_cont fragment of the report's pending line?"""
+    def _joins(self, pending: _Pending, line: KernelLine) -> bool:
+        """Is this line a pr_cont fragment of the source's pending line?"""
         text = line.text
         if "invoked oom-killer:" in text or "Killed process" in text:
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
         if line.cont is not None:
             return line.cont
-        assert report.pending is not None
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
         # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for
-        return text.startswith(",") or (
-            report.pending[1].endswith("=") and text[:1] in _VALUE_STARTS
-        )
+        return text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
 
-    def _set_pending(self, report: _Report, pending: tuple | None) -> None:
-        if (report.pending is None) != (pending is None):
-            self._pending += 1 if pending is not None else -1
-        report.pending = pending
-        if pending is not None:
-            self._update_deadline(pending[2])
-
-    def _set_group(self, src: _Source, group: _Group | None) -> None:
+    def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
+        pending = src.pending
+        report = src.report
+        assert pending is not None and report is not None
+        self._set_pending(src, None)
+        self._touch(report, line)
+        joined = pending.text + line.text
+        if not pending.handler(report, joined):
+            self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
         self._wanted = None
-        if (src.group is None) != (group is None):
-            self._groups += 1 if group is not None else -1
-        src.group = group
-        if group is not None:
-            self._update_deadline(group.deadline)
 
-    def _update_deadline(self, deadline: int) -> None:
-        if self._next_deadline is None or deadline < self._next_deadline:
-            self._next_deadline = deadline
+    def _set_pending(self, src: _Source, pending: _Pending | None) -> None:
+        if (src.pending is None) != (pending is None):
+            self._pending += 1 if pending is not None else -1
+        src.pending = pending
 
-    def _recompute_deadline(self) -> None:
-        deadlines = []
-        for src in self._sources.values():
-            report = src.report
-            if report is not None:
-                deadlines.append(report.deadline)
-                if report.pending is not None:
-                    deadlines.append(report.pending[2])
-            if src.group is not None:
-                deadlines.append(src.group.deadline)
-        self._next_deadline = min(deadlines) if deadlines else None
 
-    def _expire(self) -> list[OomRecord]:
-        assert self._next_deadline is not None
-        if self._lines <= self._next_deadline:
-            return []
-        out: list[OomRecord] = []
-        for src in list(self._sources.values()):
-            if src.group is not None and self._lines > src.group.deadline:
-                self._set_group(src, None)
-            report = src.report
-            if report is None:
-                continue
-            if report.pending is not None and self._lines > report.pending[2]:
-                self._set_pending(report, None)  # the fragments never came: keep what was read
-            if self._lines > report.deadline:
-                self._close(src, out)
-        self._recompute_deadline()
-        return out
+# --- the table of line kinds -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LineKind:
+    """One kind of kernel line the assembler reads: everything else is derived from these rows."""
+
+    name: str
+    markers: tuple[bytes, ...]  # bytes a fast reader searches for; one of them is in every line
+    role: Role
+    handle: Callable[[Assembler, _Source, KernelLine, str, list[OomRecord]], None]
+    # INNER kinds: does this open report still need a line of this kind (a report prints its
+    # lines in a fixed order, so each kind is read once and only while it can still come)
+    wanted: Callable[[_Report], bool] | None = None
+    # the decoded text must also start with this (cheaper than the regex for unrelated lines)
+    prefix: str | None = None
+
+
+def _before_summary(report: _Report) -> bool:
+    return report.summary_time is None
+
+
+def _wants_trigger(report: _Report) -> bool:
+    return report.header and report.record.trigger_pid is None and report.summary_time is None
+
+
+def _wants_usage(report: _Report) -> bool:
+    return report.record.memory_usage_kb is None and report.summary_time is None
+
+
+def _wants_task_in(report: _Report) -> bool:
+    return _wants_usage(report) and not report.task_in
+
+
+def _wants_stats(report: _Report) -> bool:
+    return report.stats_memcg is None and report.summary_time is None
+
+
+# Order matters: the first row whose marker is in a line takes it (a name may hold another
+# kind's words, but the header and kill lines are anchored by their own regexes).
+LINE_KINDS: tuple[LineKind, ...] = (
+    LineKind("header", (b"invoked oom-killer:",), Role.OPENS, Assembler._on_header),
+    LineKind("kill", (b"Killed process ",), Role.OPENS, Assembler._on_kill),
+    LineKind(
+        "summary",
+        (SUMMARY_PREFIX.encode(),),
+        Role.OPENS,
+        Assembler._on_summary,
+        None,
+        SUMMARY_PREFIX,
+    ),
+    # <= 5.0 "Kill process", 2.6.3x "kill process": the chosen victim, right before its kill line
+    LineKind("chosen", (b"ill process",), Role.CONTEXT, Assembler._on_chosen),
+    LineKind("oom_group", (b"memory.oom.group",), Role.CONTEXT, Assembler._on_group),
+    LineKind(
+        "no_victim",
+        (b"no killable processes",),
+        Role.INNER,
+        Assembler._on_no_victim,
+        lambda report: True,
+        NO_VICTIM_PREFIX,
+    ),
+    LineKind("trigger", (b"CPU: ", b"Pid: "), Role.INNER, Assembler._on_trigger, _wants_trigger),
+    LineKind("task_in", (b"Task in ",), Role.INNER, Assembler._on_task_in, _wants_task_in),
+    LineKind("memcg_usage", (b"memory: usage",), Role.INNER, Assembler._on_usage, _wants_usage),
+    LineKind(
+        "memcg_stats",
+        (b"Memory cgroup stats for",),
+        Role.INNER,
+        Assembler._on_stats,
+        _wants_stats,
+    ),
+)
+INNER_KINDS = tuple(kind for kind in LINE_KINDS if kind.role is Role.INNER)
+OPEN_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.OPENS for m in kind.markers)
+INNER_MARKERS = tuple(m for kind in INNER_KINDS for m in kind.markers)
+CONTEXT_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.CONTEXT for m in kind.markers)
+# the kind whose lines make a reader look back for CONTEXT lines
+KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
+_TESTS = tuple((tuple(m.decode() for m in kind.markers), kind.prefix, kind) for kind in LINE_KINDS)
+
+
+def _kind_of(text: str) -> LineKind | None:
+    """The first row of LINE_KINDS that this decoded line belongs to."""
+    for needles, prefix, kind in _TESTS:
+        for needle in needles:
+            if needle in text:
+                if prefix is None or text.startswith(prefix):
+                    return kind
+                break
+    return None
 
 
 # --- pure field extraction ---------------------------------------------------------------------
@@ -666,7 +782,7 @@ def _stats(report: _Report, text: str) -> bool:
 
 
 def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
-    """Copy the victim's fields from a kill line match into the record."""
+    """Copy the victim's fields from a kill line match into a record not yet emitted."""
     groups = m.groupdict()
     record.pid = int(groups["pid"])
     record.process_name = groups.get("comm")
@@ -704,44 +820,22 @@ _VICTIM_FIELDS = (
 )
 
 
-_NO_VICTIM_MARKER = b"no killable processes"
-
-
-@functools.cache
-def _wants(trigger: bool, usage: bool, task_in: bool, stats: bool) -> tuple[bytes, ...]:
-    return (
-        *((b"CPU: ", b"Pid: ") if trigger else ()),
-        *((b"memory: usage",) if usage else ()),
-        *((b"Task in ",) if task_in else ()),
-        *((b"Memory cgroup stats for",) if stats else ()),
-        _NO_VICTIM_MARKER,
-    )
-
-
-def _report_wants(report: _Report) -> tuple[bytes, ...]:
-    """The inner lines this report can still use (a report prints them in a fixed order)."""
-    if report.summary_time is not None:
-        return (_NO_VICTIM_MARKER,)
-    record = report.record
-    usage = record.memory_usage_kb is None
-    return _wants(
-        record.trigger_pid is None and report.header,
-        usage,
-        usage and not report.task_in,
-        report.stats_memcg is None,
-    )
-
-
 def _group_template(first: OomRecord) -> OomRecord:
-    template = OomRecord(**first.as_dict())
-    for name in _VICTIM_FIELDS:
-        setattr(template, name, None)
-    return template
+    return replace(first, **dict.fromkeys(_VICTIM_FIELDS))
 
 
-def _group_expired(group: _Group, line: KernelLine) -> bool:
-    now = line.kernel_us or line.wall_us
-    return group.since_us is not None and now is not None and now - group.since_us > GROUP_WINDOW_US
+def _us(line: KernelLine) -> int | None:
+    """The line's time on its source's own clock: kernel µs, else wall µs."""
+    return line.kernel_us if line.kernel_us is not None else line.wall_us
+
+
+def _near(since_us: int | None, line: KernelLine, window_us: int) -> bool:
+    """Is the line at most ``window_us`` after ``since_us``? Without times on either side, yes:
+    only line bounds apply then. (printk stamps of different CPUs may run a little backwards.)"""
+    now = _us(line)
+    if since_us is None or now is None:
+        return True
+    return -CLOCK_SLACK_US <= now - since_us <= window_us
 
 
 def assemble(lines: Iterable[str | KernelLine]) -> list[OomRecord]:

@@ -221,7 +221,7 @@ class Follower:
     def _feed(self, line: KernelLine | _Ignored | None) -> bool:
         """Feed one decoded line; True when it completed records (they are emitted)."""
         if line is None or line is IGNORED:
-            records = self._assembler.skip(1)
+            records = []
         else:
             assert isinstance(line, KernelLine)
             records = self._assembler.feed(line)

@@ -1,35 +1,38 @@
 """The reader between bytes and the assembler: decode only the lines that can matter.
 
 Almost every kernel log line belongs to no OOM report. Instead of decoding each line, the
-scanner searches whole chunks for the few byte strings that can open or complete a report
-(``assembler.OPEN_MARKERS``), and decodes lines only inside report windows. What the assembler
-needs is told by its ``mode``: IDLE (only lines with an opening marker), OPEN (lines with an
-opening marker or one of ``wanted_markers()``, the inner lines open reports can still use; the
-rest are only counted) or EVERY_LINE (a pr_cont fragment is due, or --passthrough). The line
-right before a found line is looked at too: the legacy chosen-victim line comes right before
-its kill line. The assembler ignores the lines it is not shown, so the output is the same as
-feeding every line, whatever the chunk boundaries (a property test checks that).
+scanner searches whole chunks for the byte strings of the assembler's line kinds
+(``assembler.LINE_KINDS``) and decodes only the lines holding one:
+
+- always the lines with an ``OPEN_MARKERS`` entry (they may open or complete a report);
+- while a report is open (``Mode.OPEN``), also the lines with one of ``wanted_markers()``;
+- while a pr_cont fragment is due (``Mode.EVERY_LINE``), or with --passthrough, every line;
+- before each kill line, the CONTEXT lines (legacy chosen victim, memory.oom.group) in the bytes
+  since the last kill line, at most ``lookback_bytes()`` back: the kernel prints them right before
+  a kill line, but other hosts' lines may lie between in a merged stream.
+
+Which lines are fed depends only on the bytes and on the assembler's state, never on how the
+bytes were cut into chunks: ``feed_line`` is ``feed`` of one line, and the last lines read stay
+available to the look-back across calls. The assembler ignores the lines it is not shown, so the
+records are those of feeding every line (property tests check all three).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
-from oom_input.assembler import (
-    EVERY_LINE,
-    IDLE,
-    KILL_MARKER,
-    LEGACY_CHOSEN_MARKER,
-    OPEN_MARKERS,
-    Assembler,
-)
+from oom_input.assembler import CONTEXT_MARKERS, KILL_MARKERS, OPEN_MARKERS, Assembler, Mode
 from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord
 
 # The kernel's own lines are at most ~1 KiB (8 KiB with the kmsg dictionary); agents' JSON
 # records are larger but far below this. A longer line is cut to this length.
 MAX_LINE_BYTES = 256 * 1024
-# a bound this few lines away is walked to, line by line, to search no further than it
-DEADLINE_WALK_LINES = 32
+# How far back from a kill line CONTEXT lines are looked for: per log source seen (a merged
+# stream of N hosts puts about N lines between two lines of one host), within a cap.
+LOOKBACK_BYTES_PER_SOURCE = 64 * 1024
+MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
+_PIECE_BYTES = 64 * 1024
 
 
 class LineScanner:
@@ -59,6 +62,14 @@ class LineScanner:
         self._discarding = False  # inside the rest of an over-long line
         # --passthrough: every line is handed on (and so decoded), none is skipped
         self._passthrough = passthrough
+        # the look-back: the whole-line regions scanned lately, as (buffer, start, end, stream
+        # offset of start); and how far the CONTEXT lines have been looked for
+        self._history: deque[tuple[bytes, int, int, int]] = deque()
+        self._history_bytes = 0
+        self._small = bytearray()  # the newest small regions, not yet one piece of the history
+        self._small_at = 0
+        self._stream_pos = 0  # stream offset of the region being scanned
+        self._context_upto = 0
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -82,22 +93,24 @@ class LineScanner:
             if len(first) > self._max_line + 1:
                 self._on_overlong(len(first))
                 first = first[: self._max_line] + b"\n"
-            self._scan(first, 0, len(first))
+            self._region(first, 0, len(first))
             start = head_end + 1
-        self._scan(data, start, last + 1)  # whole lines only, scanned in place (no copy)
+        if start <= last:
+            self._region(data, start, last + 1)  # whole lines, scanned in place (no copy)
         self._tail = data[last + 1 :]
         self._check_tail()
 
     def feed_line(self, raw: bytes) -> None:
-        """Take one whole line (without its newline), e.g. one /dev/kmsg record."""
-        self._line(raw)
+        """Take one whole line (without its newline), e.g. one /dev/kmsg record: the same as
+        ``feed(raw + b"\\n")``."""
+        self.feed(raw + b"\n")
 
     def end_of_file(self) -> None:
         """One file ended: its last line may lack a newline, and must not join the next file's
         first line. Open reports stay open (a report may go on in the next file)."""
         if self._tail:
             tail, self._tail = self._tail + b"\n", b""
-            self._scan(tail, 0, len(tail))
+            self._region(tail, 0, len(tail))
         self._discarding = False
         self._file_start = True
 
@@ -110,21 +123,51 @@ class LineScanner:
     # --- work --------------------------------------------------------------------------------
     def _check_tail(self) -> None:
         if len(self._tail) > self._max_line:
-            self._cut_overlong()
+            # keep the line's head (the kernel's text is there), drop the rest up to its newline
+            self._on_overlong(len(self._tail))
+            head = self._tail[: self._max_line] + b"\n"
+            self._tail = b""
+            self._discarding = True
+            self._region(head, 0, len(head))
 
-    def _cut_overlong(self) -> None:
-        # keep the line's head (the kernel's text is there), drop the rest up to its newline
-        self._on_overlong(len(self._tail))
-        head = self._tail[: self._max_line] + b"\n"
-        self._tail = b""
-        self._discarding = True
-        self._scan(head, 0, len(head))
+    def _region(self, buf: bytes, start: int, end: int) -> None:
+        """Scan ``buf[start:end]`` (whole lines) and keep it for the look-back."""
+        self._scan(buf, start, end)
+        size = end - start
+        if size >= _PIECE_BYTES:
+            self._keep_small()
+            self._history.append((buf, start, end, self._stream_pos))
+        else:  # one line per read (live): gather small regions into one piece
+            if not self._small:
+                self._small_at = self._stream_pos
+            self._small += buf[start:end]
+            if len(self._small) >= _PIECE_BYTES:
+                self._keep_small()
+        self._history_bytes += size
+        self._stream_pos += size
+        while self._history and (
+            self._history_bytes - (self._history[0][2] - self._history[0][1]) >= MAX_LOOKBACK_BYTES
+        ):
+            old = self._history.popleft()
+            self._history_bytes -= old[2] - old[1]
+
+    def _keep_small(self) -> None:
+        if self._small:
+            piece = bytes(self._small)
+            self._history.append((piece, 0, len(piece), self._small_at))
+            self._small.clear()
+
+    def lookback_bytes(self) -> int:
+        """How far back from a kill line CONTEXT lines are looked for: it grows with the
+        number of log sources seen (never shrinks), always within the bytes kept."""
+        sources = max(1, self._assembler.source_count)
+        return min(MAX_LOOKBACK_BYTES, LOOKBACK_BYTES_PER_SOURCE * sources)
 
     def _scan(self, buf: bytes, pos: int, end: int) -> None:
         """Process ``buf[pos:end]``: whole lines, the last one ending at ``end - 1``."""
         assembler = self._assembler
-        emit = self._emit
         every = self._passthrough is not None
+        base = self._stream_pos - pos  # stream offset of buf[0]
         # per marker: (searched from, first hit or -1, searched up to)
         cache: dict[bytes, tuple[int, int, int]] = {}
         while pos < end:
@@ -132,78 +175,86 @@ class LineScanner:
                 self._extra = self._decoder.extra_markers
                 self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
-            if mode == EVERY_LINE or every or self._file_start:
+            if mode is Mode.EVERY_LINE or every or self._file_start:
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
+                if _holds(buf, KILL_MARKERS, pos, nl):
+                    self._look_back(buf, pos, base)
                 self._line(buf[pos:nl])
                 pos = nl + 1
                 continue
             hit = _first(buf, self._open_markers, cache, pos, end)
-            if mode != IDLE:
+            if mode is Mode.OPEN:
                 # lines that matter only inside a report: look no further than the next line
-                # that can open or close one, nor past the next bound (after it the open
-                # state changes: e.g. the few lines a closed report waits for a
-                # memory.oom.group line), where the lines skipped so far are counted at once
-                limit = end if hit < 0 else hit
-                bound = self._bound(buf, pos, limit)
-                inner = _first(buf, assembler.wanted_markers(), cache, pos, bound or limit)
+                # that can open or close one
+                inner = _first(buf, assembler.wanted_markers(), cache, pos, end if hit < 0 else hit)
                 if inner >= 0:
                     hit = inner
-                elif bound:
-                    for record in assembler.skip(assembler.lines_to_deadline() + 1):
-                        emit(record)
-                    pos = bound
-                    continue
-                elif hit < 0:
-                    for record in assembler.skip(buf.count(b"\n", pos, end)):
-                        emit(record)
-                    return
-            elif hit < 0:
+            if hit < 0:
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
             nl = buf.index(b"\n", hit, end)
-            if start > pos:
-                before = start
-                if buf.find(KILL_MARKER, start, nl) >= 0:
-                    # the legacy chosen-victim line ("Kill process ... or sacrifice child"),
-                    # which names the reason, comes right before the kill line, header or not
-                    previous = buf.rfind(b"\n", pos, start - 1) + 1 or pos
-                    if buf.find(LEGACY_CHOSEN_MARKER, previous, start) >= 0:
-                        before = previous
-                if mode != IDLE and before > pos:
-                    for record in assembler.skip(buf.count(b"\n", pos, before)):
-                        emit(record)
-                if before < start:
-                    self._line(buf[before : start - 1])
+            if _holds(buf, KILL_MARKERS, start, nl):
+                self._look_back(buf, start, base)
             self._line(buf[start:nl])
             pos = nl + 1
 
-    def _bound(self, buf: bytes, pos: int, limit: int) -> int:
-        """Where the line on which the assembler's next bound falls ends, if that is near and
-        before ``limit``; else 0."""
-        due = self._assembler.lines_to_deadline()
-        if due is None or due >= DEADLINE_WALK_LINES:
-            return 0
-        at = pos
-        for _ in range(due + 1):
-            at = buf.find(b"\n", at, limit) + 1
-            if at == 0:
-                return 0
-        return at
+    def _look_back(self, buf: bytes, line_start: int, base: int) -> None:
+        """Before the kill line at ``buf[line_start]``, feed the CONTEXT lines not looked at yet
+        within ``lookback_bytes()`` of it, in stream order."""
+        at = base + line_start
+        since, whole = self._context_upto, True  # the last kill line's start: a line start
+        self._context_upto = at
+        if since < at - self.lookback_bytes():
+            since, whole = at - self.lookback_bytes(), False
+        if since >= at:
+            return
+        text, text_at = self._stream_bytes(buf, line_start, base, since)
+        if since <= text_at:
+            since, whole = text_at, True  # the kept regions begin at a line start
+        lo, hi = since - text_at, at - text_at
+        if not whole:
+            lo = text.find(b"\n", lo, hi) + 1  # skip the line the window cuts
+            if lo == 0:
+                return
+        starts: set[int] = set()
+        for marker in CONTEXT_MARKERS:
+            hit = text.find(marker, lo, hi)
+            while hit >= 0:
+                starts.add(text.rfind(b"\n", lo, hit) + 1 or lo)
+                hit = text.find(marker, hit + 1, hi)
+        for start in sorted(starts):
+            self._line(text[start : text.index(b"\n", start, hi)])
+
+    def _stream_bytes(
+        self, buf: bytes, line_start: int, base: int, since: int
+    ) -> tuple[bytes, int]:
+        """The stream's bytes from ``since`` (or the oldest kept) up to ``buf[line_start]``, and
+        the stream offset where they begin: the current buffer in place when it reaches back
+        far enough, else the kept regions joined (only for kill lines far from the last one)."""
+        if since >= self._stream_pos:  # within the region being scanned
+            return buf, base
+        pieces = [piece for piece in self._history if piece[3] + piece[2] - piece[1] > since]
+        joined = b"".join(piece[0][piece[1] : piece[2]] for piece in pieces)
+        first_at = pieces[0][3] if pieces else self._small_at if self._small else self._stream_pos
+        current = buf[self._stream_pos - base : line_start]
+        return joined + self._small + current, first_at
 
     def _line(self, raw: bytes) -> None:
         if self._passthrough is not None:
             self._passthrough(raw)
         decoded = self._decoder.decode(raw)
         if decoded is None or decoded is IGNORED:
-            records = self._assembler.skip(1)
-        else:
-            assert isinstance(decoded, KernelLine)
-            if self._normalise is not None:
-                self._normalise(decoded)
-            records = self._assembler.feed(decoded)
-        for record in records:
+            return
+        assert isinstance(decoded, KernelLine)
+        if self._normalise is not None:
+            self._normalise(decoded)
+        for record in self._assembler.feed(decoded):
             self._emit(record)
+
+
+def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool:
+    return any(buf.find(marker, start, end) >= 0 for marker in markers)
 
 
 def _first(

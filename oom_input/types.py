@@ -111,7 +111,7 @@ class OomRecord:
     boot_id: str | None = None
     pid: int | None = None
     process_name: str | None = None
-    container_name: str = "/"
+    container_name: str | None = None
     victim_container_name: str | None = None
     constraint: str | None = None
     kind: str = "unknown"

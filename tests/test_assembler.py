@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from oom_input.assembler import (
-    EVERY_LINE,
-    IDLE,
-    MAX_LINES_AFTER_SUMMARY,
+    MAX_REPORT_US,
+    MAX_US_AFTER_SUMMARY,
     MAX_REPORT_LINES,
-    OPEN,
     Assembler,
+    Mode,
     assemble,
 )
 from oom_input.types import KernelLine
@@ -178,16 +177,21 @@ class TestSummary:
         records = assemble([HEADER, SUMMARY, HEADER, SUMMARY, KILL])
         assert [(r.pid, r.complete) for r in records] == [(3171, False), (3171, True)]
 
-    def test_summary_without_kill_line_closes_after_a_bound(self) -> None:
-        """The kill line never comes: the report closes after a bounded number of lines."""
-        asm = Assembler()
-        out = asm.feed(KernelLine(HEADER)) + asm.feed(KernelLine(SUMMARY))
-        for _ in range(MAX_LINES_AFTER_SUMMARY + 1):
-            out += asm.feed(KernelLine("unrelated"))
-        assert [(r.pid, r.complete, r.container_name) for r in out] == [
-            (3171, False, "/demo/inner")
+    def test_summary_without_kill_line_closes_after_a_time_bound(self) -> None:
+        """The kill line never comes: a later line of the same source past the bound closes the
+        report (incomplete) before it is read."""
+        late = MAX_US_AFTER_SUMMARY + 1
+        records = assemble(
+            [
+                KernelLine(HEADER, kernel_us=1000),
+                KernelLine(SUMMARY, kernel_us=1000),
+                KernelLine(KILL.replace("3171", "4000"), kernel_us=1000 + late),
+            ]
+        )
+        assert [(r.pid, r.complete, r.container_name) for r in records] == [
+            (3171, False, "/demo/inner"),
+            (4000, False, None),
         ]
-        assert asm.mode == IDLE
 
     def test_end_of_input_flushes_open_report(self) -> None:
         """End of input closes an open report as incomplete (rule 9)."""
@@ -218,7 +222,7 @@ class TestLoneKill:
         """A kill line with no open report still gives a record, kind from its reason."""
         r = one(assemble([*NOISE, KILL, *NOISE]))
         assert (r["pid"], r["kind"], r["complete"]) == (3171, "memcg", False)
-        assert r["trigger_pid"] is None and r["container_name"] == "/"
+        assert r["trigger_pid"] is None and r["container_name"] is None
 
 
 class TestPrCont:
@@ -271,11 +275,11 @@ class TestPrCont:
         """While a fragment is due the reader must show every line; then it may skip again."""
         asm = Assembler()
         asm.feed(KernelLine(HEADER))
-        assert asm.mode == OPEN
+        assert asm.mode is Mode.OPEN
         asm.feed(KernelLine(SUMMARY[:30]))
-        assert asm.mode == EVERY_LINE
+        assert asm.mode is Mode.EVERY_LINE
         asm.feed(KernelLine(SUMMARY[30:], cont=True))
-        assert asm.mode == OPEN
+        assert asm.mode is Mode.OPEN
 
 
 class TestOomGroup:
@@ -304,7 +308,7 @@ class TestOomGroup:
         records = assemble([HEADER, SUMMARY, KILL, *NOISE, KILL.replace("3171", "4000")])
         assert [(r.pid, r.complete, r.container_name) for r in records] == [
             (3171, True, "/demo/inner"),
-            (4000, False, "/"),
+            (4000, False, None),
         ]
 
 
@@ -358,15 +362,27 @@ class TestStatsAndTrigger:
 class TestBounds:
     """Rule 9: bounded state."""
 
-    def test_report_that_never_ends_is_closed_after_the_line_bound(self) -> None:
-        """A header followed by endless lines closes once the bound is crossed."""
+    def test_report_that_never_ends_is_closed_by_its_source_time_bound(self) -> None:
+        """A header whose kill line never comes is closed by the next line of its source that
+        is past the time bound; the line itself then opens its own report."""
         asm = Assembler()
-        out = asm.feed(KernelLine(HEADER))
-        out += asm.skip(MAX_REPORT_LINES)
-        assert out == []
-        out += asm.skip(1)
+        out = asm.feed(KernelLine(HEADER, kernel_us=0))
+        out += asm.feed(KernelLine("unrelated", kernel_us=MAX_REPORT_US + 1))
+        assert out == [] and asm.mode is Mode.OPEN  # lines of no kind change nothing
+        out += asm.feed(KernelLine(HEADER, kernel_us=MAX_REPORT_US + 2))
         assert [(r.complete, r.trigger_process_name) for r in out] == [(False, "stress")]
-        assert asm.mode == IDLE
+        assert asm.open_reports == 1
+
+    def test_other_sources_never_close_a_report(self) -> None:
+        """Any number of other hosts' lines between a header and its kill line change nothing:
+        every bound counts the report's own source."""
+        asm = Assembler()
+        out = asm.feed(KernelLine(HEADER, host="a", kernel_us=0))
+        for i in range(MAX_REPORT_LINES + 10):
+            out += asm.feed(KernelLine(f"CPU: 1 PID: {i} Comm: x", host=f"h{i % 500}"))
+        out += asm.feed(KernelLine(SUMMARY, host="a", kernel_us=10))
+        out += asm.feed(KernelLine(KILL, host="a", kernel_us=20))
+        assert [(r.host, r.pid, r.complete) for r in out] == [("a", 3171, True)]
 
     def test_sources_are_bounded_lru(self) -> None:
         """More sources than the bound: the oldest is closed early with a notice."""
@@ -404,7 +420,7 @@ class TestSources:
     def test_summary_naming_another_task_is_not_trusted(self) -> None:
         """A kill line whose pid differs from the summary's never gets the summary's cgroup."""
         r = one(assemble([HEADER, SUMMARY, KILL.replace("3171", "4242")]))
-        assert (r["pid"], r["container_name"], r["complete"]) == (4242, "/", False)
+        assert (r["pid"], r["container_name"], r["complete"]) == (4242, None, False)
 
 
 class TestCraftedNames:

@@ -123,7 +123,7 @@ INVALID = {
     "31-hex pod uid": {"pod_uid": UID.replace("-", "")[:-1]},
     "unknown qos": {"qos_class": "Burstable"},
     "unknown runtime": {"container_runtime": "podman"},
-    "null container_name": {"container_name": None},
+    "empty container_name": {"container_name": ""},
     "bad constraint": {"constraint": "MEMCG"},
     "oom_score_adj out of range": {"oom_score_adj": 1001},
     "negative pid": {"pid": -1},
