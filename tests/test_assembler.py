@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from oom_input.assembler import (
+    MAX_REPORT_LINES,
     MAX_REPORT_US,
     MAX_US_AFTER_SUMMARY,
-    MAX_REPORT_LINES,
     Assembler,
     Mode,
     assemble,
