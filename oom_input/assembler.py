@@ -71,8 +71,8 @@ SUMMARY_RE = re.compile(
     _NAMES,
 )
 SUMMARY_PREFIX = "oom-kill:constraint="
-# the summary cut short by pr_cont: the constraint at least
-SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>[A-Z_]+)")
+# the summary cut short by pr_cont: the constraint at least, when it is whole (a comma follows)
+SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>CONSTRAINT_[A-Z_]+),")
 # <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a"
 TASK_IN_RE = re.compile(
     r"^Task in (?P<task>.*) killed as a result of limit of (?P<limit>.+?)\s*$", _NAMES
@@ -137,7 +137,11 @@ MAX_US_BEFORE_GROUP = 1_000_000
 GROUP_WINDOW_US = 5_000_000
 MAX_GROUP_LINES = 1_000
 MAX_US_CHOSEN_TO_KILL = 1_000_000
-MAX_SOURCES = 1024
+# sources with something open (a report, a fragment, a group, a chosen line), ~2.6 KB each; a
+# source with nothing open is only counted as seen lately, which sizes the readers' look-back
+# (that needs to count only up to scanner.MAX_LOOKBACK_BYTES / LOOKBACK_BYTES_PER_SOURCE)
+MAX_SOURCES = 10_240
+MAX_SEEN_SOURCES = 256
 CLOCK_SLACK_US = 1_000_000
 # above this many open reports, readers are told every inner marker (working out the exact set
 # would cost more than it saves)
@@ -237,7 +241,14 @@ class _Source:
     pending: _Pending | None = None
     group: _Group | None = None
     chosen: _Chosen | None = None
-    lines: int = 0  # every line of this source fed (counts bounds)
+
+    def holds_nothing(self) -> bool:
+        return (
+            self.report is None
+            and self.pending is None
+            and self.group is None
+            and self.chosen is None
+        )
 
 
 class Assembler:
@@ -251,7 +262,9 @@ class Assembler:
     ) -> None:
         if max_sources < 1:
             raise ValueError("max_sources must be >= 1")
+        # sources holding open state, least recently active first
         self._sources: OrderedDict[SourceKey, _Source] = OrderedDict()
+        self._seen: OrderedDict[SourceKey, None] = OrderedDict()
         self._max_sources = max_sources
         # called as on_notice(kind, message); a stream of many sources may call it often
         self._notice = on_notice or (lambda kind, message: None)
@@ -274,7 +287,8 @@ class Assembler:
 
     @property
     def source_count(self) -> int:
-        return len(self._sources)
+        """How many log sources were seen lately (at most MAX_SEEN_SOURCES)."""
+        return max(len(self._seen), len(self._sources))
 
     def first_open_seq(self) -> int | None:
         """The lowest kmsg sequence number of any open report (where to resume after a stop)."""
@@ -312,33 +326,46 @@ class Assembler:
         key = (line.host, line.boot_id)
         src = self._sources.get(key)
         out: list[OomRecord] = []
-        if src is not None:
-            src.lines += 1
-            if src.pending is not None:
-                if self._joins(src.pending, line):
-                    self._continue_pending(src, line, out)
-                    return out
-                src.pending.lines_left -= 1
-                if src.pending.lines_left < 0:
-                    self._set_pending(src, None)  # the fragments never came: keep what was read
+        if src is not None and src.pending is not None:
+            if self._joins(src.pending, line):
+                self._continue_pending(src, line, out)
+                return out
+            src.pending.lines_left -= 1
+            if src.pending.lines_left < 0:
+                self._set_pending(src, None)  # the fragments never came: keep what was read
+                if src.holds_nothing():
+                    del self._sources[key]
         kind = _kind_of(text)
         if kind is None:
             return out
+        seen = self._seen
+        if key in seen:
+            seen.move_to_end(key)
+        else:
+            seen[key] = None
+            if len(seen) > MAX_SEEN_SOURCES:
+                seen.popitem(last=False)
         if src is None:
             src = self._source(key, out)
-            src.lines = 1
         else:
             self._sources.move_to_end(key)
+        self._feed_source(src, kind, line, text, out)
+        if src.holds_nothing():
+            del self._sources[key]
+        return out
+
+    def _feed_source(
+        self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]
+    ) -> None:
         report = src.report
         if report is not None and self._expired(src, report, line):
             self._close(src, out)
             report = None
         if kind.role is Role.INNER:
             if report is None or kind.wanted is None or not kind.wanted(report):
-                return out  # what a reader may skip changes nothing
+                return  # what a reader may skip changes nothing
             report.lines += 1
         kind.handle(self, src, line, text.rstrip(), out)
-        return out
 
     def note_gap(self, key: SourceKey) -> None:
         """The caller lost lines of this source (e.g. /dev/kmsg EPIPE): its open report is
@@ -353,8 +380,9 @@ class Assembler:
         for src in self._sources.values():
             if src.report is not None:
                 self._close(src, out)
-            src.group = None
-            src.chosen = None
+            self._set_pending(src, None)
+        self._sources.clear()
+        self._wanted = None
         return out
 
     # --- line handlers (one per row of LINE_KINDS) ---------------------------------------------

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 import orjson
 
 from oom_input.assembler import Assembler
-from oom_input.decoders import make_decoder
+from oom_input.decoders import detect_stream, make_decoder, make_stream_decoder
 from oom_input.enrich import kubernetes_enricher
 from oom_input.pipeline import Pipeline
 from oom_input.sinks.jsonl import JsonLinesSink
-from oom_input.types import DecodeOptions
+from oom_input.types import DecodeOptions, StreamDecoder
 from schema_util import validate_record
 
 
@@ -31,11 +31,21 @@ def run_cli(
     )
 
 
-def run_pipeline(chunks: Iterable[bytes], input_format: str = "auto") -> list[dict]:
-    """The whole offline pipeline in-process; every output line must be one valid record."""
+def run_pipeline(
+    chunks: Iterable[bytes], input_format: str = "auto", *, streams: bool = False
+) -> list[dict]:
+    """The whole offline pipeline in-process (with ``streams``, a stream format detected from
+    the first bytes, as the CLI does); every output line must be one valid record."""
     out = io.BytesIO()
+    options = DecodeOptions()
+
+    def choose_stream(head: bytes) -> StreamDecoder | None:
+        name = detect_stream(head)
+        return None if name is None else make_stream_decoder(name, options)
+
     pipeline = Pipeline(
-        decoder=make_decoder(input_format, DecodeOptions()),
+        decoder=make_decoder(input_format, options),
+        choose_stream=choose_stream if streams and input_format == "auto" else None,
         sink=JsonLinesSink(out),
         enrichers=(kubernetes_enricher,),
         assembler=Assembler(),
