@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from oom_input.identity import record_id
 from oom_input.types import KernelLine, OomRecord, SourceKey
 
 # Process and cgroup names are chosen by users and may hold any byte, "\n" included (decoded
@@ -494,6 +495,7 @@ class Assembler:
         record.time_of_death = format_time(wall)
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
+        record.id = record_id(record)
         if report.killed:
             group = _Group(record, deadline=self._lines + MAX_LINES_BEFORE_GROUP)
             if record.pid is not None:
