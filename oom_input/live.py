@@ -288,10 +288,7 @@ class KmsgFollower(Follower):
                 "to read a file of /dev/kmsg records once, give it as FILE: "
                 f"oom-input -f kmsg {path}"
             )
-        same_boot = saved is not None and saved.boot_id == self.boot_id
-        if same_boot and self._state is not None and self.options.boot_time_us is None:
-            # the estimate the records before the restart were written with
-            self.boot_us = self._state.boot_time_us or self.boot_us
+        same_boot = self.resume_boot_time(saved)
         if same_boot and saved is not None and saved.next_seq is not None:
             os.lseek(self.fd, 0, os.SEEK_SET)
             self._skip_to(saved.next_seq)
@@ -299,6 +296,15 @@ class KmsgFollower(Follower):
             os.lseek(self.fd, 0, os.SEEK_SET)  # a new boot: its whole buffer is new
         else:
             self._read_through()
+
+    def resume_boot_time(self, saved: Position | None) -> bool:
+        """A saved position of this boot: take the boot-time estimate the records before the
+        restart were written with (so a record read again has the same time_of_death).
+        True when the position is of this boot."""
+        same_boot = saved is not None and saved.boot_id == self.boot_id
+        if same_boot and self._state is not None and self.options.boot_time_us is None:
+            self.boot_us = self._state.boot_time_us or self.boot_us
+        return same_boot
 
     def _skip_to(self, next_seq: int) -> None:
         """Read and drop records before ``next_seq`` (kmsg can only seek to its ends); the

@@ -449,3 +449,173 @@ def test_state_of_another_boot_starts_at_the_beginning_of_this_one(tmp_path: Pat
     finally:
         oom.stop()
     assert old.pid in [r["pid"] for r in got]
+
+
+# --- lost messages, forged records, restarts --------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_lost_messages_are_reported_once_per_interval_with_the_sum() -> None:
+    """The first loss at once; later ones within the interval summed into one line, printed
+    when the interval is over (or at the stop)."""
+    from oom_input.live import LostMessages
+
+    lines: list[str] = []
+    clock = Clock()
+    lost = LostMessages(lines.append, interval=5.0, clock=clock)
+    lost.add(5)
+    assert lines == [
+        "missed 5 kernel messages (overwritten in the ring buffer before they were read)"
+    ]
+    for _ in range(1000):
+        lost.add(3)
+        clock.now += 0.001
+    assert len(lines) == 1 and lost.due_in() is not None and lost.due_in() > 0
+    clock.now += 5
+    assert lost.due_in() == 0
+    lost.add(1)
+    assert len(lines) == 2 and lines[1].startswith("missed 3001 kernel messages")
+    lost.add(2)
+    lost.report()  # at the stop
+    assert lines[2].startswith("missed 2 kernel messages") and lost.total == 3008
+
+
+def test_a_flood_of_overruns_gives_few_lines_with_the_whole_count(tmp_path: Path) -> None:
+    """EPIPE after every record (a flood): a handful of lines, their counts summing to the
+    sequence gaps, instead of one line per read."""
+    records = kmsg_records("simple-memcg.kmsg")
+    script: list = []
+    for record in records[::2]:  # every other record lost
+        script += [record, BrokenPipeError()]
+    fake = FakeKmsg(script, tmp_path)
+    fake.go()
+    fake.report_counts()
+    missed = [w for w in fake.warnings if w.startswith("missed ")]
+    seqs = [int(r.split(b",")[1]) for r in records[::2]]
+    expected = seqs[-1] - seqs[0] + 1 - len(seqs)  # the numbers between those read
+    assert 1 <= len(missed) <= 3, missed
+    assert sum(int(w.split()[1]) for w in missed) == fake.missed == expected > 10
+    assert any(w == f"{fake.missed} kernel messages missed in all" for w in fake.warnings)
+
+
+def test_overrun_before_the_first_record_of_a_fresh_start_is_reported(tmp_path: Path) -> None:
+    """EPIPE before anything was read (position unknown): still said, count unknown."""
+    records = kmsg_records("simple-memcg.kmsg")
+    fake = FakeKmsg([BrokenPipeError(), *records], tmp_path)
+    fake.go()
+    assert any("how many is unknown" in w for w in fake.warnings)
+    assert [r.pid for r in fake.emitted] == [3171]
+
+
+def forged(records: list[bytes]) -> list[bytes]:
+    """The same records as a process would write them into /dev/kmsg (facility LOG_USER)."""
+    out = []
+    for record in records:
+        pri, rest = record.split(b",", 1)
+        out.append(b"%d," % (8 + int(pri) % 8) + rest)
+    return out
+
+
+def test_records_written_by_processes_never_make_a_record(tmp_path: Path) -> None:
+    """A whole OOM report written into /dev/kmsg by a process (non-kernel facility): no record,
+    a notice, and the count at the stop; the real report after it still gives its record."""
+    records = kmsg_records("simple-memcg.kmsg")
+    fake = FakeKmsg([*forged(records), *records], tmp_path)
+    fake.go()
+    fake.report_counts()
+    assert [r.seq_first for r in fake.emitted] == [894]  # the kernel's own report only
+    assert any("written into /dev/kmsg by processes" in w for w in fake.warnings)
+    assert f"{len(records)} records written into /dev/kmsg by processes ignored" in fake.warnings
+
+
+def test_restart_reads_a_report_again_with_the_same_id_and_time(tmp_path: Path) -> None:
+    """Killed after writing a record but before saving (the duplicate window): the restart
+    writes it again - identical, id and time_of_death included, although the boot-time
+    estimate a new process computes differs."""
+    records = kmsg_records("simple-memcg.kmsg")
+    state = str(tmp_path / "state")
+    first = FakeKmsg(records[:20], tmp_path, state_file=state)  # stopped mid-report
+    first.go()
+    saved = orjson.loads(Path(state).read_bytes())
+    assert saved["next_seq"] == 894 and saved["boot_time_us"] == first.boot_us
+    lives = []
+    for shift in (7, 13):  # two restarts from the same state: the save never happened
+        life = FakeKmsg(records[20:], tmp_path, state_file=state)
+        life.boot_us += shift  # what a fresh estimate in a new process gives (µs of jitter)
+        assert life._state is not None
+        assert life.resume_boot_time(life._state.open())
+        saved_bytes = Path(state).read_bytes()
+        life.go()
+        lives.append(life.emitted)
+        Path(state).write_bytes(saved_bytes)  # as if killed before the rename
+    (a,), (b,) = lives
+    assert a.as_dict() == b.as_dict()
+    assert a.time_of_death is not None and a.id == b.id
+
+
+def test_boot_time_option_is_used_live(tmp_path: Path) -> None:
+    """--boot-time given with --kmsg is used (not the estimate) for time_of_death."""
+    records = kmsg_records("simple-memcg.kmsg")
+    fake = FakeKmsg(records, tmp_path, boot_time_us=1764180000250000)
+    fake.go()
+    (record,) = fake.emitted
+    assert record.time_of_death == "2025-11-26T18:19:55.090991Z"
+
+
+@pytest.mark.real_kernel
+def test_forged_report_written_into_dev_kmsg_gives_no_record(tmp_path: Path) -> None:
+    """A root process writes a whole OOM report into the real /dev/kmsg while --kmsg runs:
+    no record for it (the kernel marked every line LOG_USER); a real kill still gives one."""
+    oom = OomInput()
+    try:
+        oom.wait_started()
+        fake_pid = 4_000_000 + os.getpid() % 100_000  # above any pid_max in use
+        text = [r.split(b";", 1)[1] for r in kmsg_records("simple-memcg.kmsg")]
+        fd = os.open("/dev/kmsg", os.O_WRONLY)
+        try:
+            for line in text:
+                os.write(fd, line.rstrip(b"\n").replace(b"3171", str(fake_pid).encode()))
+        finally:
+            os.close(fd)
+        real = trigger_oom("forgery-then-real", comm="real-after")
+        got = oom.records(pid=real.pid, timeout=10)
+    finally:
+        code, err = oom.stop()
+    assert code == 0, err
+    pids = [r["pid"] for r in got]
+    assert real.pid in pids and fake_pid not in pids
+    assert b"written into /dev/kmsg by processes" in err
+
+
+@pytest.mark.real_kernel
+def test_fresh_start_at_the_end_knows_the_next_sequence_number() -> None:
+    """--start end reads the buffer through at start, so that a loss right after the start
+    is counted (EPIPE with a known position)."""
+    follower = KmsgFollower(LiveOptions(), print)
+    try:
+        follower.open()
+        assert follower._next_seq is not None and follower._next_seq > 0
+        probe = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            os.lseek(probe, 0, os.SEEK_SET)
+            last = None
+            while True:
+                try:
+                    last = os.read(probe, 8192)
+                except BlockingIOError:
+                    break
+                except BrokenPipeError:
+                    continue
+        finally:
+            os.close(probe)
+        assert last is not None
+        assert follower._next_seq <= int(last.split(b",")[1]) + 1
+    finally:
+        follower.close()
