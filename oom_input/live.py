@@ -195,6 +195,7 @@ class Follower:
         """Follow until stopped, writing records through ``pipeline``."""
         self._pipeline = pipeline
         self._start()
+        self._save()  # from now on a restart resumes here, even if no record is ever written
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
