@@ -619,3 +619,31 @@ def test_fresh_start_at_the_end_knows_the_next_sequence_number() -> None:
         assert follower._next_seq <= int(last.split(b",")[1]) + 1
     finally:
         follower.close()
+
+
+def test_journal_entries_written_into_dev_kmsg_by_processes_are_ignored() -> None:
+    """journald keeps a /dev/kmsg record's facility: a kernel-transport entry with
+    SYSLOG_FACILITY other than 0 was written by a process and is not a kernel line."""
+    from oom_input.decoders import make_decoder
+    from oom_input.types import IGNORED, DecodeOptions, KernelLine
+
+    decoder = make_decoder("journal-json", DecodeOptions())
+    entry = {"MESSAGE": "Memory cgroup out of memory: Killed process 1 (x)", "_TRANSPORT": "kernel"}
+    assert isinstance(decoder.decode(orjson.dumps({**entry, "SYSLOG_FACILITY": "0"})), KernelLine)
+    assert isinstance(decoder.decode(orjson.dumps(entry)), KernelLine)
+    assert decoder.decode(orjson.dumps({**entry, "SYSLOG_FACILITY": "1"})) is IGNORED
+    assert decoder.decode(orjson.dumps({**entry, "_TRANSPORT": "syslog"})) is IGNORED
+
+
+def test_kmsg_decoder_ignores_and_counts_records_of_other_facilities() -> None:
+    """PRI 12 (user.warning, what a write to /dev/kmsg gets) is IGNORED and counted; PRI 3
+    and 6 (kern) are read."""
+    from oom_input.decoders.kmsg import KmsgDecoder
+    from oom_input.types import IGNORED, DecodeOptions, KernelLine
+
+    decoder = KmsgDecoder(DecodeOptions())
+    text = b";Memory cgroup out of memory: Killed process 1 (x)"
+    assert isinstance(decoder.decode(b"3,1,10,-" + text), KernelLine)
+    assert decoder.decode(b"12,2,11,-" + text) is IGNORED
+    assert decoder.decode(b"30,3,12,-" + text) is IGNORED
+    assert decoder.userspace_records == 2
