@@ -229,8 +229,10 @@ class RecordReader:
         if transport is not None and self.text(transport, raw) != "kernel":
             return IGNORED
         facility = _first(record, FACILITY_KEYS)
-        if transport is not None and facility is not None and str(facility) != "0":
-            return IGNORED  # written into /dev/kmsg by a process
+        if transport is not None and facility is not None:
+            value = str(facility) if isinstance(facility, int) else self.text(facility, raw)
+            if value != "0":
+                return IGNORED  # written into /dev/kmsg by a process
         own_wall = self._wall_us(record)
         if own_wall is not None:
             wall_us = own_wall
