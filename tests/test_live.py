@@ -121,14 +121,15 @@ def test_live_record_arrives_fast_with_cgroups(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_kernel
-def test_state_file_gives_exactly_once_across_restarts(tmp_path: Path) -> None:
-    """Kill A while running; B and C while stopped; the restart emits exactly B and C."""
+def test_clean_restart_emits_each_kill_once(tmp_path: Path) -> None:
+    """Kill A while running; B and C while stopped (SIGTERM); the restart emits exactly B and
+    C (other processes the host OOM-kills meanwhile are not counted: only our own pids)."""
     state = str(tmp_path / "state")
     first = OomInput("--state-file", state)
     try:
         first.wait_started()
         a = trigger_oom("exactly-once-a", comm="kill-a")
-        assert [r["pid"] for r in first.records(pid=a.pid)] == [a.pid]
+        assert [r["pid"] for r in first.records(pid=a.pid) if r["pid"] == a.pid] == [a.pid]
     finally:
         code, _ = first.stop()
     assert code == 0
@@ -137,11 +138,12 @@ def test_state_file_gives_exactly_once_across_restarts(tmp_path: Path) -> None:
     c = trigger_oom("exactly-once-c", comm="kill-c")
     second = OomInput("--state-file", state)
     try:
-        got = second.records(n=2, timeout=10)
+        got = second.records(pid=c.pid, timeout=10)
         got += second.records(timeout=1.0)  # anything more would be a repeat
     finally:
         second.stop()
-    assert [r["pid"] for r in got] == [b.pid, c.pid]
+    ours = {a.pid, b.pid, c.pid}
+    assert [r["pid"] for r in got if r["pid"] in ours] == [b.pid, c.pid]
 
 
 @pytest.mark.real_kernel
@@ -398,7 +400,7 @@ def test_journal_follows_journalctl_and_resumes_after_its_cursor(tmp_path: Path)
 
 def test_sigterm_mid_report_leaves_a_consistent_state(tmp_path: Path) -> None:
     """A real SIGTERM while a report is half read: clean stop, and the state file points at the
-    report's first record, so a restart reads it again from the start (exactly once)."""
+    report's first record, so a restart reads it again from the start (no kill lost)."""
     records = kmsg_records("simple-memcg.kmsg")
 
     class Interrupted(Exception):
