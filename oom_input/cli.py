@@ -362,6 +362,17 @@ def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mo
         parser.error("--jobs must be >= 1")
     if args.kmsg is not None and args.journal:
         parser.error("--kmsg and --journal exclude each other")
+    if args.tag != parser.get_default("tag") and args.output_format != "forward":
+        parser.error("--tag names forward output entries: it needs -o forward")
+    if mode != "summary" and not (args.events or args.events_dry_run):
+        given = [
+            action.option_strings[-1]
+            for action in parser._actions
+            if action.dest in _event_dests() - {"events", "events_dry_run"}
+            and getattr(args, action.dest) != action.default
+        ]
+        if given:
+            parser.error(f"{', '.join(given)}: only with --events or --events-dry-run")
     if mode == "live":
         if args.files:
             parser.error("--kmsg and --journal read the kernel log themselves: give no FILE")

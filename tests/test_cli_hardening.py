@@ -214,3 +214,15 @@ def test_live_broken_pipe_stops_with_a_message_exit_0(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert b"stdout closed by the reader" in err and b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--tag", "x"), ("--events-timeout", "3"), ("--no-pod-events",), ("-o", "json", "--tag", "k")],
+)
+def test_options_that_would_do_nothing_are_refused(args: tuple[str, ...]) -> None:
+    """--tag without -o forward, an Events option without --events: refused (exit 2)."""
+    proc = run(*args, str(SAMPLE))
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    assert run("-o", "forward", "--tag", "x", str(SAMPLE)).returncode == 0
+    assert run("--events-dry-run", "--no-pod-events", str(SAMPLE)).returncode == 0
