@@ -139,8 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const="/dev/kmsg",
         metavar="PATH",
-        help="follow the kernel ring buffer (default PATH /dev/kmsg) until stopped; needs root "
-        "or CAP_SYSLOG",
+        help="follow the kernel ring buffer (default PATH /dev/kmsg; PATH must be that character "
+        "device: a file of kmsg records is a FILE) until stopped; needs root or CAP_SYSLOG",
     )
     live.add_argument(
         "--journal",

@@ -152,6 +152,7 @@ class Follower:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.fd = -1
         self.lost = LostMessages(warn)
+        self._userspace_seen = 0  # records written into /dev/kmsg by processes, ignored
 
     # --- for subclasses ------------------------------------------------------------------------
     def open(self) -> None:
@@ -174,6 +175,21 @@ class Follower:
     def report_counts(self) -> None:
         """At stop: the counts worth a line (lost, ignored)."""
         self.lost.report()
+        if self._userspace_seen:
+            self._warn(
+                f"{self._userspace_seen} records written into /dev/kmsg by processes ignored"
+            )
+
+    def _note_userspace(self, count: int) -> None:
+        """The decoder has ignored ``count`` records written by processes so far: say so at
+        the first one (the total comes at the stop)."""
+        if count != self._userspace_seen:
+            if not self._userspace_seen:
+                self._warn(
+                    "ignoring records written into /dev/kmsg by processes (not by the kernel); "
+                    "they are counted"
+                )
+            self._userspace_seen = count
 
     # --- the loop ------------------------------------------------------------------------------
     @property
@@ -262,7 +278,6 @@ class KmsgFollower(Follower):
         self._boot_checked = time.monotonic()
         self._next_seq: int | None = None  # the sequence number the next record should have
         self._first: bytes | None = None  # a record read while opening, not yet handled
-        self._userspace_seen = 0
 
     @property
     def missed(self) -> int:
@@ -373,13 +388,7 @@ class KmsgFollower(Follower):
         written = 0
         for raw in data.rstrip(b"\n").split(b"\n"):  # the record, then its dictionary lines
             written += pipeline.feed_line(raw)
-        if self.decoder.kmsg.userspace_records != self._userspace_seen:
-            if not self._userspace_seen:
-                self._warn(
-                    "ignoring records written into /dev/kmsg by processes (not by the kernel); "
-                    "they are counted"
-                )
-            self._userspace_seen = self.decoder.kmsg.userspace_records
+        self._note_userspace(self.decoder.userspace_records)
         if written:
             self._save()
 
@@ -401,10 +410,6 @@ class KmsgFollower(Follower):
 
     def report_counts(self) -> None:
         super().report_counts()
-        if self._userspace_seen:
-            self._warn(
-                f"{self._userspace_seen} records written into /dev/kmsg by processes ignored"
-            )
         if self.lost.total:
             self._warn(f"{self.lost.total} kernel messages missed in all")
 
@@ -430,6 +435,10 @@ class FollowedKmsgDecoder:
         self.kmsg = KmsgDecoder(follower.decode_options)
         self._follower = follower
 
+    @property
+    def userspace_records(self) -> int:
+        return self.kmsg.userspace_records
+
     def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
         line = self.kmsg.decode(raw)
         if isinstance(line, KernelLine):
@@ -439,6 +448,8 @@ class FollowedKmsgDecoder:
 
 # the journal cursor of an entry, read without parsing the whole JSON object
 JOURNAL_CURSOR_RE = re.compile(rb'"__CURSOR"\s*:\s*"([^"\\]*)"')
+# journald keeps a /dev/kmsg record's facility; not 0 (kern): a process wrote the record
+JOURNAL_USER_FACILITY_RE = re.compile(rb'"SYSLOG_FACILITY"\s*:\s*"(?!0")\d+"')
 MAX_JOURNAL_LINE = 1 << 20
 
 
@@ -507,6 +518,7 @@ class JournalFollower(Follower):
             written += pipeline.feed_line(raw)
             if not was_open and pipeline.assembler.open_reports:
                 self._open_cursor = before
+        self._note_userspace(self.decoder.userspace_records)
         if written:
             self._save()
 
@@ -537,6 +549,7 @@ class FollowedJournalDecoder:
 
     def __init__(self, options: DecodeOptions, host: str | None) -> None:
         self.extra_markers: tuple[bytes, ...] = ()
+        self.userspace_records = 0  # kernel-transport entries a process wrote (ignored)
         from oom_input.decoders import make_decoder
 
         self._journal = make_decoder("journal-json", options)
@@ -544,8 +557,11 @@ class FollowedJournalDecoder:
 
     def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
         line = self._journal.decode(raw)
-        if isinstance(line, KernelLine) and line.host is None:
-            line.host = self._host
+        if isinstance(line, KernelLine):
+            if line.host is None:
+                line.host = self._host
+        elif JOURNAL_USER_FACILITY_RE.search(raw) is not None:
+            self.userspace_records += 1
         return line
 
 

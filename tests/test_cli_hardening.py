@@ -226,3 +226,30 @@ def test_options_that_would_do_nothing_are_refused(args: tuple[str, ...]) -> Non
     assert proc.returncode == 2 and b"Traceback" not in proc.stderr
     assert run("-o", "forward", "--tag", "x", str(SAMPLE)).returncode == 0
     assert run("--events-dry-run", "--no-pod-events", str(SAMPLE)).returncode == 0
+
+
+def test_journal_entries_written_by_processes_are_counted_not_assembled(tmp_path: Path) -> None:
+    """--journal: a forged report (the same entries with SYSLOG_FACILITY 1, as journald
+    stores records a process wrote into /dev/kmsg) gives no record and is counted; the real
+    report after it gives its record."""
+    real = JOURNAL_JSON.read_bytes().splitlines()
+    forged = []
+    for line in real:
+        entry = orjson.loads(line)
+        entry["SYSLOG_FACILITY"] = "1"
+        entry["__CURSOR"] += "-forged"
+        forged.append(orjson.dumps(entry))
+    fake_journalctl(tmp_path, tmp_path / "argv", [line + b"\n" for line in [*forged, *real]])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oom_input", "--journal"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+    )
+    assert proc.stdout is not None
+    record = orjson.loads(proc.stdout.readline())
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert record["pid"] == 3171 and out == b""
+    assert f"{len(real)} records written into /dev/kmsg by processes ignored".encode() in err
