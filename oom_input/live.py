@@ -221,15 +221,14 @@ class Follower:
                 data = self._read()
             except BlockingIOError:
                 busy = pipeline.assembler.open_reports > 0
-                timeout = idle_ms if busy else None
                 lost_due = self.lost.due_in()
-                if lost_due is not None:
-                    lost_ms = max(1, round(lost_due * 1000))
-                    timeout = lost_ms if timeout is None else min(timeout, lost_ms)
+                lost_ms = None if lost_due is None else max(1, round(lost_due * 1000))
+                waits = [ms for ms in (idle_ms if busy else None, lost_ms) if ms is not None]
+                timeout = min(waits) if waits else None
                 if not poller.poll(timeout):
                     if self.lost.due_in() == 0:
                         self.lost.report()
-                    if busy and pipeline.assembler.open_reports:
+                    if busy and timeout == idle_ms and pipeline.assembler.open_reports:
                         pipeline.flush()  # the report stopped getting lines: close it
                         self._save()
                 continue

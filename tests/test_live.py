@@ -649,3 +649,16 @@ def test_kmsg_decoder_ignores_and_counts_records_of_other_facilities() -> None:
     assert decoder.decode(b"12,2,11,-" + text) is IGNORED
     assert decoder.decode(b"30,3,12,-" + text) is IGNORED
     assert decoder.userspace_records == 2
+
+
+def test_a_pending_loss_report_does_not_close_an_open_report_early(tmp_path: Path) -> None:
+    """The wake-up that prints a pending loss line is not the idle timeout: the open report
+    stays open (stopped with a state file, it is left to be read again, not written)."""
+    records = kmsg_records("simple-memcg.kmsg")
+    script = [*records[:10], BrokenPipeError(), *records[12:20], BrokenPipeError()]
+    script += [*records[22:30], BlockingIOError()]  # one wait: the loss line is due first
+    fake = FakeKmsg(script, tmp_path, idle_timeout=5.0, state_file=str(tmp_path / "state"))
+    fake.lost.interval = 0.01  # the second loss is due 10 ms later, long before 5 s of idling
+    fake.go()
+    assert fake.emitted == []
+    assert [w.split()[1] for w in fake.warnings if w.startswith("missed ")] == ["2", "2"]
