@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from oom_input.identity import record_id
 from oom_input.timefmt import format_time
 from oom_input.types import KernelLine, OomRecord, SourceKey
 
@@ -465,17 +466,17 @@ class Assembler:
             return False
         if pid not in group.pids:
             group.pids.add(pid)
-            member = replace(group.template, container_name=group.path)
-            _apply_kill(member, m)
-            out.append(
-                replace(
-                    member,
-                    time_of_death=format_time(line.wall_us),
-                    kernel_time_us=line.kernel_us,
-                    seq_first=line.seq,
-                    seq_last=line.seq,
-                )
+            member = replace(
+                group.template,
+                container_name=group.path,
+                time_of_death=format_time(line.wall_us),
+                kernel_time_us=line.kernel_us,
+                seq_first=line.seq,
+                seq_last=line.seq,
             )
+            _apply_kill(member, m)
+            member.id = record_id(member)  # not the first victim's: a kill of its own
+            out.append(member)
         return True
 
     def _on_group(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
@@ -580,6 +581,7 @@ class Assembler:
         record.time_of_death = format_time(wall)
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
+        record.id = record_id(record)
         if report.killed:
             src.group = _Group(record, since_us=kern if kern is not None else wall)
             if record.pid is not None:

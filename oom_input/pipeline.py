@@ -60,6 +60,7 @@ class Pipeline:
     choose_stream: Callable[[bytes], StreamDecoder | None] | None = None
     # every input line also goes to the sink (re-encoded), each record right after its line
     passthrough: bool = False
+    records_written: int = field(default=0, init=False)  # (live sources save state by it)
 
     def __post_init__(self) -> None:
         write_object = getattr(self.sink, "write_object", None)
@@ -80,6 +81,7 @@ class Pipeline:
         for enrich in self.enrichers:
             enrich(record)
         self.sink.write(record)
+        self.records_written += 1
 
     def run(self, chunks: Iterable[bytes]) -> None:
         """Feed one file's bytes. Reports may go on in the next file: ``finish`` ends all input."""
@@ -121,6 +123,21 @@ class Pipeline:
     def finish(self) -> None:
         """End of all input: close open reports."""
         self.scanner.finish()
+
+    # --- live sources (live.py): one whole line per call, and a flush when the source idles ----
+    def feed_line(self, raw: bytes) -> int:
+        """Feed one whole line (a /dev/kmsg record, a journal entry; no newline); return how
+        many records it completed (they are written)."""
+        before = self.records_written
+        self.scanner.feed_line(raw)
+        return self.records_written - before
+
+    def flush(self) -> int:
+        """The source went idle (or stops): close the open reports; return how many records
+        that wrote."""
+        before = self.records_written
+        self.scanner.finish()
+        return self.records_written - before
 
 
 def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:

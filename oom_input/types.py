@@ -137,6 +137,15 @@ class OomRecord:
     seq_first: int | None = None
     seq_last: int | None = None
     source_format: str | None = None
+    # oom_input.identity.record_id of the final fields (the assembler sets it when it closes
+    # the report; a record made elsewhere gets it from the fields it was made with)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            from oom_input.identity import record_id
+
+            self.id = record_id(self)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in RECORD_FIELDS}

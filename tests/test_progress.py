@@ -165,3 +165,61 @@ def test_input_size_of_a_pipe_is_unknown(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     assert input_size([str(fifo)]) is None
+
+
+def _render(line: str) -> str:
+    """What a terminal shows for one line: ``\\r`` returns to column 0, ``ESC [K`` erases to
+    the end of the line, other characters overwrite."""
+    shown: list[str] = []
+    col = 0
+    i = 0
+    while i < len(line):
+        if line.startswith("\x1b[K", i):
+            del shown[col:]
+            i += 3
+            continue
+        if line[i] == "\r":
+            col = 0
+        else:
+            if col < len(shown):
+                shown[col] = line[i]
+            else:
+                shown.append(line[i])
+            col += 1
+        i += 1
+    return "".join(shown)
+
+
+def test_records_never_land_on_the_progress_line() -> None:
+    """stdout and stderr on one terminal: the status line is erased before each record, so
+    every record is a line of its own on the screen (not `...0 kills{"event":...}`)."""
+    import subprocess
+    import sys
+
+    sample = Path(__file__).parent / "data" / "real" / "simple-memcg.kmsg"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oom_input", str(sample), str(sample), str(sample)],
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    out = data.decode()
+    assert "kills" in out or "kill" in out  # progress was drawn
+    shown = [_render(line) for line in out.split("\n")]
+    records = [line for line in shown if '"event"' in line]
+    assert len(records) == 3
+    for line in records:
+        assert line.startswith('{"event":"oom_kill"'), line

@@ -132,7 +132,8 @@ def comparable(records: list[OomRecord], carries: frozenset[str]) -> list[dict]:
         validate_record(d)
         del d["source_format"]
         if "seq" not in carries:
-            del d["seq_first"], d["seq_last"]
+            # the id is the same across formats only where they carry the sequence numbers
+            del d["seq_first"], d["seq_last"], d["id"]
         dicts.append(d)
     return dicts
 

@@ -10,6 +10,8 @@ and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``
   byte array is the message, as ``journalctl -o cat`` and ``short`` print the first one). Without
   one: ``exec`` (Fluent Bit's exec wrapper); else the record is not a kernel line (IGNORED);
 - ``_TRANSPORT``: when present and not ``kernel``, the record is not a kernel line (IGNORED);
+  neither is a ``kernel`` one whose ``SYSLOG_FACILITY`` is not 0 (journald keeps the facility
+  of /dev/kmsg records: a process wrote it into /dev/kmsg, the kernel did not print it);
 - ``_HOSTNAME``, then ``host`` (a string, or an object with ``name``/``hostname``) -> host;
   ``_BOOT_ID`` -> boot_id (32 hex digits or a dashed UUID, written dashed and lowercase);
 - ``_SOURCE_MONOTONIC_TIMESTAMP`` (µs) -> kernel_us;
@@ -60,6 +62,7 @@ def _journal_names(name: str) -> tuple[str, ...]:
 
 MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log")
 TRANSPORT_KEYS = _journal_names("_TRANSPORT")
+FACILITY_KEYS = _journal_names("SYSLOG_FACILITY")
 HOST_KEYS = (*_journal_names("_HOSTNAME"), "host")
 BOOT_ID_KEYS = _journal_names("_BOOT_ID")
 MONOTONIC_KEYS = _journal_names("_SOURCE_MONOTONIC_TIMESTAMP")
@@ -225,6 +228,11 @@ class RecordReader:
         transport = _first(record, TRANSPORT_KEYS)
         if transport is not None and self.text(transport, raw) != "kernel":
             return IGNORED
+        facility = _first(record, FACILITY_KEYS)
+        if transport is not None and facility is not None:
+            value = str(facility) if isinstance(facility, int) else self.text(facility, raw)
+            if value != "0":
+                return IGNORED  # written into /dev/kmsg by a process
         own_wall = self._wall_us(record)
         if own_wall is not None:
             wall_us = own_wall

@@ -16,6 +16,11 @@ Yields ``KernelLine(text, kernel_us=USEC, seq=SEQ, cont=...)``:
   (text formats leave it None: unknown); the assembler resolves the two meanings of ``c``;
 - no wall time: /dev/kmsg carries only the time since boot.
 
+A record whose PRI holds a facility other than 0 (kern) was written into /dev/kmsg by a
+process, not printed by the kernel (the kernel forces LOG_USER on a write that names no
+facility and never lets one name facility 0): it is IGNORED and counted in
+``userspace_records``, so that no process can forge an OOM report.
+
 A line shaped like a record prefix whose fields do not parse (``6,x,1,-;...``) is reported and
 rejected (None). Example::
 
@@ -37,6 +42,8 @@ from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
 # partition/split in decode() (it runs for every line read); the digit counts are capped so
 # that int() never meets Python's 4300-digit limit.
 MAX_PRI_DIGITS, MAX_NUMBER_DIGITS = 4, 20
+# PRI = facility * 8 + level; the kernel's own records have facility 0 (LOG_KERN)
+FACILITY_SHIFT = 3
 # something that starts like a kmsg prefix ("digits," ... ";" with three commas) but is broken
 KMSG_LIKE = re.compile(rb"\d+,[^;\s,]*,[^;\s,]*,[^;\s]*;")
 # /dev/kmsg dictionary line continuing the record before it: " SUBSYSTEM=acpi"
@@ -63,9 +70,11 @@ class KmsgDecoder:
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
+        self.userspace_records = 0  # records a process wrote into /dev/kmsg (ignored)
 
     def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
-        """One record line, IGNORED for a dictionary line, None for anything else."""
+        """One record line, IGNORED for a dictionary line or a record written by a process, None
+        for anything else."""
         line = strip_cr(raw)
         head, semicolon, body = line.partition(b";")
         fields = head.split(b",", 4)
@@ -84,6 +93,9 @@ class KmsgDecoder:
             if KMSG_LIKE.match(line):
                 self.options.report("broken /dev/kmsg record prefix", raw)
             return None
+        if int(fields[0]) >> FACILITY_SHIFT:
+            self.userspace_records += 1
+            return IGNORED
         flags = fields[3]
         return KernelLine(
             text=decode_text(unescape(body), raw, self.options),
