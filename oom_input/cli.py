@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from oom_input.events import add_event_arguments
 
     add_event_arguments(parser)
+    from oom_input.pods.options import add_pod_metadata_arguments
+
+    add_pod_metadata_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
     )
@@ -259,9 +262,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     state_dir = (
         os.path.dirname(os.path.abspath(args.state_file)) if live and args.state_file else None
     )
+    # pod metadata: every record (stdout, Events, --summary) goes through the enricher first
+    from oom_input.pods.enricher import EnrichingSink
+    from oom_input.pods.options import make_pod_enricher
+
     try:
-        events = make_event_sink(args, diag.notice, state_dir)
-    except EventsConfigError as exc:
+        pod_enricher, pod_index = make_pod_enricher(args, diag.notice, live=live)
+        events = make_event_sink(args, diag.notice, state_dir, pod_index)
+    except (EventsConfigError, ValueError) as exc:
         parser.error(str(exc))
     summary = (Summary(tz=tz) if tz else Summary()) if args.summary else None
     sink = tee(_make_sink(args), events)
@@ -272,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         except ValueError as exc:
             parser.error(str(exc))
+    sink = EnrichingSink(sink, pod_enricher)
     if live:
         try:
             return _follow(args, options, diag, sink)
@@ -335,7 +344,7 @@ def _run_files(
     """All FILEs through one pipeline, in order (a report may go on in the next file)."""
     from oom_input.sources import read_chunks
 
-    pipeline = _offline_pipeline(args, options, sink, diag, progress.kill)
+    pipeline = _offline_pipeline(args, options, sink, diag, lambda r: (progress.kill(), r)[1])
     status = EXIT_OK
     for path in files:
         try:
@@ -447,7 +456,14 @@ def _summary_main(argv: list[str]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    pipeline = _offline_pipeline(args, options, window, diag)
+    from oom_input.pods.enricher import EnrichingSink
+    from oom_input.pods.options import make_pod_enricher
+
+    try:
+        pod_enricher, _ = make_pod_enricher(args, diag.notice, live=False)
+    except ValueError as exc:
+        parser.error(str(exc))
+    pipeline = _offline_pipeline(args, options, EnrichingSink(window, pod_enricher), diag)
     status = EXIT_OK
     for path in args.files or ["-"]:
         try:
@@ -498,8 +514,7 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics,
     from oom_input.live import JournalFollower, KmsgFollower, LiveOptions, LiveSourceError
 
     def emit(record: OomRecord) -> None:
-        kubernetes_enricher(record)
-        sink.write(record)
+        sink.write(kubernetes_enricher(record))
 
     follower_class = JournalFollower if args.journal else KmsgFollower
     follower = follower_class(

@@ -78,7 +78,7 @@ class Pipeline:
 
     def emit(self, record: OomRecord) -> None:
         for enrich in self.enrichers:
-            enrich(record)
+            record = enrich(record)
         self.sink.write(record)
 
     def run(self, chunks: Iterable[bytes]) -> None:

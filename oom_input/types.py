@@ -137,6 +137,10 @@ class OomRecord:
     seq_first: int | None = None
     seq_last: int | None = None
     source_format: str | None = None
+    # who was killed in Kubernetes words (Fluent Bit / Fluentd key names: namespace_name,
+    # pod_name, pod_id, container_name, docker_id, container_image, host, labels, owner);
+    # None when the pod is not known. Built fresh per record by the pod metadata enricher.
+    kubernetes: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in RECORD_FIELDS}
@@ -144,8 +148,9 @@ class OomRecord:
 
 RECORD_FIELDS: Final = tuple(f.name for f in fields(OomRecord))
 
-# An enricher adds fields to a finished record in place (e.g. Kubernetes attribution).
-Enricher = Callable[[OomRecord], None]
+# An enricher returns the record to pass on; it never changes its argument (records are values),
+# it returns a changed copy (dataclasses.replace) or the record itself.
+Enricher = Callable[[OomRecord], OomRecord]
 
 
 class Sink(Protocol):

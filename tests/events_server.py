@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 EVENT_NAME = re.compile(r"(?P<object>.+)\.(?P<nanos>[0-9a-f]+)")
 RFC3339_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+RFC3339_MICRO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 EVENTS_PATH = re.compile(r"/api/v1/namespaces/(?P<ns>[^/]+)/events(?:/(?P<name>[^/]+))?")
 
 
@@ -129,6 +130,13 @@ def validate_event(event: Any, namespace: str) -> list[str]:
         problems.append("source.component")
     if event.get("eventTime") is None and not event.get("reportingComponent"):
         problems.append("reportingComponent")
+    if event.get("eventTime") is not None:
+        # core/v1 legacyValidateEvent: an Event with eventTime needs these too
+        if not RFC3339_MICRO.fullmatch(str(event["eventTime"])):
+            problems.append(f"eventTime {event['eventTime']!r}")
+        for key in ("reportingComponent", "reportingInstance", "action"):
+            if not event.get(key):
+                problems.append(f"{key} required with eventTime")
     return problems
 
 

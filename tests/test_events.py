@@ -27,7 +27,7 @@ from oom_input.events import (
     make_event_sink,
     system_oom_message,
 )
-from oom_input.kube import TokenSource, parse_yaml
+from oom_input.kube import TokenSource, load_kubeconfig_document
 from oom_input.types import OomRecord
 
 TOKEN = "tok-3f9a1c7e-secret"
@@ -153,7 +153,8 @@ def pod_record(container_id: str = CID, uid: str = POD_UID, **kw: Any) -> OomRec
 
 class TestSystemOom:
     def test_body_equals_kubelets(self, sa_dir: Path, api: FakeApiServer, make_sink: Factory):
-        """A system OOM gives the Event the kubelet's recorder sends, key for key."""
+        """A system OOM gives the Event the kubelet's recorder sends, key for key, but for the
+        kill's own time in eventTime (with the action core/v1 then requires)."""
         sink = make_sink(*_sa_args(sa_dir), wall_ns=lambda: FIXED_NS)
         sink.write(system_record())
         sink.close()
@@ -175,9 +176,10 @@ class TestSystemOom:
             "lastTimestamp": "2025-11-26T18:37:34Z",
             "count": 1,
             "type": "Warning",
-            "eventTime": None,
+            "eventTime": "2025-11-26T18:37:34.798531Z",
             "reportingComponent": "oom-input",
             "reportingInstance": "node-a",
+            "action": "SystemOOM",
         }
         assert api.state.problems == []
 
@@ -219,7 +221,8 @@ class TestPodEvents:
         }
         assert post.body["reason"] == "OOMKilling"
         assert post.body["message"] == (
-            "Memory cgroup out of memory: killed process 4242 (java) in container app; "
+            "Memory cgroup out of memory: killed process 4242 (java) in container app of pod "
+            "shop/web-7d9f; "
             "anon-rss 512000kB, limit 524288kB"
         )
         assert api.state.problems == []
@@ -241,7 +244,7 @@ class TestPodEvents:
         sink.write(pod_record(container_id=OLD_CID))
         sink.close()
         [post] = api.state.of("POST")
-        assert " in container app;" in post.body["message"]
+        assert " in container app of pod shop/web-7d9f;" in post.body["message"]
 
     def test_new_pod_found_by_relisting(self, sa_dir: Path, api: FakeApiServer, make_sink: Factory):
         """A pod started after the last list is found by listing again on the miss."""
@@ -522,13 +525,27 @@ users:
         """Without --events or --events-dry-run there is no event sink."""
         assert make_event_sink(_parse(), print) is None
 
-    def test_yaml_subset(self):
-        """Sequences at their key's indent, quotes, comments and flow {} parse as YAML does."""
-        text = "a:\n- b: 'it''s'  # c\n  c: \"x#y\"\n- - 1\nd: {}\ne: ~\n"
-        assert parse_yaml(text) == {"a": [{"b": "it's", "c": "x#y"}, [1]], "d": {}, "e": None}
+    def test_kubeconfig_yaml(self):
+        """Sequences at their key's indent, quotes, comments, flow {}, escapes and multi-line
+        plain scalars read as YAML reads them (PyYAML)."""
+        text = "a:\n- b: 'it''s'  # c\n  c: \"x#y\\x41\"\n- - 1\nd: {}\ne: ~\nf: one\n  two\n"
+        assert load_kubeconfig_document(text) == {
+            "a": [{"b": "it's", "c": "x#yA"}, [1]],
+            "d": {},
+            "e": None,
+            "f": "one two",
+        }
+
+    def test_bad_kubeconfig_yaml_is_a_startup_error(self, tmp_path: Path):
+        """A kubeconfig that is not YAML is refused with its path in the message."""
+        config = tmp_path / "kubeconfig"
+        config.write_text("a: [unclosed\n")
+        with pytest.raises(EventsConfigError, match=str(config)):
+            make_event_sink(_parse("--events", "--kubeconfig", str(config)), print)
 
     def test_rbac_rules_cover_requests(self, sa_dir: Path, api: FakeApiServer, make_sink: Factory):
-        """Every request made is allowed by RBAC_RULES (and nothing more is listed)."""
+        """Every request made is allowed by RBAC_RULES (the owners' get is in
+        test_pod_metadata's RBAC test)."""
         sink = make_sink(*_sa_args(sa_dir))
         for kernel_us in (1, 2):
             sink.write(pod_record(kernel_us=kernel_us))
@@ -539,6 +556,11 @@ users:
         allowed = {(res, verb) for rule in RBAC_RULES for res in rule["resources"]
                    for verb in rule["verbs"] if rule["apiGroups"] == [""]}  # fmt: skip
         assert used == allowed
+        assert {(g, r, v) for rule in RBAC_RULES for g in rule["apiGroups"]
+                for r in rule["resources"] for v in rule["verbs"]} == {
+            ("", "events", "create"), ("", "events", "patch"), ("", "pods", "list"),
+            ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
+        }  # fmt: skip
 
 
 class TestRestartAndDryRun:
