@@ -12,6 +12,7 @@ RBAC: pods ``list``; replicasets (apps) and jobs (batch) ``get`` for the owners 
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -217,7 +218,8 @@ class ApiPodIndex:
         last = self._warned_at.get(kind)
         if last is None or now - last >= WARN_INTERVAL_S:
             self._warned_at[kind] = now
-            self._warn(message)
+            with contextlib.suppress(Exception):  # diagnostics must never stop the worker
+                self._warn(message)
 
 
 __all__ = ["RBAC_RULES", "ApiPodIndex", "owner_path", "pods_path"]

@@ -95,8 +95,11 @@ class KubeletLogIndex:
             self._scan()
             pod = self._pods.get(uid)
             link = self._links.get(container_id) if container_id else None
-        if link is not None and link[0] not in (None, uid):
-            link = None  # the ID belongs to another pod: trust neither
+        if link is not None and (
+            link[0] not in (None, uid)
+            or (pod is not None and (link[1], link[2]) != (pod.namespace, pod.name))
+        ):
+            link = None  # the ID belongs to another pod
         if pod is None and link is None:
             return None
         namespace, name = (pod.namespace, pod.name) if pod is not None else (link[1], link[2])  # type: ignore[index]

@@ -52,7 +52,7 @@ class PodsFileIndex:
         objects, bad = _documents(data)
         if bad:
             self._warn(f"--pods-file {path}: {bad} lines are not JSON objects (skipped)")
-        before = len(self.pods)
+        before = len(self.pods), len(self.owners)
         for obj in objects:
             listed = obj.get("items")
             items: list[Any] = listed if isinstance(listed, list) else [obj]
@@ -61,8 +61,8 @@ class PodsFileIndex:
             for item in dicts:
                 if item.get("kind", "Pod") == "Pod":
                     self._add(item)
-        if len(self.pods) == before:
-            self._warn(f"--pods-file {path}: no pods found")
+        if (len(self.pods), len(self.owners)) == before:
+            self._warn(f"--pods-file {path}: no pods, ReplicaSets or Jobs found")
 
     def _add(self, item: Mapping[str, Any]) -> None:
         pod = pod_from_object(item)
