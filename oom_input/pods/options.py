@@ -93,6 +93,8 @@ def _api_index(args: argparse.Namespace, warn: Callable[[str], None]) -> ApiPodI
     try:
         cluster = load_cluster(options)
     except EventsConfigError as exc:
+        if getattr(args, "events", False):
+            raise
         raise ValueError(str(exc).replace("--events:", "--k8s-metadata:")) from None
     client = ApiClient(cluster, timeout=options.request_timeout)
     return ApiPodIndex(client, lambda message: warn(cluster.scrub(message)))
