@@ -595,3 +595,72 @@ class TestRestartAndDryRun:
         assert node["involvedObject"]["kind"] == "Node"
         assert pod["reason"] == "OOMKilling"
         assert pod["involvedObject"]["uid"] == POD_UID
+
+
+class TestNamesAndTimes:
+    def test_event_carries_the_kill_time(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A replayed kill three days old: the Event's times are the kill's, its name now's."""
+        later = FIXED_NS + 3 * 86_400 * 10**9
+        sink = make_sink(*_sa_args(sa_dir), wall_ns=lambda: later)
+        sink.write(pod_record())
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.body["firstTimestamp"] == post.body["lastTimestamp"] == "2025-11-26T18:37:34Z"
+        assert post.body["eventTime"] == "2025-11-26T18:37:34.798531Z"
+        assert post.body["action"] == "OOMKilling"
+        assert post.body["metadata"]["name"] == f"web-7d9f.{later:x}"
+        assert api.state.problems == []
+
+    def test_record_without_time_gets_the_posting_time(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """Without time_of_death the Event is stamped when posted, eventTime null as kubelet's."""
+        sink = make_sink(*_sa_args(sa_dir), wall_ns=lambda: FIXED_NS + 10**9)
+        sink.write(system_record(time_of_death=None))
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.body["firstTimestamp"] == "2025-11-26T18:37:35Z"
+        assert post.body["eventTime"] is None and "action" not in post.body
+
+    def test_pod_gone_from_the_api_keeps_the_records_names(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A pod the API no longer lists gets its Event under the names the node's files gave
+        the record's kubernetes object."""
+        gone = "22222222-3333-4444-5555-666666666666"
+        names = {"namespace_name": "shop", "pod_name": "gone-0", "container_name": "app"}
+        sink = make_sink(*_sa_args(sa_dir))
+        sink.write(pod_record(uid=gone, kubernetes=names))
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.path == "/api/v1/namespaces/shop/events"
+        assert post.body["involvedObject"]["name"] == "gone-0"
+        assert " in container app of pod shop/gone-0;" in post.body["message"]
+        assert api.state.problems == []
+
+    def test_cli_shares_one_pod_list_between_records_and_events(
+        self, sa_dir: Path, api: FakeApiServer, tmp_path: Path
+    ):
+        """oom-input --events: the record gets its kubernetes object and the Pod Event its
+        names from one pod list."""
+        from helpers import run_cli
+
+        uid, cid = "99887766-5544-3322-1100-ffeeddccbbaa", "12ab" * 16
+        pod = _pod(uid=uid)
+        pod["status"]["containerStatuses"][0]["containerID"] = f"containerd://{cid}"
+        api.state.pods[:] = [pod]
+        capture = Path(__file__).parent / "data" / "real" / "cgroupfs-guaranteed-pod-limit.kmsg"
+        proc = run_cli(
+            *_sa_args(sa_dir, "--node-name", NODE, "--kubelet-log-dir", ""),
+            "--boot-time", "1764180000", str(capture),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        [record] = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert record["kubernetes"]["pod_name"] == "web-7d9f"
+        assert record["kubernetes"]["container_name"] == "app"
+        assert len(api.state.of("GET")) == 1
+        [post] = api.state.of("POST")
+        assert " in container app of pod shop/web-7d9f;" in post.body["message"]
+        assert post.body["eventTime"].startswith(record["time_of_death"][:19])
