@@ -344,7 +344,11 @@ def _run_files(
     """All FILEs through one pipeline, in order (a report may go on in the next file)."""
     from oom_input.sources import read_chunks
 
-    pipeline = _offline_pipeline(args, options, sink, diag, lambda r: (progress.kill(), r)[1])
+    def count(record: OomRecord) -> OomRecord:  # an enricher that only counts kills
+        progress.kill()
+        return record
+
+    pipeline = _offline_pipeline(args, options, sink, diag, count)
     status = EXIT_OK
     for path in files:
         try:
