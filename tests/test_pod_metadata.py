@@ -581,3 +581,31 @@ def test_record_replace_keeps_other_fields() -> None:
     """dataclasses.replace on a record copies every other field (the enricher relies on it)."""
     rec = record()
     assert replace(rec, kubernetes={"a": 1}).pid == 4242
+
+
+def test_offline_lists_the_node_once(api: FakeApiServer, index: ApiPodIndex) -> None:
+    """Offline (relist off), kills of many pods gone since cost one pod list, not one each."""
+    enricher = PodMetadataEnricher([], api=index, wait=5.0, relist=False)
+    for i in range(5):
+        assert enricher(record(uid=f"0000000{i}-1111-4222-8333-444444444444")).kubernetes is None
+    found = enricher(record(uid="5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", cid="b1" * 32))
+    assert found.kubernetes is not None
+    assert len(api.state.of("GET")) == 1
+
+
+def test_api_pods_with_hostile_names_are_not_indexed(
+    api: FakeApiServer, index: ApiPodIndex
+) -> None:
+    """Pods the API stand-in lists with a 10 KB name, a newline or a quote are skipped; the
+    others are found."""
+    good = api.state.pods[1]
+    for i, name in enumerate(("p" * 10240, "web\n0", 'web"0')):
+        pod = json.loads(json.dumps(good))
+        pod["metadata"]["name"] = name
+        pod["metadata"]["uid"] = f"0000000{i}-1111-4222-8333-444444444444"
+        api.state.pods.append(pod)
+    enricher = PodMetadataEnricher([], api=index, wait=5.0, relist=False)
+    for i in range(3):
+        assert enricher(record(uid=f"0000000{i}-1111-4222-8333-444444444444")).kubernetes is None
+    obj = enricher(record(uid=good["metadata"]["uid"], cid="b1" * 32)).kubernetes
+    assert obj is not None and obj["pod_name"] == "postgres-0"

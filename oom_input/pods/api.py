@@ -89,12 +89,17 @@ class ApiPodIndex:
         with self._cond:
             self._ask_list(node)
 
-    def lookup(self, node: str, uid: str, container_id: str | None, wait: float) -> PodInfo | None:
+    def lookup(
+        self, node: str, uid: str, container_id: str | None, wait: float, *, relist: bool = True
+    ) -> PodInfo | None:
         """The pod with cgroup UID ``uid`` on ``node``; listed again (waiting at most ``wait``
-        seconds) when the cache does not know it or its container."""
+        seconds) when the cache does not know it or its container. ``relist=False``: one list
+        of the node is enough (a replay of old logs: its unknown pods are gone for good)."""
         with self._cond:
             pod = self._pods.get(node, {}).get(uid)
             if pod is not None and (not container_id or container_id in pod.containers):
+                return pod
+            if not relist and node in self._pods:
                 return pod
             missed = self._missing.get(uid)
             if missed is not None and self._monotonic() - missed < MISSING_POD_TTL_S:

@@ -39,6 +39,7 @@ class PodMetadataEnricher:
         node_name: str | None = None,
         with_labels: bool = False,
         wait: float = LIVE_WAIT_S,
+        relist: bool = True,
         parents: Sequence[Callable[[str, str, str], tuple[bool, Owner | None]]] = (),
     ) -> None:
         self.sources = list(sources)
@@ -46,6 +47,7 @@ class PodMetadataEnricher:
         self.node_name = node_name
         self.with_labels = with_labels
         self.wait = wait
+        self.relist = relist  # live: a miss lists the node's pods again (a pod started since)
         self.parents = list(parents)
 
     def __call__(self, record: OomRecord) -> OomRecord:
@@ -63,7 +65,8 @@ class PodMetadataEnricher:
                 if _complete(pod, cid):
                     break
         if self.api is not None and host and not _complete(pod, cid):
-            found = self.api.lookup(host, uid, cid, max(0.0, end - time.monotonic()))
+            wait = max(0.0, end - time.monotonic())
+            found = self.api.lookup(host, uid, cid, wait, relist=self.relist)
             if found is not None:
                 pod = _merge(pod, found)
         if pod is None:

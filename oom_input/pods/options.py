@@ -79,6 +79,7 @@ def make_pod_enricher(
         node_name=node,
         with_labels=args.k8s_labels,
         wait=LIVE_WAIT_S if live else timeout,
+        relist=live,
         parents=parents,
     )
     return enricher, api
