@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from events_server import FakeApiServer, Pki, make_pki
+from events_server import FakeApiServer, Pki
 
 from oom_input.events import (
     RBAC_RULES,
@@ -37,11 +37,6 @@ POD_UID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 CID = "ab" * 32
 OLD_CID = "cd" * 32
 FIXED_NS = 1_764_182_254_798_531_000  # 2025-11-26T18:37:34Z
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from events_server import FakeApiServer, Pki, make_pki
+from events_server import FakeApiServer, Pki
 from helpers import run_cli
 from kubelet_tree import add_container, add_pod, link_name
 
@@ -418,11 +418,6 @@ class TestEnricherContract:
 
 
 # --- the API -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
 @pytest.fixture
 def api(pki: Pki) -> Iterator[FakeApiServer]:
     with FakeApiServer(pki) as server:
