@@ -9,11 +9,18 @@ seconds (50 ms live) for the network; then the record goes on with what is known
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from oom_input.pods.model import ContainerInfo, Owner, PodInfo, kubernetes_object, workload
+from oom_input.pods.model import (
+    ContainerInfo,
+    Owner,
+    ParentLookup,
+    PodInfo,
+    kubernetes_object,
+    workload,
+)
 from oom_input.types import OomRecord, Sink
 
 if TYPE_CHECKING:
@@ -40,7 +47,7 @@ class PodMetadataEnricher:
         with_labels: bool = False,
         wait: float = LIVE_WAIT_S,
         relist: bool = True,
-        parents: Sequence[Callable[[str, str, str], tuple[bool, Owner | None]]] = (),
+        parents: Sequence[ParentLookup] = (),
     ) -> None:
         self.sources = list(sources)
         self.api = api

@@ -24,10 +24,11 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from oom_input.pods.model import (
     DNS_LABEL,
+    DNS_LABEL_RE,
     DNS_SUBDOMAIN,
     POD_UID,
     ContainerInfo,
@@ -50,6 +51,15 @@ MAX_PODS: Final = 4096  # pods remembered (the kubelet runs at most a few hundre
 MAX_CONTAINERS: Final = 16384  # container IDs remembered
 MAX_ENTRIES: Final = 20000  # directory entries read per listing
 MAX_TARGET_CHARS: Final = 4096
+
+
+class _Link(NamedTuple):
+    """What a container's log symlink says."""
+
+    uid: str | None  # from the target's text; None when it does not name a pod directory
+    namespace: str
+    pod: str
+    container: str
 
 
 @dataclass(slots=True)
@@ -79,10 +89,7 @@ class KubeletLogIndex:
         self._clock = clock
         self._scanned_at: float | None = None
         self._pods: collections.OrderedDict[str, _PodDir] = collections.OrderedDict()
-        # container id -> (pod uid or None, namespace, pod name, container name)
-        self._links: collections.OrderedDict[str, tuple[str | None, str, str, str]] = (
-            collections.OrderedDict()
-        )
+        self._links: collections.OrderedDict[str, _Link] = collections.OrderedDict()  # by ID
         self._link_names: set[str] = set()  # the last listing of containers/, for cut names
         self.scans = 0
 
@@ -96,16 +103,19 @@ class KubeletLogIndex:
             pod = self._pods.get(uid)
             link = self._links.get(container_id) if container_id else None
         if link is not None and (
-            link[0] not in (None, uid)
-            or (pod is not None and (link[1], link[2]) != (pod.namespace, pod.name))
+            link.uid not in (None, uid)
+            or (pod is not None and (link.namespace, link.pod) != (pod.namespace, pod.name))
         ):
             link = None  # the ID belongs to another pod
-        if pod is None and link is None:
+        if pod is not None:
+            namespace, name = pod.namespace, pod.name
+        elif link is not None:
+            namespace, name = link.namespace, link.pod
+        else:
             return None
-        namespace, name = (pod.namespace, pod.name) if pod is not None else (link[1], link[2])  # type: ignore[index]
         containers: dict[str, ContainerInfo] = {}
         if container_id:
-            cname = link[3] if link is not None else self._cut_link_match(pod, container_id)
+            cname = link.container if link is not None else self._cut_link_match(pod, container_id)
             if cname is not None:
                 containers[container_id] = ContainerInfo(cname)
         return PodInfo(namespace, name, uid, node=self.node or host, containers=containers)
@@ -137,7 +147,9 @@ class KubeletLogIndex:
             name, namespace, container, cid = match.groups()
             if cid in self._links:
                 continue
-            self._links[cid] = (self._link_uid(entry, namespace, name), namespace, name, container)
+            self._links[cid] = _Link(
+                self._link_uid(entry, namespace, name), namespace, name, container
+            )
             if len(self._links) > MAX_CONTAINERS:
                 self._links.popitem(last=False)
 
@@ -160,7 +172,7 @@ class KubeletLogIndex:
             pod.containers = tuple(
                 n
                 for n in _list(os.path.join(self.pods_dir, f"{pod.namespace}_{pod.name}_{pod.uid}"))
-                if re.fullmatch(DNS_LABEL, n)
+                if DNS_LABEL_RE.fullmatch(n)
             )
         room = EXT4_MAX_NAME - len(LINK_SUFFIX)
         for container in pod.containers:

@@ -81,7 +81,6 @@ class PodInfo:
     labels: tuple[tuple[str, str], ...] | None = None  # None: the source does not know them
     owner: Owner | None = None  # the first controller (or owner) reference
     containers: Mapping[str, ContainerInfo] = field(default_factory=dict)  # by container ID
-    container_names: tuple[str, ...] = ()  # names known without an ID (log directories)
 
     @property
     def static(self) -> bool:
