@@ -604,3 +604,41 @@ def test_api_pods_with_hostile_names_are_not_indexed(
         assert enricher(record(uid=f"0000000{i}-1111-4222-8333-444444444444")).kubernetes is None
     obj = enricher(record(uid=good["metadata"]["uid"], cid="b1" * 32)).kubernetes
     assert obj is not None and obj["pod_name"] == "postgres-0"
+
+
+def test_nodes_listed_are_bounded(
+    api: FakeApiServer, index: ApiPodIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records naming more hosts than MAX_NODES do not make a pod list each."""
+    from oom_input.pods import api as pods_api
+
+    monkeypatch.setattr(pods_api, "MAX_NODES", 2)
+    for i, host in enumerate(("node-a", "node-b", "node-c", "node-d")):
+        index.lookup(host, f"0000000{i}-1111-4222-8333-444444444444", None, 5.0)
+    assert len(api.state.of("GET")) == 2
+    assert any("more than 2 nodes" in w for w in index.warnings)  # type: ignore[attr-defined]
+
+
+def test_schema_rejects_a_broken_kubernetes_object() -> None:
+    """The schema is the contract: unknown keys and names no pod can have are rejected."""
+    from jsonschema import ValidationError
+
+    good = {"namespace_name": "shop", "pod_name": "web-0", "pod_id": UID, "container_name": "app",
+            "docker_id": CID, "container_image": None, "host": "node-a",
+            "owner": {"kind": "StatefulSet", "name": "web"}}  # fmt: skip
+    validate_record({**record().as_dict(), "kubernetes": good})
+    for bad in ({**good, "extra": 1}, {**good, "pod_name": "web\n0"},
+                {**good, "owner": {"kind": "X"}}, {**good, "docker_id": "xyz"}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            validate_record({**record().as_dict(), "kubernetes": bad})
+
+
+def test_yaml_is_not_imported_without_a_kubeconfig() -> None:
+    """PyYAML is imported only to read a kubeconfig: the CLI with its pod and Event modules
+    loaded (in-cluster use) does without it."""
+    code = (
+        "import sys, oom_input.cli as c, oom_input.events, oom_input.kube, oom_input.pods.enricher;"
+        "c.build_parser(); print('yaml' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

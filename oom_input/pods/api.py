@@ -32,6 +32,7 @@ RBAC_RULES: Final[tuple[dict[str, list[str]], ...]] = (
 MISSING_POD_TTL_S: Final = 60.0
 MAX_OWNERS: Final = 4096
 MAX_MISSING: Final = 4096
+MAX_NODES: Final = 64  # nodes whose pods are listed (records name their host: one, live)
 WARN_INTERVAL_S: Final = 60.0
 _OWNER_PATHS: Final = {"ReplicaSet": "/apis/apps/v1", "Job": "/apis/batch/v1"}
 _OWNER_RESOURCES: Final = {"ReplicaSet": "replicasets", "Job": "jobs"}
@@ -104,6 +105,16 @@ class ApiPodIndex:
             missed = self._missing.get(uid)
             if missed is not None and self._monotonic() - missed < MISSING_POD_TTL_S:
                 return pod
+            known_nodes = len(self._listed_at) + len(self._want_lists)
+            if (
+                node not in self._listed_at
+                and node not in self._want_lists
+                and known_nodes >= MAX_NODES
+            ):
+                self._warn_limited(
+                    "nodes", f"pod metadata: more than {MAX_NODES} nodes: not listed"
+                )
+                return None
             before = self._generation[node]
             self._ask_list(node)
             end = time.monotonic() + wait

@@ -57,7 +57,9 @@ class PodsFileIndex:
             listed = obj.get("items")
             items: list[Any] = listed if isinstance(listed, list) else [obj]
             dicts = [item for item in items if isinstance(item, dict)]
-            self.owners.update(owners_from_objects(iter(dicts)))
+            for key, owner in owners_from_objects(iter(dicts)).items():
+                if len(self.owners) < MAX_PODS or key in self.owners:
+                    self.owners[key] = owner
             for item in dicts:
                 if item.get("kind", "Pod") == "Pod":
                     self._add(item)
