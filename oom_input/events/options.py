@@ -22,7 +22,8 @@ def add_event_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "Kubernetes Events",
         "a Warning Event per OOM kill: SystemOOM on the Node (as the kubelet posts it),\n"
-        "OOMKilling on the Pod; RBAC: events create, patch; pods list",
+        "OOMKilling on the Pod; RBAC: events create, patch; pods list;\n"
+        "replicasets, jobs get (the records' kubernetes.owner)",
     )
     group.add_argument("--events", action="store_true", help="post Events to the API server")
     group.add_argument(

@@ -137,8 +137,10 @@ class EnrichingSink:
         self.sink.write(self.enrich(record))
 
     def write_object(self, obj: object) -> None:
-        """--passthrough input records go on unchanged."""
-        self.sink.write_object(obj)  # type: ignore[attr-defined]  # not in the Sink protocol
+        """--passthrough input records go on unchanged (to a sink that takes them)."""
+        write_object = getattr(self.sink, "write_object", None)  # not in the Sink protocol
+        if write_object is not None:
+            write_object(obj)
 
     def close(self) -> None:
         try:
