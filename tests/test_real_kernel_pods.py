@@ -74,3 +74,28 @@ def test_kill_without_a_log_tree_has_no_names(
     records = [r for r in run_cli(cap, tmp_path, "--kubelet-log-dir", str(tmp_path))
                if r["pid"] == cap.pid]  # fmt: skip
     assert [r["kubernetes"] for r in records] == [None]
+
+
+def test_live_record_gets_the_pods_names(tmp_path: Path) -> None:
+    """oom-input --kmsg, following the ring buffer, names the pod of a real kill as it comes."""
+    from test_live import OomInput
+
+    uid, cid = str(uuid.uuid4()), uuid.uuid4().hex + uuid.uuid4().hex
+    logs = tmp_path / "log"
+    add_pod(logs, "batch", "report-29389020-7kq2m", uid, {"report": [cid]})
+    oom = OomInput("--kubelet-log-dir", str(logs), "--node-name", "node-a")
+    try:
+        oom.wait_started()
+        cap = trigger_oom(f"kubepods/besteffort/pod{uid}/{cid}", comm="report")
+        records = [r for r in oom.records(pid=cap.pid, timeout=20) if r["pid"] == cap.pid]
+    finally:
+        code, stderr = oom.stop()
+    assert code == 0, stderr
+    assert len(records) == 1, records
+    kube = records[0]["kubernetes"]
+    assert (kube["namespace_name"], kube["pod_name"], kube["container_name"]) == (
+        "batch",
+        "report-29389020-7kq2m",
+        "report",
+    )
+    assert (kube["docker_id"], kube["host"]) == (cid, "node-a")
