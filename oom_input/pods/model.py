@@ -45,6 +45,7 @@ Owner = tuple[str, str]  # (kind, name)
 
 
 def is_namespace(text: object) -> bool:
+    """A valid namespace name (the other ``is_*`` alike for their kind of name)."""
     return isinstance(text, str) and DNS_LABEL_RE.fullmatch(text) is not None
 
 
@@ -84,9 +85,11 @@ class PodInfo:
 
     @property
     def static(self) -> bool:
+        """A static pod: its UID is the kubelet's 32-hex hash of the manifest."""
         return STATIC_POD_UID_RE.fullmatch(self.uid) is not None
 
     def label(self, key: str) -> str | None:
+        """The value of one label, None when absent or unknown."""
         for k, v in self.labels or ():
             if k == key:
                 return v
