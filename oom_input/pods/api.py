@@ -39,12 +39,14 @@ _OWNER_RESOURCES: Final = {"ReplicaSet": "replicasets", "Job": "jobs"}
 
 
 def pods_path(node: str) -> str:
+    """The request for the pods of ``node``."""
     selector = quote(f"spec.nodeName={node}", safe="")
     # resourceVersion=0: served from the API server's cache (the kubelet lists the same way)
     return f"/api/v1/pods?fieldSelector={selector}&resourceVersion=0"
 
 
 def owner_path(kind: str, namespace: str, name: str) -> str:
+    """The request for one ReplicaSet or Job."""
     return (
         f"{_OWNER_PATHS[kind]}/namespaces/{quote(namespace, safe='')}/"
         f"{_OWNER_RESOURCES[kind]}/{quote(name, safe='')}"

@@ -30,9 +30,11 @@ LIVE_WAIT_S = 0.05
 
 
 class PodSource(Protocol):
-    def lookup(
-        self, uid: str, container_id: str | None, host: str | None = None
-    ) -> PodInfo | None: ...
+    """A source that answers at once, from memory or the node's files."""
+
+    def lookup(self, uid: str, container_id: str | None, host: str | None = None) -> PodInfo | None:
+        """What the source knows about the pod with cgroup UID ``uid``, or None."""
+        ...
 
 
 class PodMetadataEnricher:

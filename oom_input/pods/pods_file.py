@@ -37,9 +37,11 @@ class PodsFileIndex:
             self._load(path)
 
     def lookup(self, uid: str, container_id: str | None, host: str | None = None) -> PodInfo | None:
+        """The pod with cgroup UID ``uid`` (a PodSource)."""
         return self.pods.get(uid)
 
     def parent(self, kind: str, namespace: str, name: str) -> tuple[bool, Owner | None]:
+        """A ReplicaSet's or Job's controller when the files hold it (a ParentLookup)."""
         key = (kind, namespace, name)
         return (True, self.owners[key]) if key in self.owners else (False, None)
 
