@@ -110,19 +110,23 @@ def _complete(pod: PodInfo | None, container_id: str | None) -> bool:
 
 
 def _merge(known: PodInfo | None, more: PodInfo) -> PodInfo:
+    """What two sources say about one pod; an API object (labels known) wins over the files."""
     if known is None:
         return more
-    containers: dict[str, ContainerInfo] = dict(more.containers)
-    for cid, info in known.containers.items():
+    first, second = (
+        (more, known) if known.labels is None and more.labels is not None else (known, more)
+    )
+    containers: dict[str, ContainerInfo] = dict(second.containers)
+    for cid, info in first.containers.items():
         other = containers.get(cid)
-        if other is None or (info.image and not other.image):
+        if other is None or info.image or not other.image:
             containers[cid] = info
     return replace(
-        known,
-        node=known.node or more.node,
-        api_uid=known.api_uid or more.api_uid,
-        labels=known.labels if known.labels is not None else more.labels,
-        owner=known.owner or more.owner,
+        first,
+        node=first.node or second.node,
+        api_uid=first.api_uid or second.api_uid,
+        labels=first.labels if first.labels is not None else second.labels,
+        owner=first.owner or second.owner,
         containers=containers,
     )
 
