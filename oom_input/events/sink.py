@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
 import random
 import sys
 import threading
@@ -126,7 +125,6 @@ class EventSink:
         """Queue the record (never blocks); a full queue loses its oldest record."""
         if not self._wanted(record):
             return
-        snapshot = copy.copy(record)
         with self._cond:
             if self._closing:
                 return
@@ -136,7 +134,7 @@ class EventSink:
                 dropped = self.stats["dropped_queue_full"]
             else:
                 dropped = 0
-            self._queue.append(snapshot)
+            self._queue.append(record)  # a value: no stage changes a record once emitted
             self._cond.notify()
         if dropped:
             self._warn_limited(
