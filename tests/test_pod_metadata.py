@@ -642,3 +642,14 @@ def test_yaml_is_not_imported_without_a_kubeconfig() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_pods_file_of_kubectl_watch(tmp_path: Path) -> None:
+    """`kubectl get pods -A -o json -w` output (indented objects back to back) is read too."""
+    items = json.loads((PODS / "kubectl-get-pods.json").read_text())["items"]
+    path = tmp_path / "watch.json"
+    path.write_text("".join(json.dumps(item, indent=4) + "\n" for item in items))
+    warnings: list[str] = []
+    pods = PodsFileIndex([str(path)], warnings.append)
+    assert warnings == []
+    assert len(pods.pods) == len(items)

@@ -1,11 +1,12 @@
 """Pod names offline: ``--pods-file FILE`` (``kubectl get pods -A -o json``).
 
-A file holds one JSON document (a ``List``/``PodList`` with ``items``, or one Pod) or JSON lines,
-each a Pod or a list (a history, e.g. ``kubectl get pods -A -o json -w`` output or snapshots
-appended over time). Several files may be given. A pod seen more than once keeps every container
-ID it ever had (a restarted container's old ID still names it); its other fields come from the
-last time it was seen. ReplicaSets and Jobs in the same files (``kubectl get
-pods,replicasets,jobs -A -o json``) let owners resolve to Deployments and CronJobs.
+A file holds one JSON document (a ``List``/``PodList`` with ``items``, or one Pod), JSON lines
+(each a Pod or a list: a history of snapshots appended over time), or documents back to back
+(``kubectl get pods -A -o json -w``, which prints each change as an indented object). Several
+files may be given. A pod seen more than once keeps every container ID it ever had (a restarted
+container's old ID still names it); its other fields come from the last time it was seen.
+ReplicaSets and Jobs in the same files (``kubectl get pods,replicasets,jobs -A -o json``) let
+owners resolve to Deployments and CronJobs.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class PodsFileIndex:
 
 
 def _documents(data: bytes) -> tuple[Iterator[dict[str, Any]], int]:
-    """The JSON objects of a file: one document, or one per line; and the count of bad lines."""
+    """The JSON objects of a file: one document, one per line, or documents back to back
+    (``kubectl get pods -A -o json -w`` prints each change as an indented object); and the count
+    of lines that are none of these."""
     try:
         whole = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -101,7 +104,36 @@ def _documents(data: bytes) -> tuple[Iterator[dict[str, Any]], int]:
             found.append(value)
         else:
             bad += 1
+    if bad:
+        concatenated = _back_to_back(data)
+        if concatenated is not None:
+            return iter(concatenated), 0
     return iter(found), bad
+
+
+def _back_to_back(data: bytes) -> list[dict[str, Any]] | None:
+    """Objects written one after the other (any whitespace between), or None."""
+    import json  # rare: orjson reads one document at a time only
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    index = 0
+    while True:
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index == len(text):
+            return found or None
+        try:
+            value, index = decoder.raw_decode(text, index)
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        found.append(value)
 
 
 __all__ = ["PodsFileError", "PodsFileIndex"]
