@@ -33,8 +33,8 @@ def add_pod_metadata_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="pods as `kubectl get pods -A -o json` prints them (a document or JSON lines; may "
-        "be given several times), for logs read away from the cluster",
+        help="pods as `kubectl get pods -A -o json` prints them (a document, JSON lines, or "
+        "-w output; may be given several times), for logs read away from the cluster",
     )
     group.add_argument(
         "--k8s-metadata",
