@@ -10,6 +10,9 @@
 # Live on a Docker host:
 #   docker run -d --device /dev/kmsg --cap-add SYSLOG -e NODE_NAME="$(hostname)" \
 #     -v /var/lib/oom-input:/var/lib/oom-input oom-input:0.1.0
+# (on a Kubernetes node add -v /var/log/pods:/var/log/pods:ro -v /var/log/containers:/var/log/containers:ro
+# for the records' pod names). PyYAML is not installed: only --kubeconfig needs it (the extra
+# oom-input[kubeconfig]); in a cluster the service account is used.
 
 FROM python:3.12-slim AS build
 WORKDIR /src

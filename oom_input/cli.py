@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from oom_input.events import add_event_arguments
 
     add_event_arguments(parser)
+    from oom_input.pods.options import add_pod_metadata_arguments
+
+    add_pod_metadata_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
     )
@@ -251,9 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     state_dir = (
         os.path.dirname(os.path.abspath(args.state_file)) if live and args.state_file else None
     )
+    # pod metadata: every record (stdout, Events, --summary) goes through the enricher first
+    from oom_input.pods.enricher import EnrichingSink
+    from oom_input.pods.options import make_pod_enricher
+
     try:
-        events = make_event_sink(args, diag.notice, state_dir)
-    except EventsConfigError as exc:
+        pod_enricher, pod_index = make_pod_enricher(args, diag.notice, live=live)
+        events = make_event_sink(args, diag.notice, state_dir, pod_index)
+    except (EventsConfigError, ValueError) as exc:
         parser.error(str(exc))
     summary = (Summary(tz=tz) if tz else Summary()) if args.summary else None
     stdout = StdoutSink(_make_sink(args))
@@ -265,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         except ValueError as exc:
             parser.error(str(exc))
+    sink = EnrichingSink(sink, pod_enricher)
     if live:
         try:
             status = _follow(args, options, diag, sink)
@@ -368,7 +377,8 @@ def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mo
         given = [
             action.option_strings[-1]
             for action in parser._actions
-            if action.dest in _event_dests() - {"events", "events_dry_run"}
+            if action.dest
+            in _event_dests() - {"events", "events_dry_run"} - _shared_with_pods(args)
             and getattr(args, action.dest) != action.default
         ]
         if given:
@@ -407,6 +417,14 @@ def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mo
 # summary writes only the table: options about records on stdout, Events or parallel reading
 # have nothing to act on
 _SUMMARY_REFUSED = ("output_format", "tag", "passthrough", "jobs", "kmsg", "journal")
+
+
+def _shared_with_pods(args: argparse.Namespace) -> set[str]:
+    """Events options the pod metadata uses too: the node's name (the records'
+    ``kubernetes.host``) always, the API connection with --k8s-metadata."""
+    if getattr(args, "k8s_metadata", False):
+        return {"node_name", "kubeconfig", "service_account_dir", "events_timeout"}
+    return {"node_name"}
 
 
 def _event_dests() -> set[str]:
@@ -486,7 +504,7 @@ def _output_failed(exc: OutputError, diag: Diagnostics, *, live: bool) -> int:
     return EXIT_OUTPUT_ERROR
 
 
-def _offline_pipeline(
+def _pipeline(
     args: argparse.Namespace,
     options: DecodeOptions,
     sink: Sink,
@@ -527,7 +545,11 @@ def _run_files(
     """All FILEs through one pipeline, in order (a report may go on in the next file)."""
     from oom_input.sources import read_chunks
 
-    pipeline = _offline_pipeline(args, options, sink, diag, progress.kill)
+    def count(record: OomRecord) -> OomRecord:  # an enricher that only counts kills
+        progress.kill()
+        return record
+
+    pipeline = _pipeline(args, options, sink, diag, count)
     status = EXIT_OK
     for path in files:
         try:
@@ -581,7 +603,7 @@ def _one_file(
     diag = Diagnostics(verbose=False)
     collected = _Collect()
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    pipeline = _offline_pipeline(args, options, collected, diag)
+    pipeline = _pipeline(args, options, collected, diag)
     size = 0
     error = None
 
@@ -638,7 +660,14 @@ def _summary_main(argv: list[str]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    pipeline = _offline_pipeline(args, options, window, diag)
+    from oom_input.pods.enricher import EnrichingSink
+    from oom_input.pods.options import make_pod_enricher
+
+    try:
+        pod_enricher, _ = make_pod_enricher(args, diag.notice, live=False)
+    except ValueError as exc:
+        parser.error(str(exc))
+    pipeline = _pipeline(args, options, EnrichingSink(window, pod_enricher), diag)
     status = EXIT_OK
     for path in args.files or ["-"]:
         try:
@@ -699,7 +728,7 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics,
         diag.notice,
         options,
     )
-    pipeline = _offline_pipeline(args, options, sink, diag, decoder=follower.decoder)
+    pipeline = _pipeline(args, options, sink, diag, decoder=follower.decoder)
     follower.install_signal_handlers()
     try:
         follower.open()

@@ -17,7 +17,7 @@ against exact shapes and anything else is left unattributed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
 
@@ -137,8 +137,9 @@ def _docker_outside_kubernetes(segments: list[str]) -> PodAttribution:
     return _NOTHING
 
 
-def kubernetes_enricher(record: OomRecord) -> None:
-    """Set pod_uid, container_id, qos_class and container_runtime from the record's cgroups."""
+def kubernetes_enricher(record: OomRecord) -> OomRecord:
+    """The record with pod_uid, container_id, qos_class and container_runtime set from its
+    cgroups (a copy when any of them changes; the argument is never changed)."""
     attribution = _NOTHING
     # The killed task's cgroup is the most specific: when the limit was hit on the pod, it still
     # names the container inside it.
@@ -146,10 +147,20 @@ def kubernetes_enricher(record: OomRecord) -> None:
         attribution = attribute_cgroup(record.container_name)
     if attribution == _NOTHING:
         attribution = attribute_cgroup(record.victim_container_name)
-    record.pod_uid = attribution.pod_uid
-    record.container_id = attribution.container_id
-    record.qos_class = attribution.qos_class
-    record.container_runtime = attribution.container_runtime
+    if (
+        record.pod_uid == attribution.pod_uid
+        and record.container_id == attribution.container_id
+        and record.qos_class == attribution.qos_class
+        and record.container_runtime == attribution.container_runtime
+    ):
+        return record
+    return replace(
+        record,
+        pod_uid=attribution.pod_uid,
+        container_id=attribution.container_id,
+        qos_class=attribution.qos_class,
+        container_runtime=attribution.container_runtime,
+    )
 
 
 __all__ = ["PodAttribution", "attribute_cgroup", "kubernetes_enricher"]

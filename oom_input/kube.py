@@ -21,7 +21,6 @@ import collections
 import contextlib
 import email.utils
 import http.client
-import json
 import os
 import socket
 import ssl
@@ -31,6 +30,8 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
+
+import orjson
 
 TOKEN_MAX_AGE_S: Final = 60.0  # bound tokens rotate: re-read at least this often
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024  # a pod list of a full node is a few MB
@@ -136,6 +137,13 @@ class ClusterConfig:
     def __repr__(self) -> str:
         return f"ClusterConfig(host={self.host!r}, port={self.port}, origin={self.origin!r})"
 
+    def scrub(self, message: str) -> str:
+        """``message`` without any token this connection has used (for diagnostics)."""
+        for secret in () if self.token is None else self.token.seen:
+            if secret:
+                message = message.replace(secret, "<token>")
+        return message
+
 
 def in_cluster_config(service_account_dir: str) -> ClusterConfig:
     """The pod's own service account, like client-go's rest.InClusterConfig."""
@@ -166,7 +174,7 @@ def kubeconfig_config(path: str) -> ClusterConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise KubeConfigError(f"kubeconfig {path}: cannot read ({exc})") from None
     try:
-        doc = parse_yaml(text)
+        doc = load_kubeconfig_document(text)
     except ValueError as exc:
         raise KubeConfigError(f"kubeconfig {path}: {exc}") from None
     if not isinstance(doc, dict):
@@ -344,7 +352,7 @@ class ApiClient:
         timeout: float | None = None,
     ) -> Any:
         """Send one request, return the decoded JSON answer; raises ApiError."""
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        data = None if body is None else orjson.dumps(body)
         token = self.config.token
         for attempt in (1, 2):
             status, headers, payload = self._send(method, path, data, content_type, timeout)
@@ -354,7 +362,7 @@ class ApiClient:
             break
         if 200 <= status < 300:
             try:
-                return json.loads(payload) if payload else None
+                return orjson.loads(payload) if payload else None
             except ValueError:
                 raise ApiError(f"{method} {path}: answer is not JSON", status=status) from None
         reason, message = _status_details(payload)
@@ -437,7 +445,7 @@ def _describe(exc: BaseException) -> str:
 def _status_details(payload: bytes) -> tuple[str, str]:
     """(reason, message) of a metav1.Status answer, else ("", start of the text)."""
     with contextlib.suppress(ValueError, AttributeError):
-        status = json.loads(payload)
+        status = orjson.loads(payload)
         return str(status.get("reason") or ""), str(status.get("message") or "")
     return "", payload[:200].decode("utf-8", "replace")
 
@@ -455,139 +463,19 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-# --- a YAML subset: what kubectl and cloud tools write into kubeconfig files ----------------------
-def parse_yaml(text: str) -> Any:
-    """Parse block mappings, block sequences (also at the parent key's indent), plain, single-
-    and double-quoted scalars, ``{}``/``[]`` and JSON flow values, and comments. JSON documents
-    are YAML too and go straight to the JSON parser. Raises ValueError on anything else."""
-    if text.lstrip().startswith("{"):
-        return json.loads(text)
-    lines: list[tuple[int, str, int]] = []  # (indent, content, line number)
-    for number, raw in enumerate(text.splitlines(), 1):
-        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
-            raise ValueError(f"line {number}: tab in indentation")
-        content = _strip_comment(raw).rstrip()
-        if not content.strip() or content.strip() in ("---", "..."):
-            continue
-        lines.append((len(content) - len(content.lstrip()), content.strip(), number))
-    if not lines:
-        return None
-    value, end = _block(lines, 0, lines[0][0])
-    if end != len(lines):
-        raise ValueError(f"line {lines[end][2]}: unexpected indentation")
-    return value
-
-
-def _strip_comment(line: str) -> str:
-    quote = ""
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'" and (i == 0 or line[i - 1] in " :-[{,"):
-            quote = char
-        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i]
-    return line
-
-
-def _is_item(content: str) -> bool:
-    return content == "-" or content.startswith("- ")
-
-
-def _block(lines: list[tuple[int, str, int]], i: int, indent: int) -> tuple[Any, int]:
-    if _is_item(lines[i][1]):
-        return _sequence(lines, i, indent)
-    if _split_key(lines[i][1]) is None:
-        if i + 1 < len(lines) and lines[i + 1][0] > indent:
-            raise ValueError(f"line {lines[i][2]}: multi-line scalars are not supported")
-        return _scalar(lines[i][1], lines[i][2]), i + 1
-    return _mapping(lines, i, indent)
-
-
-def _sequence(lines: list[tuple[int, str, int]], i: int, indent: int) -> tuple[list[Any], int]:
-    items: list[Any] = []
-    while i < len(lines) and lines[i][0] == indent and _is_item(lines[i][1]):
-        rest = lines[i][1][1:].lstrip()
-        if not rest:
-            if i + 1 < len(lines) and lines[i + 1][0] > indent:
-                value, i = _block(lines, i + 1, lines[i + 1][0])
-            else:
-                value, i = None, i + 1
-        else:
-            # "- key: value" opens a mapping whose further keys line up with "key"
-            inner = indent + len(lines[i][1]) - len(rest)
-            lines[i] = (inner, rest, lines[i][2])
-            value, i = _block(lines, i, inner)
-        items.append(value)
-    return items, i
-
-
-def _mapping(lines: list[tuple[int, str, int]], i: int, indent: int) -> tuple[dict, int]:
-    result: dict[str, Any] = {}
-    while i < len(lines) and lines[i][0] == indent and not _is_item(lines[i][1]):
-        split = _split_key(lines[i][1])
-        if split is None:
-            raise ValueError(f"line {lines[i][2]}: expected 'key: value'")
-        key, rest = split
-        number = lines[i][2]
-        i += 1
-        if rest:
-            result[key] = _scalar(rest, number)
-        elif i < len(lines) and (
-            lines[i][0] > indent or (lines[i][0] == indent and _is_item(lines[i][1]))
-        ):
-            result[key], i = _block(lines, i, lines[i][0])
-        else:
-            result[key] = None
-    if i < len(lines) and lines[i][0] > indent:
-        raise ValueError(f"line {lines[i][2]}: unexpected indentation")
-    return result, i
-
-
-def _split_key(content: str) -> tuple[str, str] | None:
-    if content[0] in "\"'":
-        end = content.find(content[0], 1)
-        if end < 0 or not content[end + 1 :].startswith(":"):
-            return None
-        key, rest = _scalar(content[: end + 1], 0), content[end + 2 :]
-        if rest and not rest.startswith(" "):
-            return None
-        return str(key), rest.strip()
-    for index, char in enumerate(content):
-        if char == ":" and (index + 1 == len(content) or content[index + 1] == " "):
-            return content[:index].strip(), content[index + 1 :].strip()
-    return None
-
-
-def _scalar(text: str, number: int) -> Any:
-    if text.startswith('"'):
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise ValueError(f"line {number}: bad double-quoted string") from None
-    if text.startswith("'"):
-        if len(text) < 2 or not text.endswith("'"):
-            raise ValueError(f"line {number}: bad single-quoted string")
-        return text[1:-1].replace("''", "'")
-    if text[0] in "{[":
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise ValueError(
-                f"line {number}: flow collections other than JSON are not supported"
-            ) from None
-    if text[0] in "|>&*!":
-        raise ValueError(f"line {number}: block scalars, anchors and tags are not supported")
-    if text in ("null", "Null", "NULL", "~"):
-        return None
-    if text in ("true", "True", "TRUE"):
-        return True
-    if text in ("false", "False", "FALSE"):
-        return False
-    with contextlib.suppress(ValueError):
-        return int(text)
-    return text
+def load_kubeconfig_document(text: str) -> Any:
+    """A kubeconfig's document, YAML (JSON is YAML too) read as kubectl reads it. PyYAML is
+    imported here only: most runs (in-cluster, no --kubeconfig) never need it."""
+    try:
+        import yaml
+    except ImportError:
+        raise KubeConfigError(
+            "reading a kubeconfig needs PyYAML: pip install 'oom-input[kubeconfig]'"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc).replace("\n", " ")) from None
 
 
 __all__ = [
@@ -598,5 +486,5 @@ __all__ = [
     "TokenSource",
     "in_cluster_config",
     "kubeconfig_config",
-    "parse_yaml",
+    "load_kubeconfig_document",
 ]

@@ -79,7 +79,7 @@ class Pipeline:
 
     def emit(self, record: OomRecord) -> None:
         for enrich in self.enrichers:
-            enrich(record)
+            record = enrich(record)
         self.sink.write(record)
         self.records_written += 1
 

@@ -1,13 +1,14 @@
 """A summary for people: the kills as a table, grouped, and kills per hour as text bars.
 
 ``Summary`` takes records (``OomRecord`` or dicts read back from oom-input's JSON output; it is
-also a ``Sink``) and groups them by host, pod, container, process name and kind. ``render()``
+also a ``Sink``) and groups them by host, namespace and workload, container, process name and
+kind. ``render()``
 gives, for example (``tests/data/real/two-kills-with-noise.kmsg`` and
 ``simple-memcg.kmsg`` read with ``--boot-time 1795722748.146912 --host node-a``)::
 
     3 OOM kills in 3 groups, 1 host (times in UTC, 2026)
 
-    COUNT  HOST    POD        CONTAINER      PROCESS   KIND   FIRST           LAST      MAX ANON   LIMIT
+    COUNT  HOST    WORKLOAD   CONTAINER      PROCESS   KIND   FIRST           LAST      MAX ANON   LIMIT
         1  node-a  07e53718…  eb718b8f6813   worker-1  memcg  11-26 19:58:34  19:58:34    55 MiB  48 MiB
         1  node-a  cbc9034c…  3a7f79a54825   worker-2  memcg  11-26 19:58:35  19:58:35    55 MiB  48 MiB
         1  node-a  -          /machine/demo  stress    memcg  11-26 20:12:22  20:12:22    40 MiB  40 MiB
@@ -16,9 +17,11 @@ gives, for example (``tests/data/real/two-kills-with-noise.kmsg`` and
     node-a  2026-11-26 19h  ██████████████████████████████████████████████████ 2
     node-a  2026-11-26 20h  █████████████████████████ 1
 
-- POD: the pod UID, preceded by ``namespace/name`` when a record carries ``pod_namespace`` /
-  ``pod_name`` (records made by oom-input do not yet); ``-`` outside Kubernetes.
-- CONTAINER: the container ID's first 12 hex digits, else the killed task's memory cgroup.
+- WORKLOAD: with the record's ``kubernetes`` object, ``<namespace>/<owner kind>/<owner name>``
+  (``shop/Deployment/web``: all pods of a Deployment in one row), or ``<namespace>/<pod>`` for a
+  pod without owner; else the pod UID; ``-`` outside Kubernetes.
+- CONTAINER: the Kubernetes container name when known, else the container ID's first 12 hex
+  digits, else the killed task's memory cgroup.
 - FIRST / LAST: the earliest and latest ``time_of_death`` (LAST without the date when it is the
   same day); ``-`` when no record of the group has a time. MAX ANON: the largest ``anon-rss``
   of a victim; LIMIT: the memory limit of the cgroup that hit it (the last one seen).
@@ -52,12 +55,12 @@ HEAD_BYTES = 1 << 16  # what peek_head reads at most to tell records from a kern
 OTHER_GROUPS = "(other groups)"
 NO_TIME = "(no time)"
 
-# key: host, pod, container, process name, kind
+# key: host, workload (namespace/kind/name), container, process name, kind
 GroupKey = tuple[str, str, str, str, str]
 _HEADERS = (
     "COUNT",
     "HOST",
-    "POD",
+    "WORKLOAD",
     "CONTAINER",
     "PROCESS",
     "KIND",
@@ -239,14 +242,23 @@ def _hour_order(hour: str) -> tuple[bool, str]:
 
 def _group_key(record: OomRecord | Mapping[str, Any]) -> GroupKey:
     host = _text(record_value(record, "host")) or "-"
-    uid = _text(record_value(record, "pod_uid"))
-    namespace = _text(record_value(record, "pod_namespace"))
-    name = _text(record_value(record, "pod_name"))
-    named = "/".join(part for part in (namespace, name) if part)
-    pod = " ".join(part for part in (named, uid) if part) or "-"
+    kube = record_value(record, "kubernetes")
+    kube = kube if isinstance(kube, Mapping) else {}
+    owner = kube.get("owner")
+    owner = owner if isinstance(owner, Mapping) else {}
+    namespace = _text(kube.get("namespace_name"))
+    if namespace and _text(owner.get("kind")) and _text(owner.get("name")):
+        pod = f"{namespace}/{owner['kind']}/{owner['name']}"
+    elif namespace and _text(kube.get("pod_name")):
+        pod = f"{namespace}/{kube['pod_name']}"
+    else:
+        pod = _text(record_value(record, "pod_uid")) or "-"
     container_id = _text(record_value(record, "container_id"))
     container = (
-        container_id[:12] if container_id else _text(record_value(record, "container_name")) or "-"
+        _text(kube.get("container_name"))
+        or (container_id[:12] if container_id else None)
+        or _text(record_value(record, "container_name"))
+        or "-"
     )
     process = _text(record_value(record, "process_name")) or "-"
     kind = _text(record_value(record, "kind")) or "unknown"

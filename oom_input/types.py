@@ -140,6 +140,10 @@ class OomRecord:
     # oom_input.identity.record_id of the final fields (the assembler sets it when it closes
     # the report; a record made elsewhere gets it from the fields it was made with)
     id: str = ""
+    # who was killed in Kubernetes words (Fluent Bit / Fluentd key names: namespace_name,
+    # pod_name, pod_id, container_name, docker_id, container_image, host, labels, owner);
+    # None when the pod is not known. Built fresh per record by the pod metadata enricher.
+    kubernetes: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -153,8 +157,9 @@ class OomRecord:
 
 RECORD_FIELDS: Final = tuple(f.name for f in fields(OomRecord))
 
-# An enricher adds fields to a finished record in place (e.g. Kubernetes attribution).
-Enricher = Callable[[OomRecord], None]
+# An enricher returns the record to pass on; it never changes its argument (records are values),
+# it returns a changed copy (dataclasses.replace) or the record itself.
+Enricher = Callable[[OomRecord], OomRecord]
 
 
 class Sink(Protocol):

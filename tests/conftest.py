@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from events_server import Pki, make_pki
 
 from kernel_oom import real_oom_unavailable_reason
 
@@ -31,6 +32,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("OOM_INPUT_REQUIRE_REAL_KERNEL") == "1":
         pytest.fail(f"real kernel required (OOM_INPUT_REQUIRE_REAL_KERNEL=1): {reason}", False)
     pytest.skip(f"real kernel OOM unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """Certificates for the API server stand-in (events_server.py), made once per session."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 ssl) on 127.0.0.1, certificates made at test time with the openssl CLI.
 
 It checks the bearer token (or, with ``client_ca``, a client certificate), validates each Event
-against the core/v1 rules that matter, keeps the Events it accepted, serves a pod list, and
-records every request. ``script`` lists answers to give instead of the normal ones, one per
+against the core/v1 rules that matter, keeps the Events it accepted, serves a pod list and
+other objects by path (``objects``: ReplicaSets, Jobs), and records every request. ``script`` lists answers to give instead of the normal ones, one per
 request: an HTTP status (401, 429, 500, ...), ``(429, retry_after)`` or "hang".
 """
 
@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 EVENT_NAME = re.compile(r"(?P<object>.+)\.(?P<nanos>[0-9a-f]+)")
 RFC3339_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+RFC3339_MICRO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 EVENTS_PATH = re.compile(r"/api/v1/namespaces/(?P<ns>[^/]+)/events(?:/(?P<name>[^/]+))?")
 
 
@@ -129,6 +130,13 @@ def validate_event(event: Any, namespace: str) -> list[str]:
         problems.append("source.component")
     if event.get("eventTime") is None and not event.get("reportingComponent"):
         problems.append("reportingComponent")
+    if event.get("eventTime") is not None:
+        # core/v1 legacyValidateEvent: an Event with eventTime needs these too
+        if not RFC3339_MICRO.fullmatch(str(event["eventTime"])):
+            problems.append(f"eventTime {event['eventTime']!r}")
+        for key in ("reportingComponent", "reportingInstance", "action"):
+            if not event.get(key):
+                problems.append(f"{key} required with eventTime")
     return problems
 
 
@@ -149,6 +157,7 @@ class ApiState:
 
     tokens: set[str] = field(default_factory=set)
     pods: list[dict[str, Any]] = field(default_factory=list)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # GET by path
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -213,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
             node = request.query.get("fieldSelector", [""])[0].removeprefix("spec.nodeName=")
             pods = [p for p in state.pods if p.get("spec", {}).get("nodeName") == node]
             self._json(200, {"kind": "PodList", "apiVersion": "v1", "items": pods})
+            return
+        if request.method == "GET" and url.path in state.objects:
+            self._json(200, state.objects[url.path])
             return
         match = EVENTS_PATH.fullmatch(url.path)
         if match is None:

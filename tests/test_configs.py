@@ -917,3 +917,30 @@ def test_dockerignore_keeps_the_build_context_small() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
     assert "*" in lines
     assert {"!pyproject.toml", "!README.md", "!oom_input/"} <= set(lines)
+
+
+def test_daemonset_mounts_the_kubelet_log_directories_read_only() -> None:
+    """/var/log/pods and /var/log/containers (the pod metadata source that needs no API rights)
+    are the host's, read-only, where --kubelet-log-dir's default looks."""
+    from oom_input.pods.options import DEFAULT_KUBELET_LOG_DIR
+
+    ctr = container(daemonset())
+    assert "--kubelet-log-dir" not in ctr["args"]
+    pod = daemonset()["spec"]["template"]["spec"]
+    for sub in ("pods", "containers"):
+        path = f"{DEFAULT_KUBELET_LOG_DIR}/{sub}"
+        mount = only([m for m in ctr["volumeMounts"] if m["mountPath"] == path])
+        assert mount["readOnly"] is True
+        assert _volume_for(pod, path)["hostPath"] == {"path": path, "type": "Directory"}
+
+
+def test_configs_route_on_the_kubernetes_namespace() -> None:
+    """Vector and Fluent Bit show a route on kubernetes.namespace_name."""
+    assert any(
+        ".kubernetes.namespace_name ==" in condition
+        for transform in vector_yaml()["transforms"].values()
+        if transform["type"] == "route"
+        for condition in transform["route"].values()
+    )
+    for name in ("fluent-bit.yaml", "fluent-bit.conf"):
+        assert "$kubernetes['namespace_name']" in (CONFIGS / name).read_text()

@@ -376,13 +376,13 @@ class TestKubernetesEnricher:
         record = _record(
             f"/kubepods/burstable/pod{UID}/{CID}", f"/kubepods/burstable/pod{UID}/{CID}"
         )
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         assert PodAttribution(UID, CID, "burstable", None) == _k8s(record)
 
     def test_pod_limit_keeps_container_from_task_cgroup(self) -> None:
         """When the pod's limit was hit, the task cgroup still gives the container."""
         record = _record(REAL_CGROUPFS_TASK, REAL_CGROUPFS_POD)
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         expected = PodAttribution(
             "99887766-5544-3322-1100-ffeeddccbbaa", "12ab" * 16, "guaranteed", None
         )
@@ -391,7 +391,7 @@ class TestKubernetesEnricher:
     def test_real_systemd_capture(self) -> None:
         """The real systemd capture's record gets the BestEffort containerd container."""
         record = _record(REAL_SYSTEMD_TASK, REAL_SYSTEMD_TASK)
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         expected = PodAttribution(
             "11223344-5566-7788-99aa-bbccddeeff00", "f0e1d2c3" * 8, "besteffort", "containerd"
         )
@@ -400,33 +400,33 @@ class TestKubernetesEnricher:
     def test_real_plain_capture(self) -> None:
         """The real plain-cgroup capture (/machine/demo) gets no attribution."""
         record = _record("/machine/demo", "/machine/demo")
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         expected = NOTHING
         assert expected == _k8s(record)
 
     def test_unknown_task_cgroup_falls_back_to_oom_cgroup(self) -> None:
         """With the task cgroup unknown ("/"), the OOM cgroup is used."""
         record = _record("/", f"/kubepods/besteffort/pod{UID}")
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         assert PodAttribution(UID, None, "besteffort", None) == _k8s(record)
 
     def test_unattributable_task_cgroup_falls_back_to_oom_cgroup(self) -> None:
         """A task cgroup that names nothing falls back to the OOM cgroup."""
         record = _record("/garbage", f"/kubepods/besteffort/pod{UID}")
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         assert PodAttribution(UID, None, "besteffort", None) == _k8s(record)
 
     def test_system_oom_outside_kubernetes(self) -> None:
         """A system OOM of a non-container task leaves every field None."""
         record = _record("/system.slice/sshd.service", "/")
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         expected = NOTHING
         assert expected == _k8s(record)
 
     def test_unknown_everything(self) -> None:
         """A record with no cgroups at all leaves every field None."""
         record = _record("/", None)
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         expected = NOTHING
         assert expected == _k8s(record)
 
@@ -435,7 +435,7 @@ class TestKubernetesEnricher:
         record = _record("/machine/demo", "/machine/demo")
         record.pod_uid, record.container_id = UID, CID
         record.qos_class, record.container_runtime = "burstable", "docker"
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         expected = NOTHING
         assert expected == _k8s(record)
 
@@ -444,7 +444,7 @@ class TestKubernetesEnricher:
         record = _record(f"/kubepods/pod{UID}/{CID}", f"/kubepods/pod{UID}")
         record.pid = 42
         before = record.as_dict()
-        kubernetes_enricher(record)
+        record = kubernetes_enricher(record)
         after = record.as_dict()
         changed = {key for key in before if before[key] != after[key]}
         assert {"pod_uid", "container_id", "qos_class"} == changed

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from events_server import FakeApiServer, Pki, make_pki
+from events_server import FakeApiServer, Pki
 
 from oom_input.events import (
     RBAC_RULES,
@@ -27,7 +27,7 @@ from oom_input.events import (
     make_event_sink,
     system_oom_message,
 )
-from oom_input.kube import TokenSource, parse_yaml
+from oom_input.kube import TokenSource, load_kubeconfig_document
 from oom_input.types import OomRecord
 
 TOKEN = "tok-3f9a1c7e-secret"
@@ -37,11 +37,6 @@ POD_UID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 CID = "ab" * 32
 OLD_CID = "cd" * 32
 FIXED_NS = 1_764_182_254_798_531_000  # 2025-11-26T18:37:34Z
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
@@ -153,7 +148,8 @@ def pod_record(container_id: str = CID, uid: str = POD_UID, **kw: Any) -> OomRec
 
 class TestSystemOom:
     def test_body_equals_kubelets(self, sa_dir: Path, api: FakeApiServer, make_sink: Factory):
-        """A system OOM gives the Event the kubelet's recorder sends, key for key."""
+        """A system OOM gives the Event the kubelet's recorder sends, key for key, but for the
+        kill's own time in eventTime (with the action core/v1 then requires)."""
         sink = make_sink(*_sa_args(sa_dir), wall_ns=lambda: FIXED_NS)
         sink.write(system_record())
         sink.close()
@@ -175,9 +171,10 @@ class TestSystemOom:
             "lastTimestamp": "2025-11-26T18:37:34Z",
             "count": 1,
             "type": "Warning",
-            "eventTime": None,
+            "eventTime": "2025-11-26T18:37:34.798531Z",
             "reportingComponent": "oom-input",
             "reportingInstance": "node-a",
+            "action": "SystemOOM",
         }
         assert api.state.problems == []
 
@@ -219,7 +216,8 @@ class TestPodEvents:
         }
         assert post.body["reason"] == "OOMKilling"
         assert post.body["message"] == (
-            "Memory cgroup out of memory: killed process 4242 (java) in container app; "
+            "Memory cgroup out of memory: killed process 4242 (java) in container app of pod "
+            "shop/web-7d9f; "
             "anon-rss 512000kB, limit 524288kB"
         )
         assert api.state.problems == []
@@ -241,7 +239,7 @@ class TestPodEvents:
         sink.write(pod_record(container_id=OLD_CID))
         sink.close()
         [post] = api.state.of("POST")
-        assert " in container app;" in post.body["message"]
+        assert " in container app of pod shop/web-7d9f;" in post.body["message"]
 
     def test_new_pod_found_by_relisting(self, sa_dir: Path, api: FakeApiServer, make_sink: Factory):
         """A pod started after the last list is found by listing again on the miss."""
@@ -522,13 +520,27 @@ users:
         """Without --events or --events-dry-run there is no event sink."""
         assert make_event_sink(_parse(), print) is None
 
-    def test_yaml_subset(self):
-        """Sequences at their key's indent, quotes, comments and flow {} parse as YAML does."""
-        text = "a:\n- b: 'it''s'  # c\n  c: \"x#y\"\n- - 1\nd: {}\ne: ~\n"
-        assert parse_yaml(text) == {"a": [{"b": "it's", "c": "x#y"}, [1]], "d": {}, "e": None}
+    def test_kubeconfig_yaml(self):
+        """Sequences at their key's indent, quotes, comments, flow {}, escapes and multi-line
+        plain scalars read as YAML reads them (PyYAML)."""
+        text = "a:\n- b: 'it''s'  # c\n  c: \"x#y\\x41\"\n- - 1\nd: {}\ne: ~\nf: one\n  two\n"
+        assert load_kubeconfig_document(text) == {
+            "a": [{"b": "it's", "c": "x#yA"}, [1]],
+            "d": {},
+            "e": None,
+            "f": "one two",
+        }
+
+    def test_bad_kubeconfig_yaml_is_a_startup_error(self, tmp_path: Path):
+        """A kubeconfig that is not YAML is refused with its path in the message."""
+        config = tmp_path / "kubeconfig"
+        config.write_text("a: [unclosed\n")
+        with pytest.raises(EventsConfigError, match=str(config)):
+            make_event_sink(_parse("--events", "--kubeconfig", str(config)), print)
 
     def test_rbac_rules_cover_requests(self, sa_dir: Path, api: FakeApiServer, make_sink: Factory):
-        """Every request made is allowed by RBAC_RULES (and nothing more is listed)."""
+        """Every request made is allowed by RBAC_RULES (the owners' get is in
+        test_pod_metadata's RBAC test)."""
         sink = make_sink(*_sa_args(sa_dir))
         for kernel_us in (1, 2):
             sink.write(pod_record(kernel_us=kernel_us))
@@ -539,6 +551,11 @@ users:
         allowed = {(res, verb) for rule in RBAC_RULES for res in rule["resources"]
                    for verb in rule["verbs"] if rule["apiGroups"] == [""]}  # fmt: skip
         assert used == allowed
+        assert {(g, r, v) for rule in RBAC_RULES for g in rule["apiGroups"]
+                for r in rule["resources"] for v in rule["verbs"]} == {
+            ("", "events", "create"), ("", "events", "patch"), ("", "pods", "list"),
+            ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
+        }  # fmt: skip
 
 
 class TestRestartAndDryRun:
@@ -573,3 +590,72 @@ class TestRestartAndDryRun:
         assert node["involvedObject"]["kind"] == "Node"
         assert pod["reason"] == "OOMKilling"
         assert pod["involvedObject"]["uid"] == POD_UID
+
+
+class TestNamesAndTimes:
+    def test_event_carries_the_kill_time(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A replayed kill three days old: the Event's times are the kill's, its name now's."""
+        later = FIXED_NS + 3 * 86_400 * 10**9
+        sink = make_sink(*_sa_args(sa_dir), wall_ns=lambda: later)
+        sink.write(pod_record())
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.body["firstTimestamp"] == post.body["lastTimestamp"] == "2025-11-26T18:37:34Z"
+        assert post.body["eventTime"] == "2025-11-26T18:37:34.798531Z"
+        assert post.body["action"] == "OOMKilling"
+        assert post.body["metadata"]["name"] == f"web-7d9f.{later:x}"
+        assert api.state.problems == []
+
+    def test_record_without_time_gets_the_posting_time(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """Without time_of_death the Event is stamped when posted, eventTime null as kubelet's."""
+        sink = make_sink(*_sa_args(sa_dir), wall_ns=lambda: FIXED_NS + 10**9)
+        sink.write(system_record(time_of_death=None))
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.body["firstTimestamp"] == "2025-11-26T18:37:35Z"
+        assert post.body["eventTime"] is None and "action" not in post.body
+
+    def test_pod_gone_from_the_api_keeps_the_records_names(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A pod the API no longer lists gets its Event under the names the node's files gave
+        the record's kubernetes object."""
+        gone = "22222222-3333-4444-5555-666666666666"
+        names = {"namespace_name": "shop", "pod_name": "gone-0", "container_name": "app"}
+        sink = make_sink(*_sa_args(sa_dir))
+        sink.write(pod_record(uid=gone, kubernetes=names))
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.path == "/api/v1/namespaces/shop/events"
+        assert post.body["involvedObject"]["name"] == "gone-0"
+        assert " in container app of pod shop/gone-0;" in post.body["message"]
+        assert api.state.problems == []
+
+    def test_cli_shares_one_pod_list_between_records_and_events(
+        self, sa_dir: Path, api: FakeApiServer, tmp_path: Path
+    ):
+        """oom-input --events: the record gets its kubernetes object and the Pod Event its
+        names from one pod list."""
+        from helpers import run_cli
+
+        uid, cid = "99887766-5544-3322-1100-ffeeddccbbaa", "12ab" * 16
+        pod = _pod(uid=uid)
+        pod["status"]["containerStatuses"][0]["containerID"] = f"containerd://{cid}"
+        api.state.pods[:] = [pod]
+        capture = Path(__file__).parent / "data" / "real" / "cgroupfs-guaranteed-pod-limit.kmsg"
+        proc = run_cli(
+            *_sa_args(sa_dir, "--node-name", NODE, "--kubelet-log-dir", ""),
+            "--boot-time", "1764180000", str(capture),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        [record] = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert record["kubernetes"]["pod_name"] == "web-7d9f"
+        assert record["kubernetes"]["container_name"] == "app"
+        assert len(api.state.of("GET")) == 1
+        [post] = api.state.of("POST")
+        assert " in container app of pod shop/web-7d9f;" in post.body["message"]
+        assert post.body["eventTime"].startswith(record["time_of_death"][:19])

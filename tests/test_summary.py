@@ -134,11 +134,24 @@ class TestTable:
         text = summary_of(cli_records(PLAIN_CGROUP, boot=None)).render(width=160)
         assert table_rows(text)[0].split()[6:8] == ["-", "-"]
 
-    def test_pod_namespace_and_name_shown_with_the_uid(self) -> None:
-        """pod_namespace/pod_name, when a record has them, come before the UID."""
-        record = {**cli_records(POD_LIMIT)[0], "pod_namespace": "shop", "pod_name": "cart-7d9f"}
+    def test_kubernetes_names_group_by_workload_and_container(self) -> None:
+        """Kills in two pods of one Deployment are one row: namespace/kind/name, container."""
+        base = cli_records(POD_LIMIT)[0]
+        records = [
+            {**base, "pid": pid, "kubernetes": {"namespace_name": "shop", "pod_name": pod,
+             "container_name": "app", "owner": {"kind": "Deployment", "name": "web"}}}
+            for pid, pod in ((1, "web-7d9c5-aaaaa"), (2, "web-7d9c5-bbbbb"))
+        ]  # fmt: skip
+        rows = table_rows(summary_of(records).render(width=200))
+        assert len(rows) == 1
+        assert rows[0].split()[:4] == ["2", "node-a", "shop/Deployment/web", "app"]
+
+    def test_pod_without_owner_is_namespace_and_pod(self) -> None:
+        """A pod without owner is shown as namespace/pod."""
+        record = {**cli_records(POD_LIMIT)[0], "kubernetes": {"namespace_name": "shop",
+                  "pod_name": "debug", "container_name": None, "owner": None}}  # fmt: skip
         row = table_rows(summary_of([record]).render(width=200))[0]
-        assert "shop/cart-7d9f 99887766-5544-3322-1100-ffeeddccbbaa" in row
+        assert row.split()[2:4] == ["shop/debug", "12ab12ab12ab"]
 
     def test_table_fits_the_width(self) -> None:
         """Every line of a summary of all real captures fits 100 columns."""
