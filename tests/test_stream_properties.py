@@ -37,7 +37,12 @@ from oom_input.types import DecodeOptions, OomRecord
 
 DATA = Path(__file__).parent / "data"
 NOT_FIXTURES = {".md", ".py", ".json"}
-FIXTURES = sorted(p for p in DATA.rglob("*") if p.is_file() and p.suffix not in NOT_FIXTURES)
+NOT_KERNEL_LOGS = {"pods"}  # tests/data/pods: kubectl output for the pod metadata tests
+FIXTURES = sorted(
+    p
+    for p in DATA.rglob("*")
+    if p.is_file() and p.suffix not in NOT_FIXTURES and p.parent.name not in NOT_KERNEL_LOGS
+)
 # dmesg's "[  499.798531] text" (a record's continuation lines carry no stamp)
 _DMESG_LINE = re.compile(rb"^\[\s*(\d+)\.(\d{6})\] (.*)$")
 # the fields a report gives whatever format carried it (host, boot, times and seq depend on it)
