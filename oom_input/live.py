@@ -24,7 +24,8 @@ import orjson
 
 from oom_input.assembler import Assembler
 from oom_input.decoders.kmsg import KmsgDecoder
-from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord
+from oom_input.types import Ignored as _Ignored
 
 READ_BYTES = 8192  # a smaller buffer than the record fails with EINVAL (seen here)
 BOOT_TIME_REFRESH_S = 60.0  # follow NTP steps of the wall clock

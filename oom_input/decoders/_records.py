@@ -42,7 +42,7 @@ from oom_input.decoders._common import (
     offset_zone,
 )
 from oom_input.decoders.kmsg import unescape
-from oom_input.types import IGNORED, DecodeOptions, Decoder, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Decoder, Ignored, KernelLine
 
 
 class EventTime(NamedTuple):
@@ -220,7 +220,7 @@ class RecordReader:
 
     def read(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
-    ) -> KernelLine | _Ignored:
+    ) -> KernelLine | Ignored:
         """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
         transport = _first(record, TRANSPORT_KEYS)
         if transport is not None and self.text(transport, raw) != "kernel":
@@ -272,7 +272,7 @@ class RecordReader:
             seq=_as_int(record.get("sequence")),
         )
 
-    def _decode_line(self, text: str) -> KernelLine | _Ignored | None:
+    def _decode_line(self, text: str) -> KernelLine | Ignored | None:
         if self._lines is None:
             from oom_input.decoders import AutoDecoder
 

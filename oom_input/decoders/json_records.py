@@ -41,7 +41,7 @@ import orjson
 
 from oom_input.decoders._common import strip_cr
 from oom_input.decoders._records import RecordReader, envelope_entries
-from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
@@ -62,7 +62,7 @@ class JsonDecoder:
         self.options = options
         self._reader = RecordReader(options, self.name)
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
         value = self._parse(raw)
         if value is None or not self._claims(value):
@@ -86,10 +86,11 @@ class JsonDecoder:
         if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
             return None
         try:
-            return orjson.loads(body)
+            value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
             self.options.report("invalid JSON", raw)
             return None
+        return value
 
 
 class JournalJsonDecoder(JsonDecoder):
