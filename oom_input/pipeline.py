@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from oom_input.assembler import Assembler
+from oom_input.peek import has_newline, peek
 from oom_input.scanner import LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
 
@@ -85,7 +86,7 @@ class Pipeline:
         """Feed one file's bytes. Reports may go on in the next file: ``finish`` ends all input."""
         chunks = iter(chunks)
         if self.choose_stream is not None:
-            head, chunks = _peek(chunks, STREAM_HEAD_BYTES)
+            head, chunks = peek(chunks, STREAM_HEAD_BYTES, has_newline)
             stream = self.choose_stream(head)
             if stream is not None:
                 self._run_stream(stream, chunks)
@@ -121,24 +122,6 @@ class Pipeline:
     def finish(self) -> None:
         """End of all input: close open reports."""
         self.scanner.finish()
-
-
-def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
-    """The first ``size`` bytes (or up to the first newline, or all there is), and an iterator
-    that still yields every chunk."""
-    taken: list[bytes] = []
-    head = b""
-    for chunk in chunks:
-        taken.append(chunk)
-        head += chunk
-        if len(head) >= size or b"\n" in head:
-            break
-    return head, _chain(taken, chunks)
-
-
-def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield from first
-    yield from rest
 
 
 def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
