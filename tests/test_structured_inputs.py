@@ -299,6 +299,10 @@ class TestJsonLines:
         assert expected <= set(auto.extra_markers)
 
 
+# the decoder leaves out items without a report marker: the texts hold one
+KILL_A, KILL_B = "Killed process 1 (a)", "Killed process 2 (b)"
+
+
 def good_item(text: str = "Killed process 9 (good)") -> bytes:
     return msgpack.packb({"message": text, "_TRANSPORT": "kernel"})
 
@@ -315,42 +319,42 @@ class TestMsgpackHostile:
         decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
         hostile = b"\x81\xa7message\xdb" + struct.pack(">I", 0xFFFFFFFF) + b"abc"
         tracemalloc.start()
-        texts = stream_texts(decoder, good_item("a"), hostile, good_item("b"))
+        texts = stream_texts(decoder, good_item(KILL_A), hostile, good_item(KILL_B))
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        assert (texts, reports) == (["a", "b"], ["msgpack length over the limits"])
+        assert (texts, reports) == ([KILL_A, KILL_B], ["msgpack length over the limits"])
         assert peak < 2_000_000
 
     def test_huge_string_prefix_then_live_stream(self) -> None:
         """After a hostile prefix, items fed later are read without waiting for end of input."""
         decoder = make_stream_decoder("msgpack", DecodeOptions(report=Reports()))
         decoder.feed(b"\x81\xa7message\xdb" + struct.pack(">I", 0xFFFFFFFF))
-        assert [line.text for line in decoder.feed(good_item("b"))] == ["b"]
+        assert [line.text for line in decoder.feed(good_item(KILL_B))] == [KILL_B]
 
     def test_garbage_skipped_once_reported(self) -> None:
         """Garbage between items is reported once and skipped."""
         reports = Reports()
         decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
-        texts = stream_texts(decoder, good_item("a") + b"\xc1\xc1\x00\xc1" + good_item("b"))
-        assert (texts, len(reports)) == (["a", "b"], 1)
+        texts = stream_texts(decoder, good_item(KILL_A) + b"\xc1\xc1\x00\xc1" + good_item(KILL_B))
+        assert (texts, len(reports)) == ([KILL_A, KILL_B], 1)
 
     def test_deep_nesting(self) -> None:
         """Items nested deeper than the unpacker's stack are reported, then skipped."""
         reports = Reports()
         decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
-        texts = stream_texts(decoder, b"\x91" * 5000 + b"\xc0", good_item("b"))
-        assert texts == ["b"] and reports
+        texts = stream_texts(decoder, b"\x91" * 5000 + b"\xc0", good_item(KILL_B))
+        assert texts == [KILL_B] and reports
 
     def test_truncated_item_at_end(self) -> None:
         """An item cut short at end of input is reported."""
         reports = Reports()
         decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
-        assert stream_texts(decoder, good_item("a") + good_item("b")[:-3]) == ["a"]
+        assert stream_texts(decoder, good_item(KILL_A) + good_item(KILL_B)[:-3]) == [KILL_A]
         assert reports == ["incomplete msgpack item at end of input"]
 
     def test_event_time_ext(self) -> None:
         """A Fluent EventTime (ext 0) gives the wall time to the nanosecond's µs."""
-        item = ["tag", msgpack.ExtType(0, struct.pack(">II", 1764181194, 840991999)), {"log": "x"}]
+        item = ["tag", msgpack.ExtType(0, struct.pack(">II", 1764181194, 840991999)), {"log": KILL_A}]
         [line] = make_stream_decoder("msgpack", DecodeOptions()).feed(msgpack.packb(item))
         assert line.wall_us == 1764181194840991
 
