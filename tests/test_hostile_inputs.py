@@ -76,7 +76,10 @@ HOSTILE: dict[str, tuple[Callable[[bytes], None], Callable[[int], bytes]]] = {
         read_stream("journal-export"),
         lambda n: repeated(b"MESSAGE\n\xff\xff\xff\xff\xff\xff\xff\x7f", n),
     ),
-    "journal export endless entry": (read_stream("journal-export"), lambda n: repeated(b"A=1\n", n)),
+    "journal export endless entry": (
+        read_stream("journal-export"),
+        lambda n: repeated(b"A=1\n", n),
+    ),
     "journal export endless line": (
         read_stream("journal-export"),
         lambda n: b"MESSAGE=" + b"x" * n,

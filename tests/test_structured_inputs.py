@@ -263,6 +263,18 @@ class TestJsonLines:
         assert None is JsonDecoder(DecodeOptions(report=reports)).decode(b"[  499.798531] x")
         assert reports == []
 
+    def test_record_without_marker_ignored(self) -> None:
+        """A record with no report marker cannot matter: IGNORED, its fields unread."""
+        decoder = JsonDecoder(DecodeOptions())
+        assert IGNORED is decoder.decode(journal_entry(MESSAGE="usb 1-1: new device"))
+
+    def test_records_right_after_a_marker_line_decoded(self) -> None:
+        """The lines right after a marker line are decoded in full (pr_cont fragments)."""
+        decoder = JsonDecoder(DecodeOptions())
+        decoder.decode(journal_entry(MESSAGE="oom-kill:constraint=CONSTRAINT_MEMCG,nodemask="))
+        line = decoder.decode(journal_entry(MESSAGE="(null),cpuset=/"))
+        assert isinstance(line, KernelLine) and line.text == "(null),cpuset=/"
+
     def test_repeated_message_first_text(self) -> None:
         """A repeated MESSAGE field gives its first text value."""
         line = JsonDecoder(DecodeOptions()).decode(journal_entry(MESSAGE=[[104, 105], "b"]))
@@ -270,19 +282,21 @@ class TestJsonLines:
 
     def test_boot_id_dashed(self) -> None:
         """A journal _BOOT_ID (32 hex) becomes the canonical dashed lowercase form."""
-        raw = journal_entry(MESSAGE="x", _BOOT_ID="AAE7E8D9EA8A4D399E7A7BBCE85930C1")
+        raw = journal_entry(MESSAGE=KILL_A, _BOOT_ID="AAE7E8D9EA8A4D399E7A7BBCE85930C1")
         line = JsonDecoder(DecodeOptions()).decode(raw)
         assert isinstance(line, KernelLine) and SOURCE.boot_id == line.boot_id
 
     def test_fluent_bit_kmsg_dictionary_cut(self) -> None:
         """A Fluent Bit kmsg msg loses its dictionary lines and its escapes are decoded."""
-        raw = b'{"priority":6,"sequence":5,"sec":1,"usec":2,"msg":"a\\\\x09b\\n SUBSYSTEM=acpi"}'
+        raw = (
+            b'{"priority":6,"sequence":5,"sec":1,"usec":2,"msg":"CPU: a\\\\x09b\\n SUBSYSTEM=acpi"}'
+        )
         line = JsonDecoder(DecodeOptions()).decode(raw)
-        assert KernelLine("a\tb", kernel_us=1_000_002, seq=5, source_format="json") == line
+        assert KernelLine("CPU: a\tb", kernel_us=1_000_002, seq=5, source_format="json") == line
 
     def test_rfc3339_nanoseconds(self) -> None:
         """A timestamp with nanoseconds and an offset gives wall µs."""
-        raw = b'{"message":"x","timestamp":"2025-11-26T19:19:54.840991123+01:00"}'
+        raw = b'{"message":"CPU: x","timestamp":"2025-11-26T19:19:54.840991123+01:00"}'
         line = JsonDecoder(DecodeOptions()).decode(raw)
         assert isinstance(line, KernelLine) and line.wall_us == 1764181194840991
 
@@ -354,7 +368,11 @@ class TestMsgpackHostile:
 
     def test_event_time_ext(self) -> None:
         """A Fluent EventTime (ext 0) gives the wall time to the nanosecond's µs."""
-        item = ["tag", msgpack.ExtType(0, struct.pack(">II", 1764181194, 840991999)), {"log": KILL_A}]
+        item = [
+            "tag",
+            msgpack.ExtType(0, struct.pack(">II", 1764181194, 840991999)),
+            {"log": KILL_A},
+        ]
         [line] = make_stream_decoder("msgpack", DecodeOptions()).feed(msgpack.packb(item))
         assert line.wall_us == 1764181194840991
 

@@ -35,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import ClassVar
 
 import orjson
@@ -50,6 +51,19 @@ RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
 # prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
 JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
+CONTEXT_LINES = 8  # lines decoded in full after one that held a marker (pr_cont fragments)
+
+
+@cache
+def relevant_markers() -> tuple[bytes, ...]:
+    """Byte strings without which a record cannot matter to the assembler: its report
+    markers and every line format's extra markers (the registry imports this module: read
+    on first use)."""
+    from oom_input.assembler import REPORT_MARKERS
+    from oom_input.registry import LINE_FORMATS
+
+    extra = (marker for fmt in LINE_FORMATS for marker in fmt.load().extra_markers)
+    return tuple(dict.fromkeys((*REPORT_MARKERS, *extra)))
 
 
 class JsonDecoder:
@@ -61,12 +75,23 @@ class JsonDecoder:
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
         self._reader = RecordReader(options, self.name)
+        self._markers = relevant_markers()
+        self._context = 0  # lines still to decode in full after one that held a marker
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
-        """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
+        """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line.
+        A record without a report marker cannot matter: unless it follows a marker line
+        closely (a pr_cont fragment), it is IGNORED without reading its fields (the reader
+        shows every line with --passthrough)."""
         value = self._parse(raw)
         if value is None or not self._claims(value):
             return None
+        if any(marker in raw for marker in self._markers):
+            self._context = CONTEXT_LINES
+        elif self._context:
+            self._context -= 1
+        else:
+            return IGNORED
         entries = envelope_entries(value)
         if not entries:
             return IGNORED
