@@ -87,6 +87,12 @@ def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
+def message_of(record: Mapping[str, Any]) -> Any:
+    """The raw value of a record's text field (see the module docstring), None without one."""
+    message = _first(record, MESSAGE_KEYS)
+    return record.get("exec") if message is None else message
+
+
 def _is_byte_array(value: list[Any]) -> bool:
     return bool(value) and all(type(b) is int and 0 <= b <= 255 for b in value)
 
@@ -231,11 +237,9 @@ class RecordReader:
         if all(key in record for key in KMSG_RECORD_KEYS):
             line = self._kmsg_record(record, raw)
         else:
-            message = _first(record, MESSAGE_KEYS)
+            message = message_of(record)
             if message is None:
-                message = record.get("exec")
-                if message is None:
-                    return IGNORED
+                return IGNORED
             text = self.text(message, raw)
             if text is None:
                 return IGNORED

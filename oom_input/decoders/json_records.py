@@ -41,7 +41,7 @@ from typing import ClassVar
 import orjson
 
 from oom_input.decoders._common import strip_cr
-from oom_input.decoders._records import RecordReader, envelope_entries
+from oom_input.decoders._records import RecordReader, envelope_entries, message_of
 from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
@@ -75,30 +75,42 @@ class JsonDecoder:
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
         self._reader = RecordReader(options, self.name)
-        self._markers = relevant_markers()
+        # the message is text here: JSON spellings of byte arrays are left to the reader
+        self._markers = tuple(
+            marker.decode() for marker in relevant_markers() if marker not in BYTE_ARRAY_MARKERS
+        )
         self._context = 0  # lines still to decode in full after one that held a marker
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line.
-        A record without a report marker cannot matter: unless it follows a marker line
-        closely (a pr_cont fragment), it is IGNORED without reading its fields (the reader
-        shows every line with --passthrough)."""
+        A record whose text holds no report marker cannot matter: unless it follows a marker
+        line closely (a pr_cont fragment), it is IGNORED without reading its other fields (the
+        reader shows every line with --passthrough)."""
         value = self._parse(raw)
         if value is None or not self._claims(value):
             return None
-        if any(marker in raw for marker in self._markers):
-            self._context = CONTEXT_LINES
-        elif self._context:
-            self._context -= 1
-        else:
-            return IGNORED
         entries = envelope_entries(value)
         if not entries:
             return IGNORED
         if len(entries) > 1:
             self.options.report("several events in one JSON line: only the first is read", raw)
         record, wall_us = entries[0]
+        message = message_of(record)
+        if not isinstance(message, str):  # none, or bytes: the reader decides
+            pass
+        elif self._has_marker(message):
+            self._context = CONTEXT_LINES
+        elif self._context:
+            self._context -= 1
+        else:
+            return IGNORED
         return self._reader.read(record, raw, wall_us)
+
+    def _has_marker(self, text: str) -> bool:
+        for marker in self._markers:  # noqa: SIM110 (a loop is 2x faster than any() here)
+            if marker in text:
+                return True
+        return False
 
     def _claims(self, value: object) -> bool:
         return True  # any JSON value that starts like a record
