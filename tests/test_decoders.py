@@ -678,7 +678,7 @@ class TestPlain:
     def test_real_dmesg_notime_texts(self) -> None:
         """dmesg -t lines are the kmsg texts."""
         decoded = decode_all(
-            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.dmesg-notime")
+            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.plain-dmesg-t")
         )
         expected = REPORT_TEXTS
         assert expected == [line.text for line in decoded]
@@ -686,7 +686,7 @@ class TestPlain:
     def test_real_journal_cat_texts(self) -> None:
         """journalctl -o cat lines are the messages of every program, kernel or not."""
         decoded = decode_all(
-            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.journal-cat")
+            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.plain-journal-cat")
         )
         expected = [*BOOT_A_TEXTS, *REPORT_TEXTS, SYSTEMD_TEXT]
         assert expected == [line.text for line in decoded]
@@ -838,7 +838,7 @@ class TestRegistry:
             ("simple-memcg.dmesg-reltime", {"dmesg"}),
             ("simple-memcg.dmesg-delta", {"dmesg"}),
             ("simple-memcg.dmesg-show-delta", {"dmesg"}),
-            ("simple-memcg.dmesg-notime", {"plain"}),
+            ("simple-memcg.plain-dmesg-t", {"plain"}),
             ("simple-memcg.journal-short", {"journal", IGNORED}),
             ("simple-memcg.journal-short-precise", {"journal", IGNORED}),
             ("simple-memcg.journal-short-iso", {"journal", IGNORED}),
@@ -847,7 +847,7 @@ class TestRegistry:
             ("simple-memcg.journal-short-monotonic", {"journal", IGNORED}),
             ("simple-memcg.journal-short-delta", {"journal", IGNORED}),
             ("simple-memcg.journal-short-unix", {"journal", IGNORED}),
-            ("simple-memcg.journal-cat", {"plain"}),
+            ("simple-memcg.plain-journal-cat", {"plain"}),
             ("simple-memcg.syslog-kern-log", {"journal", IGNORED}),
             ("simple-memcg.syslog-rfc3339", {"journal", IGNORED}),
         ],

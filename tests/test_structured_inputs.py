@@ -47,7 +47,9 @@ OTHER = Source(
 )
 ALL_FORMATS = {**LINE_FORMATS, **STREAM_FORMATS}
 RENDERED_FIXTURES = sorted(
-    path for path in STRUCTURED.glob("*.*") if path.suffix != ".md" and ".real-" not in path.name
+    path
+    for path in STRUCTURED.glob("*.*")
+    if path.suffix != ".md" and not path.name.endswith("-real-journalctl")
 )
 
 
@@ -190,7 +192,7 @@ class TestGoldenFixtures:
     @pytest.mark.parametrize("output", ["json", "export"])
     def test_real_journalctl_output(self, output: str) -> None:
         """What the real journalctl printed for the capture gives the raw capture's record."""
-        data = (STRUCTURED / f"odd-name.real-journalctl-{output}").read_bytes()
+        data = (STRUCTURED / f"odd-name.journal-{output}-real-journalctl").read_bytes()
         fmt = "journal-json" if output == "json" else "journal-export"
         actual = decode_records(fmt, data, "auto", DecodeOptions())
         assert reference("odd-name", JOURNAL) == comparable(actual, JOURNAL)
