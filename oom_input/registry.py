@@ -102,9 +102,11 @@ LINE_FORMATS: tuple[LineFormat, ...] = (
     ),
 )
 
-# msgpack: a map or array header (no text log starts with such a byte: 0x80-0x9f and 0xdc-0xdf
-# are not UTF-8 lead bytes)
-_MSGPACK_HEADERS = tuple(bytes((byte,)) for byte in (*range(0x80, 0xA0), 0xDC, 0xDD, 0xDE, 0xDF))
+# msgpack: the header of an item of a shape the decoder reads, a map (fixmap, map16, map32) or
+# an array of 2-4 items (no text log starts with such a byte: none is a UTF-8 lead byte)
+_MSGPACK_HEADERS = tuple(
+    bytes((byte,)) for byte in (*range(0x80, 0x90), 0x92, 0x93, 0x94, 0xDE, 0xDF)
+)
 
 STREAM_FORMATS: tuple[StreamFormat, ...] = (
     StreamFormat(

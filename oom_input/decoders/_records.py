@@ -202,6 +202,11 @@ class RecordReader:
         self.source_format = source_format
         self._lines: Decoder | None = None  # made on first use: the registry imports this module
 
+    @property
+    def extra_markers(self) -> tuple[bytes, ...]:
+        """The extra markers of the line formats seen in records' text (see AutoDecoder)."""
+        return () if self._lines is None else self._lines.extra_markers
+
     def text(self, value: Any, raw: bytes) -> str | None:
         """A text field's value as text (None when it is not text)."""
         if isinstance(value, str):

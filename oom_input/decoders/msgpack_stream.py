@@ -45,7 +45,7 @@ import msgpack
 
 from oom_input.assembler import INNER_MARKERS, LEGACY_CHOSEN_MARKER, OPEN_MARKERS
 from oom_input.decoders._records import EventTime, RecordReader, envelope_entries
-from oom_input.registry import LINE_FORMATS, stream_format
+from oom_input.registry import stream_format
 from oom_input.types import DecodeOptions, KernelLine
 
 MAX_STR = MAX_BIN = 1 << 20
@@ -60,20 +60,19 @@ RESYNC_WORK_FACTOR, RESYNC_WORK_FREE = 16, 256 * 1024
 CHECKED_HEADERS = 64  # headers of an incomplete item checked against the limits, at most
 CONTEXT_ITEMS = 8  # items decoded in full after one that held a marker (pr_cont fragments)
 REPORT_WINDOW = 256 * 1024  # bytes after a marker in which the inner markers are searched too
-# first bytes of the items this decoder reads (fixmap, map16/32, fixarray of 2-4 items)
+# first bytes of the items this decoder reads (the registry's magic: maps, arrays of 2-4 items)
 ITEM_START = frozenset(magic[0] for magic in stream_format("msgpack").magic)
 _ITEM_START_RE = re.compile(b"[%s]" % b"".join(re.escape(bytes((b,))) for b in sorted(ITEM_START)))
-# an item with none of these cannot open a report: the assembler's opening markers, the line
-# formats' extra markers (journal boot lines), a MESSAGE key whose value is an array (journal
-# byte arrays hide the marker text)
-# (literal byte strings: bytes.find is faster than a regex)
+# an item with none of these cannot open a report: the assembler's opening markers, a MESSAGE
+# key whose value is an array (journal byte arrays hide the marker text), and the extra markers
+# of the line formats seen in the records' text (journal boot lines), once seen (literal byte
+# strings: bytes.find is faster than a regex)
 OPEN_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = (
-    *dict.fromkeys((*OPEN_MARKERS, *(m for fmt in LINE_FORMATS for m in fmt.load().extra_markers))),
+    *OPEN_MARKERS,
     re.compile(rb"\xa7MESSAGE[\x90-\x9f\xdc\xdd]"),
 )
 # ... and, within REPORT_WINDOW bytes of an item that held a marker, none of these either
 INNER_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = INNER_MARKERS
-_PATTERNS = OPEN_PATTERNS + INNER_PATTERNS
 _OVERLAP = 32  # longer than every pattern's match: a match may straddle two feeds
 
 # header byte -> (bytes of the length that follows, limit, kind) for lengths the Unpacker only
@@ -199,10 +198,15 @@ class MsgpackDecoder:
         self._hit_in_window = False  # _hit counts the inner markers too
         self._clear_to = 0  # when _hit is -1: no marker before this stream offset
         self._window_end = 0  # stream offset up to which the inner markers are searched
-        self._next = [-1] * len(_PATTERNS)  # per pattern: its next occurrence, -1 none up to
-        self._upto = [0] * len(_PATTERNS)  # ... this offset
+        self._extra: tuple[bytes, ...] = ()  # the line formats' extra markers seen so far
+        self._open = OPEN_PATTERNS  # and them
+        self._patterns = OPEN_PATTERNS + INNER_PATTERNS
+        self._next = [-1] * len(self._patterns)  # per pattern: its next occurrence, -1 none up
+        self._upto = [0] * len(self._patterns)  # to this offset
         self._prev = (0, 0)  # stream offsets of the last item skipped
-        self._context = 0  # items still to decode in full after one that held a marker
+        # items still to decode in full after one that held a marker; the first item is read
+        # in full too, so that the formats of its text are learned
+        self._context = 1
         self.skipped = 0  # items skipped without decoding (no marker)
         # --passthrough: called with each input record (a map) and its kernel line, if any,
         # in input order, instead of returning the lines from feed()
@@ -230,17 +234,14 @@ class MsgpackDecoder:
 
     # --- the item loop -----------------------------------------------------------------------
     def _drain(self, out: list[KernelLine]) -> None:
-        """Read every whole item of _buf; leave an incomplete one at its start."""
+        """Read every whole item of _buf; leave an incomplete one at its start. The unpacker
+        only skips items (it builds no objects, so an item that never completes costs no
+        memory); the items that can matter are unpacked from their bytes."""
         unpacker = self._unpacker
         buf = self._buf
         start = self._pos
         try:
             while True:
-                if self._fed - start > MAX_ITEM:
-                    self._broken(f"msgpack item over {MAX_ITEM} bytes", bytes(buf[:64]))
-                    start = self._restart_at(start, 1)
-                    unpacker = self._unpacker
-                    continue
                 offset = start - self._base
                 if offset < len(buf) and buf[offset] not in ITEM_START:
                     self._broken("msgpack item of no known shape", bytes(buf[offset : offset + 64]))
@@ -248,17 +249,30 @@ class MsgpackDecoder:
                     unpacker = self._unpacker
                     continue
                 try:
-                    if self.passthrough is not None:
-                        item = unpacker.unpack()
-                        end = self._origin + unpacker.tell()
-                    elif self._context:
-                        item = unpacker.unpack()
-                        end = self._origin + unpacker.tell()
-                        self._context -= 1
-                        self._relevant(start, end)  # a marker here prolongs the context
-                    else:
+                    if self._context or self.passthrough is not None:
                         unpacker.skip()
                         end = self._origin + unpacker.tell()
+                        if self._context:
+                            self._context -= 1
+                        self._relevant(start, end)  # a marker here prolongs the context
+                    else:
+                        # the hot loop: skip the items that end before the next known marker
+                        safe = self._safe_until(start)
+                        skip, tell, origin = unpacker.skip, unpacker.tell, self._origin
+                        while True:
+                            skip()
+                            end = origin + tell()
+                            if end > safe:
+                                break
+                            self._resyncing = False
+                            self.skipped += 1
+                            self._prev = (start, end)
+                            start = end
+                            offset = start - self._base
+                            if offset >= len(buf) or buf[offset] not in ITEM_START:
+                                break
+                        if end <= safe:  # stopped before an item: the outer loop goes on
+                            continue
                         if not self._relevant(start, end):
                             self.skipped += 1
                             self._resyncing = False
@@ -269,9 +283,13 @@ class MsgpackDecoder:
                         if self._legacy_chosen_before(start, end, prev):
                             raw = bytes(buf[prev[0] - self._base : offset])
                             self.skipped -= 1
-                            self._item(unpack_item(raw), raw, out)
-                        item = unpack_item(bytes(buf[offset : end - self._base]))
+                            self._item(raw, out)
                 except msgpack.OutOfData:
+                    if self._fed - start > MAX_ITEM:
+                        self._broken(f"msgpack item over {MAX_ITEM} bytes", bytes(buf[:64]))
+                        start = self._restart_at(start, 1)
+                        unpacker = self._unpacker
+                        continue
                     if self._fed < self._base + len(buf):  # feed the unpacker more
                         self._feed_unpacker(start)
                         continue
@@ -289,12 +307,20 @@ class MsgpackDecoder:
                 raw = bytes(buf[offset : end - self._base])
                 start = end
                 self._checked = 0
-                self._item(item, raw, out)
+                self._item(raw, out)
         finally:
             self._pos = start
             keep = self._prev[0] if self._prev[1] == start else start  # for the look-back
             del buf[: keep - self._base]
             self._base = keep
+
+    def _safe_until(self, start: int) -> int:
+        """Up to which stream offset no marker lies, as far as the last search knows (``start``
+        or less: search again)."""
+        hit = self._hit
+        if (start < self._window_end) != self._hit_in_window:
+            return start
+        return hit if hit >= start else (self._clear_to if hit < 0 else start)
 
     def _relevant(self, start: int, end: int) -> bool:
         """Whether the item at stream offsets [start, end) holds a marker; then the next
@@ -319,8 +345,9 @@ class MsgpackDecoder:
         end = base + len(buf)
         best = -1
         clear_to = end
-        for index, pattern in enumerate(_PATTERNS if in_window else OPEN_PATTERNS):
-            limit = end if index < len(OPEN_PATTERNS) else min(end, self._window_end)
+        opening = len(self._open)
+        for index, pattern in enumerate(self._patterns if in_window else self._open):
+            limit = end if index < opening else min(end, self._window_end)
             at = self._next[index]
             if at < start:  # passed, or not found up to _upto[index]
                 since = max(start, self._upto[index] - _OVERLAP) - base
@@ -385,7 +412,13 @@ class MsgpackDecoder:
         self._checked = 0
         return at
 
-    def _item(self, item: Any, raw: bytes, out: list[KernelLine]) -> None:
+    def _item(self, raw: bytes, out: list[KernelLine]) -> None:
+        """Unpack one whole item and hand on its records."""
+        try:
+            item = unpack_item(raw)
+        except _UNPACK_ERRORS:  # over a limit that skipping does not check
+            self._broken("broken msgpack", raw[:64])
+            return
         entries = envelope_entries(item, self._unpack_packed)
         if entries is None:
             self._broken("msgpack item of no known shape", raw[:64])
@@ -398,6 +431,17 @@ class MsgpackDecoder:
                 self.passthrough(record, kernel_line)
             elif kernel_line is not None:
                 out.append(kernel_line)
+        if self._reader.extra_markers is not self._extra:
+            self._learn(self._reader.extra_markers)
+
+    def _learn(self, extra: tuple[bytes, ...]) -> None:
+        """Search the extra markers of the formats now seen in the records' text too."""
+        self._extra = extra
+        self._open = OPEN_PATTERNS + tuple(m for m in extra if m not in OPEN_PATTERNS)
+        self._patterns = self._open + INNER_PATTERNS
+        self._next = [-1] * len(self._patterns)
+        self._upto = [0] * len(self._patterns)
+        self._hit, self._clear_to = -1, 0
 
     def _unpack_packed(self, data: bytes) -> list[Any]:
         unpacker = new_unpacker()
