@@ -52,6 +52,9 @@ RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
 JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
 CONTEXT_LINES = 8  # lines decoded in full after one that held a marker (pr_cont fragments)
+# short pieces of the markers: a text holding none of them holds no marker (fewer searches than
+# the markers themselves; a marker that holds none of them is searched whole)
+SCREENS = ("ill", "CPU", "Pid", "Task", "emory", "-- ")
 
 
 @cache
@@ -79,6 +82,9 @@ class JsonDecoder:
         self._markers = tuple(
             marker.decode() for marker in relevant_markers() if marker not in BYTE_ARRAY_MARKERS
         )
+        self._screens = SCREENS + tuple(
+            marker for marker in self._markers if not any(piece in marker for piece in SCREENS)
+        )
         self._context = 0  # lines still to decode in full after one that held a marker
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
@@ -89,12 +95,15 @@ class JsonDecoder:
         value = self._parse(raw)
         if value is None or not self._claims(value):
             return None
-        entries = envelope_entries(value)
-        if not entries:
-            return IGNORED
-        if len(entries) > 1:
-            self.options.report("several events in one JSON line: only the first is read", raw)
-        record, wall_us = entries[0]
+        if type(value) is dict:  # the common case, a bare record
+            record, wall_us = value, None
+        else:
+            entries = envelope_entries(value)
+            if not entries:
+                return IGNORED
+            if len(entries) > 1:
+                self.options.report("several events in one JSON line: only the first is read", raw)
+            record, wall_us = entries[0]
         message = message_of(record)
         if not isinstance(message, str):  # none, or bytes: the reader decides
             pass
@@ -107,21 +116,23 @@ class JsonDecoder:
         return self._reader.read(record, raw, wall_us)
 
     def _has_marker(self, text: str) -> bool:
-        for marker in self._markers:  # noqa: SIM110 (a loop is 2x faster than any() here)
-            if marker in text:
-                return True
+        for piece in self._screens:
+            if piece in text:
+                return any(marker in text for marker in self._markers)
         return False
 
     def _claims(self, value: object) -> bool:
         return True  # any JSON value that starts like a record
 
     def _parse(self, raw: bytes) -> object | None:
-        body = strip_cr(raw)
-        if body.startswith(RECORD_SEPARATOR):
-            body = body[1:]
-        body = body.lstrip(b" \t")
-        if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
-            return None
+        body = raw  # the common case: an object (orjson takes a trailing CR as white space)
+        if raw[:1] != b"{":
+            body = strip_cr(raw)
+            if body.startswith(RECORD_SEPARATOR):
+                body = body[1:]
+            body = body.lstrip(b" \t")
+            if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
+                return None
         try:
             value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
