@@ -100,7 +100,9 @@ class StreamDecoder(Protocol):
     def __init__(self, options: DecodeOptions) -> None: ...
 
     def feed(self, data: bytes) -> list[KernelLine]:
-        """Take the next bytes (any split); return the kernel lines completed by them."""
+        """Take the next bytes (any split); return the kernel lines completed by them. A
+        decoder may leave out records that hold no report marker (they cannot matter to the
+        assembler), except with ``passthrough`` set."""
         ...
 
     def finish(self) -> list[KernelLine]:
