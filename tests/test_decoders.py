@@ -19,6 +19,7 @@ from oom_input.decoders.journal import JournalDecoder
 from oom_input.decoders.kmsg import KmsgDecoder
 from oom_input.decoders.plain import PlainDecoder
 from oom_input.decoders.syslog import SyslogDecoder
+from oom_input.registry import LINE_FORMATS
 from oom_input.types import IGNORED, DecodeOptions, KernelLine
 
 FIXTURES = Path(__file__).parent / "data" / "decoders"
@@ -727,10 +728,14 @@ def format_of(result: KernelLine | object) -> str | object:
 
 
 class TestRegistry:
-    def test_decoder_names_in_detection_order(self) -> None:
-        """The formats, in auto-detection order."""
-        expected = ("kmsg", "dmesg", "journal", "syslog", "json", "plain", "journal-json")
-        assert expected == DECODER_NAMES
+    def test_plain_is_the_last_format_detected(self) -> None:
+        """plain claims every line: every format auto-detection tries comes before it."""
+        detected = [fmt.name for fmt in LINE_FORMATS if fmt.detected]
+        assert detected[-1] == "plain"
+
+    def test_kmsg_is_tried_before_dmesg(self) -> None:
+        """A kmsg record is never taken for another format's line (kmsg is tried first)."""
+        assert DECODER_NAMES.index("kmsg") < DECODER_NAMES.index("dmesg")
 
     @pytest.mark.parametrize("name", [*DECODER_NAMES, "auto"])
     def test_make_decoder_names(self, name: str) -> None:
