@@ -35,8 +35,9 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 
@@ -95,6 +96,8 @@ class JsonDecoder:
         value = self._parse(raw)
         if value is None or not self._claims(value):
             return None
+        record: Mapping[str, Any]
+        wall_us: int | None
         if type(value) is dict:  # the common case, a bare record
             record, wall_us = value, None
         else:
