@@ -7,6 +7,7 @@ byte; the factor allowed is 3, generous for a shared machine). No absolute times
 from __future__ import annotations
 
 import time
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -112,3 +113,25 @@ def test_time_per_byte_stays_flat(shape: str) -> None:
         small = best_time(read, make(size))
     large = best_time(read, make(size * GROWTH))
     assert large <= ALLOWED_FACTOR * GROWTH * small + TIMER_SLACK_S, (size, small, large)
+
+
+MEMORY_INPUT = 2 << 20
+MEMORY_BOUND = 6 << 20  # the decoders keep at most a few MiB (msgpack: MAX_ITEM) whatever comes
+# shapes that cost the decoders time but no memory (the assembler's memory over many reports is
+# test_robustness.py's)
+NOT_FOR_MEMORY = ("text lone kill lines",)
+
+
+@pytest.mark.parametrize("shape", sorted(set(HOSTILE) - set(NOT_FOR_MEMORY)))
+def test_memory_stays_bounded(shape: str) -> None:
+    """2 MiB of a hostile shape are read with a few MiB of memory at most (the input aside,
+    whatever the size: a decoder that kept it would need more)."""
+    read, make = HOSTILE[shape]
+    data = make(MEMORY_INPUT)
+    tracemalloc.start()
+    try:
+        read(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < MEMORY_BOUND, peak
