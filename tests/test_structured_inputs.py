@@ -460,3 +460,27 @@ def test_stream_decoders_survive_any_bytes(name: str, pieces: list[bytes]) -> No
     decoder = make_stream_decoder(name, DecodeOptions(report=Reports()))
     lines = [line for piece in pieces for line in decoder.feed(piece)] + decoder.finish()
     orjson.dumps([line.text for line in lines])
+
+
+LEGACY = Path(__file__).parent / "data" / "legacy"
+
+
+@pytest.mark.parametrize("path", sorted(LEGACY.glob("*.dmesg")), ids=lambda p: p.name)
+def test_msgpack_skipping_keeps_the_records_of_every_legacy_capture(path: Path) -> None:
+    """The texts of a legacy dmesg capture as msgpack maps give the records of the text: the
+    items the decoder skips (no marker) never mattered, the legacy chosen-victim line before a
+    kill line is found, pr_cont fragments after a marker line are read."""
+    texts = [
+        line.text
+        for raw in path.read_bytes().splitlines()
+        if isinstance(line := make_decoder("dmesg", DecodeOptions()).decode(raw), KernelLine)
+    ]
+    stream = b"".join(msgpack.packb({"message": text}) for text in texts)
+    plain = b"".join(text.encode() + b"\n" for text in texts)
+    expected = [r.as_dict() for r in run_lines(plain, make_decoder("plain", DecodeOptions()))]
+    actual = [
+        r.as_dict() for r in run_stream(stream, make_stream_decoder("msgpack", DecodeOptions()))
+    ]
+    for record in expected + actual:
+        del record["source_format"]
+    assert expected == actual

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 import msgpack
 
-from oom_input.assembler import INNER_MARKERS, LEGACY_CHOSEN_MARKER, OPEN_MARKERS
+from oom_input.assembler import INNER_MARKERS, KILL_MARKER, LEGACY_CHOSEN_MARKER, OPEN_MARKERS
 from oom_input.decoders._records import EventTime, RecordReader, envelope_entries
 from oom_input.registry import stream_format
 from oom_input.types import DecodeOptions, KernelLine
@@ -369,7 +369,7 @@ class MsgpackDecoder:
         return (
             prev[1] == start
             and prev[0] >= base
-            and self._buf.find(OPEN_MARKERS[1], start - base, end - base) >= 0
+            and self._buf.find(KILL_MARKER, start - base, end - base) >= 0
             and self._buf.find(LEGACY_CHOSEN_MARKER, prev[0] - base, start - base) >= 0
         )
 
@@ -456,6 +456,6 @@ class MsgpackDecoder:
         """Report a breakage, once until an item of a known shape decodes again."""
         if not self._resyncing:
             self.options.report(reason, raw)
-            self._resync_from = self._base
+            self._resync_from = self._pos
             self._resync_work = 0
         self._resyncing = True
