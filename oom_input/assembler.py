@@ -739,6 +739,8 @@ INNER_KINDS = tuple(kind for kind in LINE_KINDS if kind.role is Role.INNER)
 OPEN_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.OPENS for m in kind.markers)
 INNER_MARKERS = tuple(m for kind in INNER_KINDS for m in kind.markers)
 CONTEXT_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.CONTEXT for m in kind.markers)
+# every byte string a line of some kind holds (readers that skip records whole use it)
+REPORT_MARKERS = tuple(dict.fromkeys((*OPEN_MARKERS, *INNER_MARKERS, *CONTEXT_MARKERS)))
 # the kind whose lines make a reader look back for CONTEXT lines
 KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
 _TESTS = tuple((tuple(m.decode() for m in kind.markers), kind.prefix, kind) for kind in LINE_KINDS)
@@ -832,26 +834,25 @@ def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
             setattr(record, name, int(value))
 
 
-# what a memory.oom.group member's record must not inherit from the first victim's
-_VICTIM_FIELDS = (
-    "pid",
-    "process_name",
-    "uid",
-    "oom_score_adj",
-    "total_vm_kb",
-    "anon_rss_kb",
-    "file_rss_kb",
-    "shmem_rss_kb",
-    "pgtables_kb",
-    "pod_uid",
-    "container_id",
-    "qos_class",
-    "container_runtime",
-)
-
-
 def _group_template(first: OomRecord) -> OomRecord:
-    return replace(first, **dict.fromkeys(_VICTIM_FIELDS))
+    """What every member of a memory.oom.group kill shares: the first victim's record without
+    its victim's own fields."""
+    return replace(
+        first,
+        pid=None,
+        process_name=None,
+        uid=None,
+        oom_score_adj=None,
+        total_vm_kb=None,
+        anon_rss_kb=None,
+        file_rss_kb=None,
+        shmem_rss_kb=None,
+        pgtables_kb=None,
+        pod_uid=None,
+        container_id=None,
+        qos_class=None,
+        container_runtime=None,
+    )
 
 
 def _us(line: KernelLine) -> int | None:

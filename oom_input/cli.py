@@ -12,6 +12,8 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from oom_input import __version__
+from oom_input.registry import LINE_FORMATS, STREAM_FORMATS, format_help
+from oom_input.registry import OUTPUT_FORMATS as OUTPUT_FORMATS_REGISTERED
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,23 +30,11 @@ EXIT_USAGE = 2  # bad options (argparse's own code)
 EXIT_OUTPUT_ERROR = 3  # stdout closed at start, or a write to it failed (full disk, I/O error)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
-# kept here, not imported from decoders/, so that --help and --version stay fast; a test checks
-# them against the decoder registry
-INPUT_FORMATS = (
-    "auto",
-    "kmsg",
-    "dmesg",
-    "journal",
-    "syslog",
-    "json",
-    "journal-json",
-    "msgpack",
-    "journal-export",
-)
-OUTPUT_FORMATS = ("json", "msgpack", "forward")
+INPUT_FORMATS = ("auto", *(fmt.name for fmt in LINE_FORMATS + STREAM_FORMATS))
+OUTPUT_FORMATS = tuple(fmt.name for fmt in OUTPUT_FORMATS_REGISTERED)
 
 # the dmesg example is a real shell line, kept whole
-EPILOG = """\
+EPILOG = f"""\
 examples:
   journalctl -k -o short-precise | oom-input
   dmesg | oom-input --boot-time "$(python3 -c 'import time; print(time.time() - time.clock_gettime(time.CLOCK_MONOTONIC))')"
@@ -52,17 +42,8 @@ examples:
   oom-input --input-format kmsg --boot-time 1764182000.5 --host node-a records.kmsg
 
 input formats (auto detects per line; msgpack and journal export from a file's first bytes):
-  kmsg            raw /dev/kmsg records "PRI,SEQ,USEC,FLAGS;text" (+ dictionary lines)
-  dmesg           dmesg [-r] [-x] [-T] [--time-format iso] output, with or without <PRI>
-  journal         journalctl -k -o short|short-precise|short-iso|short-iso-precise|short-full|
-                  short-monotonic|short-unix
-  syslog          /var/log/messages, kern.log ("Dec  7 00:20:58 node1 kernel: ...")
-  json            JSON lines: journalctl -o json/json-seq, Fluent Bit kmsg/systemd/exec records,
-                  Vector events, objects with message/log/msg, [ts, {..}] arrays
-  journal-json    journalctl -o json entries only
-  msgpack         msgpack maps back to back, [time, map], Fluentd forward entries
-  journal-export  journalctl -o export
-  any other line is read as plain kernel text (journalctl -o cat, dmesg -t)
+{format_help(LINE_FORMATS)}
+{format_help(STREAM_FORMATS)}
 
 output: one record per OOM kill on stdout (schema: schemas/oom-record.schema.json), as JSON
 lines, msgpack maps or forward-protocol entries; diagnostics go to stderr.
@@ -122,9 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output-format",
         choices=OUTPUT_FORMATS,
-        default="json",
-        help="json: one object per line (default); msgpack: one map per record (Fluentd "
-        "exec_filter <parse> @type msgpack); forward: [tag, EventTime, record] (forward protocol)",
+        default=OUTPUT_FORMATS[0],
+        help="; ".join(f"{fmt.name}: {fmt.summary}" for fmt in OUTPUT_FORMATS_REGISTERED),
     )
     parser.add_argument("--tag", default="oom", help="tag of forward output entries (default oom)")
     parser.add_argument(
@@ -464,7 +444,7 @@ class StdoutSink:
         if self.before_write is not None:
             self.before_write()
         try:
-            self._sink.write_object(obj)  # type: ignore[attr-defined]
+            self._sink.write_object(obj)
         except OSError as exc:
             raise OutputError(exc) from exc
 
@@ -628,6 +608,9 @@ class _Collect:
     def write(self, record: OomRecord) -> None:
         self.records.append(record.as_dict())
 
+    def write_object(self, obj: Any) -> None:
+        """Never called: --jobs refuses --passthrough."""
+
     def close(self) -> None:
         pass
 
@@ -743,18 +726,15 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics,
 
 
 def _make_sink(args: argparse.Namespace) -> Sink:
-    out = sys.stdout.buffer
-    if args.output_format == "msgpack":
-        from oom_input.sinks.msgpack import MsgpackSink
+    from oom_input.registry import output_format
+    from oom_input.types import OutputOptions
 
-        return MsgpackSink(out)
-    if args.output_format == "forward":
-        from oom_input.sinks.msgpack import ForwardSink
-
-        return ForwardSink(out, tag=args.tag)
-    from oom_input.sinks.jsonl import JsonLinesSink
-
-    return JsonLinesSink(out)
+    sink: Sink = (
+        output_format(args.output_format)
+        .load()
+        .from_options(sys.stdout.buffer, OutputOptions(tag=args.tag))
+    )
+    return sink
 
 
 def _line_format(input_format: str) -> str:

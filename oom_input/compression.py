@@ -10,20 +10,28 @@ gzip on stdin work too)::
                         ``zstandard`` package; without either, a clear error
 
 Anything else passes through untouched, chunk for chunk (a plain stream is never held back:
-sniffing stops at the first byte that matches no magic). Decompression is streamed: at most
+sniffing stops at the first byte that matches no magic). The standard library's readers
+(``gzip.GzipFile``, ``bz2.BZ2File``, ``lzma.LZMAFile``) decompress, over a buffered reader of
+the chunks: they read several members or streams in a row and stop at zero padding. At most
 ``max_output`` bytes come out per step, so a small, highly compressed file never expands in
-memory. A stream that is cut short or damaged raises ``CompressedDataError`` (an ``OSError``)
-naming the input, after everything that could be decompressed has been yielded.
+memory. A stream that is cut short or damaged, or followed by bytes that are not another
+stream, raises ``CompressedDataError`` (an ``OSError``) naming the input, after everything
+that could be decompressed has been yielded. (Bytes after the last bzip2 or xz stream that the
+standard library read together with its end are skipped unseen, as ``bzip2 -d`` does.)
 """
 
 from __future__ import annotations
 
 import bz2
 import errno
+import gzip
+import io
 import lzma
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from typing import BinaryIO
+
+from oom_input.peek import peek
 
 OUTPUT_BYTES = 1 << 20  # largest piece yielded at once
 
@@ -31,6 +39,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+# the decompressing reader of a compressed file object
+Opener = Callable[[BinaryIO], io.BufferedIOBase]
 
 
 class CompressedDataError(OSError):
@@ -45,94 +56,56 @@ class CompressedDataError(OSError):
         return f"{self.filename}: {self.strerror}"
 
 
-class _Decompressor(Protocol):
-    """The shape of ``bz2.BZ2Decompressor`` / ``lzma.LZMADecompressor``: one stream each."""
+class ChunkReader(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks."""
 
-    @property
-    def eof(self) -> bool: ...
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._chunk = memoryview(b"")
 
-    @property
-    def needs_input(self) -> bool: ...
+    def readable(self) -> bool:
+        return True
 
-    @property
-    def unused_data(self) -> bytes: ...
-
-    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
-
-
-class _Gzip:
-    """zlib's gzip decompressor behind the bz2/lzma interface (it keeps the input that did not
-    fit ``max_length`` in ``unconsumed_tail`` instead of buffering it itself)."""
-
-    def __init__(self) -> None:
-        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    @property
-    def eof(self) -> bool:
-        return self._d.eof
-
-    @property
-    def needs_input(self) -> bool:
-        return not self._d.unconsumed_tail
-
-    @property
-    def unused_data(self) -> bytes:
-        return self._d.unused_data
-
-    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
-        tail = self._d.unconsumed_tail
-        return self._d.decompress(tail + data if tail else data, max(max_length, 0))
-
-    def drain(self) -> bytes:
-        """End of input: what zlib still holds (small: at most its window)."""
-        return self._d.flush()
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._chunk:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._chunk = memoryview(chunk)
+        size = min(len(buffer), len(self._chunk))
+        buffer[:size] = self._chunk[:size]
+        self._chunk = self._chunk[size:]
+        return size
 
 
-class _ZstandardPackage:
-    """The optional ``zstandard`` package's decompressobj behind the same interface (it takes
-    no output limit: a chunk of input gives all its output at once)."""
-
-    def __init__(self, module: object) -> None:
-        self._d = module.ZstdDecompressor().decompressobj()  # type: ignore[attr-defined]
-        self.needs_input = True
-
-    @property
-    def eof(self) -> bool:
-        return bool(getattr(self._d, "eof", False))
-
-    @property
-    def unused_data(self) -> bytes:
-        return bytes(getattr(self._d, "unused_data", b""))
-
-    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
-        return bytes(self._d.decompress(data))
-
-
-def _zstd_factory() -> Callable[[], _Decompressor] | None:
+def _zstd_opener() -> Opener | None:
     try:  # Python >= 3.14
-        from compression import zstd  # type: ignore[import-not-found]
+        from compression import zstd
 
-        return zstd.ZstdDecompressor  # type: ignore[no-any-return]
+        return lambda raw: zstd.ZstdFile(raw)  # type: ignore[no-any-return,unused-ignore]
     except ImportError:
         pass
     try:
-        import zstandard  # type: ignore[import-not-found]
+        import zstandard
     except ImportError:
         return None
-    return lambda: _ZstandardPackage(zstandard)
+    return lambda raw: zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
-# (magic, format name, factory or None when this Python cannot read it)
-_FORMATS: tuple[tuple[bytes, str, Callable[[], Callable[[], _Decompressor] | None]], ...] = (
-    (GZIP_MAGIC, "gzip", lambda: _Gzip),
-    (BZIP2_MAGIC, "bzip2", lambda: bz2.BZ2Decompressor),
-    (XZ_MAGIC, "xz", lambda: lzma.LZMADecompressor),
-    (ZSTD_MAGIC, "zstd", _zstd_factory),
+def _xz(raw: BinaryIO) -> io.BufferedIOBase:
+    # FORMAT_XZ: stream padding (zero bytes) ends the input instead of looking truncated
+    return lzma.LZMAFile(raw, format=lzma.FORMAT_XZ)
+
+
+# (magic, format name, opener factory: it gives None when this Python cannot read the format)
+_FORMATS: tuple[tuple[bytes, str, Callable[[], Opener | None]], ...] = (
+    (GZIP_MAGIC, "gzip", lambda: lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    (BZIP2_MAGIC, "bzip2", lambda: lambda raw: bz2.BZ2File(raw)),
+    (XZ_MAGIC, "xz", lambda: _xz),
+    (ZSTD_MAGIC, "zstd", _zstd_opener),
 )
 _SNIFF_BYTES = max(len(magic) for magic, _, _ in _FORMATS)
-
-# the errors the decompressors raise on damaged data
-_DATA_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
 
 
 def sniff(head: bytes) -> str | None:
@@ -143,8 +116,8 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _could_become_magic(head: bytes) -> bool:
-    return any(magic.startswith(head) for magic, _, _ in _FORMATS)
+def _matches_no_magic(head: bytes) -> bool:
+    return not any(magic.startswith(head[: len(magic)]) for magic, _, _ in _FORMATS)
 
 
 def decompress_chunks(
@@ -152,81 +125,37 @@ def decompress_chunks(
 ) -> Iterator[bytes]:
     """Yield the bytes of ``chunks``, decompressed when they start with a known magic.
     ``name`` (a path, or ``stdin``) is only used in error messages."""
-    it = iter(chunks)
-    head = b""
-    for chunk in it:
-        head += chunk
-        if len(head) >= _SNIFF_BYTES or not _could_become_magic(head):
-            break
+    head, all_chunks = peek(chunks, _SNIFF_BYTES, _matches_no_magic)
     fmt = sniff(head)
     if fmt is None:
-        if head:
-            yield head
-        yield from it
+        yield from all_chunks
         return
-    factory = next(make for magic, f, make in _FORMATS if f == fmt)()
-    if factory is None:
+    opener = next(make for _, f, make in _FORMATS if f == fmt)()
+    if opener is None:
         raise CompressedDataError(
             name, f"{fmt} data, but this Python cannot read it (install the zstandard package)"
         )
-    yield from _decompress(_prepend(head, it), factory, fmt, name, max_output)
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
-
-
-def _decompress(
-    chunks: Iterator[bytes],
-    factory: Callable[[], _Decompressor],
-    fmt: str,
-    name: str,
-    max_output: int,
-) -> Iterator[bytes]:
-    magic = _magic(fmt)
-    d = factory()
-    streams = 1
-    padding = False  # zero bytes seen after the last stream: only more zeros may follow
-    for chunk in chunks:
-        data = chunk
-        while True:
-            if d.eof:
-                if not data:
-                    break
-                if padding or not data.startswith(magic[: len(data)]):
-                    if data.strip(b"\0"):
-                        raise CompressedDataError(
-                            name, f"{fmt} data followed by other bytes after stream {streams}"
-                        )
-                    padding = True  # as tape and block writers add
-                    break
-                d = factory()  # another member/stream follows (cat a.gz b.gz, pbzip2)
-                streams += 1
-            try:
-                out = d.decompress(data, max_output)
-            except _DATA_ERRORS as exc:
-                raise CompressedDataError(name, f"damaged {fmt} data ({exc})") from exc
-            if out:
+    raw = io.BufferedReader(ChunkReader(all_chunks))
+    try:
+        with opener(raw) as reader:
+            while out := reader.read1(max_output):
                 yield out
-            if d.eof:
-                data = d.unused_data
-            elif d.needs_input:
-                break
-            else:
-                data = b""
-    if isinstance(d, _Gzip) and not d.eof:
-        try:
-            out = d.drain()
-        except zlib.error as exc:
-            raise CompressedDataError(name, f"damaged {fmt} data ({exc})") from exc
-        if out:
-            yield out
-    if not d.eof:
+    except EOFError as exc:
         raise CompressedDataError(
             name, f"{fmt} data is truncated (the stream ends before its end marker)"
-        )
-
-
-def _magic(fmt: str) -> bytes:
-    return next(magic for magic, f, _ in _FORMATS if f == fmt)
+        ) from exc
+    except gzip.BadGzipFile as exc:
+        if str(exc).startswith("Not a gzipped file"):  # what follows a member is no member
+            raise CompressedDataError(
+                name, f"{fmt} data followed by other bytes after its last member"
+            ) from exc
+        raise CompressedDataError(name, f"damaged {fmt} data ({exc})") from exc
+    except (zlib.error, lzma.LZMAError, OSError, ValueError) as exc:
+        raise CompressedDataError(name, f"damaged {fmt} data ({exc})") from exc
+    rest = raw.read()  # what the reader left: after the last bzip2 / xz stream
+    while rest:
+        if rest.strip(b"\0"):
+            raise CompressedDataError(
+                name, f"{fmt} data followed by other bytes after its last stream"
+            )
+        rest = raw.read()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from oom_input.decoders.kmsg import KmsgDecoder
 from oom_input.statefile import Position, StateFile, StateFileError
-from oom_input.types import DecodeOptions, KernelLine, _Ignored
+from oom_input.types import DecodeOptions, Ignored, KernelLine
 
 if TYPE_CHECKING:
     from oom_input.pipeline import Pipeline
@@ -439,7 +439,7 @@ class FollowedKmsgDecoder:
     def userspace_records(self) -> int:
         return self.kmsg.userspace_records
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         line = self.kmsg.decode(raw)
         if isinstance(line, KernelLine):
             self._follower.prepare(line)
@@ -555,7 +555,7 @@ class FollowedJournalDecoder:
         self._journal = make_decoder("journal-json", options)
         self._host = host
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         line = self._journal.decode(raw)
         if isinstance(line, KernelLine):
             if line.host is None:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from oom_input.assembler import Assembler
+from oom_input.peek import has_newline, peek
 from oom_input.scanner import LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
 
@@ -63,18 +64,20 @@ class Pipeline:
     records_written: int = field(default=0, init=False)  # (live sources save state by it)
 
     def __post_init__(self) -> None:
-        write_object = getattr(self.sink, "write_object", None)
-        if self.passthrough and write_object is None:
-            raise ValueError("this output cannot pass input records through")
+        passthrough: Callable[[bytes], None] | None = None
+        if self.passthrough:
+            write_object = self.sink.write_object
+
+            def passthrough(raw: bytes) -> None:
+                write_object(passthrough_object(raw))
+
         self.scanner = LineScanner(
             self.decoder,
             self.assembler,
             self.emit,
             normalise=self.normalise,
             on_overlong=self.on_overlong,
-            passthrough=(lambda raw: write_object(passthrough_object(raw)))
-            if self.passthrough
-            else None,
+            passthrough=passthrough,
         )
 
     def emit(self, record: OomRecord) -> None:
@@ -87,7 +90,7 @@ class Pipeline:
         """Feed one file's bytes. Reports may go on in the next file: ``finish`` ends all input."""
         chunks = iter(chunks)
         if self.choose_stream is not None:
-            head, chunks = _peek(chunks, STREAM_HEAD_BYTES)
+            head, chunks = peek(chunks, STREAM_HEAD_BYTES, has_newline)
             stream = self.choose_stream(head)
             if stream is not None:
                 self._run_stream(stream, chunks)
@@ -102,7 +105,7 @@ class Pipeline:
     def _run_stream(self, stream: StreamDecoder, chunks: Iterator[bytes]) -> None:
         # no byte prefilter here: the framing has to be decoded item by item anyway
         if self.passthrough:
-            write_object = self.sink.write_object  # type: ignore[attr-defined]
+            write_object = self.sink.write_object
 
             def each(obj: Any, line: KernelLine | None) -> None:
                 write_object(obj)
@@ -138,24 +141,6 @@ class Pipeline:
         before = self.records_written
         self.scanner.finish()
         return self.records_written - before
-
-
-def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
-    """The first ``size`` bytes (or up to the first newline, or all there is), and an iterator
-    that still yields every chunk."""
-    taken: list[bytes] = []
-    head = b""
-    for chunk in chunks:
-        taken.append(chunk)
-        head += chunk
-        if len(head) >= size or b"\n" in head:
-            break
-    return head, _chain(taken, chunks)
-
-
-def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield from first
-    yield from rest
 
 
 def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes | None]:

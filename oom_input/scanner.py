@@ -6,7 +6,7 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 
 - always the lines with an ``OPEN_MARKERS`` entry (they may open or complete a report);
 - while a report is open (``Mode.OPEN``), also the lines with one of ``wanted_markers()``;
-- while a pr_cont fragment is due (``Mode.EVERY_LINE``), or with --passthrough, every line;
+- while a pr_cont fragment is due (``Mode.EVERY_LINE``), every line;
 - before each kill line, the CONTEXT lines (legacy chosen victim, memory.oom.group) in the bytes
   since the last kill line, at most ``lookback_bytes()`` back: the kernel prints them right before
   a kill line, but other hosts' lines may lie between in a merged stream.
@@ -14,7 +14,8 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 Which lines are fed depends only on the bytes and on the assembler's state, never on how the
 bytes were cut into chunks: ``feed_line`` is ``feed`` of one line, and the last lines read stay
 available to the look-back across calls. The assembler ignores the lines it is not shown, so the
-records are those of feeding every line (property tests check all three).
+records are those of feeding every line (property tests check all three). With --passthrough
+every line is also handed on as it is, but the same lines are decoded.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class LineScanner:
         self._file_start = True  # a file's first line is always decoded (formats are learned)
         self._tail = b""
         self._discarding = False  # inside the rest of an over-long line
-        # --passthrough: every line is handed on (and so decoded), none is skipped
+        # --passthrough: every line is handed on, decoded or not
         self._passthrough = passthrough
         # the look-back: the whole-line regions scanned lately, as (buffer, start, end, stream
         # offset of start); and how far the CONTEXT lines have been looked for
@@ -166,8 +167,10 @@ class LineScanner:
     def _scan(self, buf: bytes, pos: int, end: int) -> None:
         """Process ``buf[pos:end]``: whole lines, the last one ending at ``end - 1``."""
         assembler = self._assembler
-        every = self._passthrough is not None
         base = self._stream_pos - pos  # stream offset of buf[0]
+        if self._passthrough is not None:
+            self._scan_passthrough(buf, pos, end, base)
+            return
         # per marker: (searched from, first hit or -1, searched up to)
         cache: dict[bytes, tuple[int, int, int]] = {}
         while pos < end:
@@ -175,7 +178,7 @@ class LineScanner:
                 self._extra = self._decoder.extra_markers
                 self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
-            if mode is Mode.EVERY_LINE or every or self._file_start:
+            if mode is Mode.EVERY_LINE or self._file_start:
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
                 if _holds(buf, KILL_MARKERS, pos, nl):
@@ -197,6 +200,30 @@ class LineScanner:
             if _holds(buf, KILL_MARKERS, start, nl):
                 self._look_back(buf, start, base)
             self._line(buf[start:nl])
+            pos = nl + 1
+
+    def _scan_passthrough(self, buf: bytes, pos: int, end: int, base: int) -> None:
+        """``_scan`` for --passthrough: every line is handed on, and the lines ``_scan`` would
+        decode are decoded (the same test, line by line)."""
+        assert self._passthrough is not None
+        assembler = self._assembler
+        while pos < end:
+            nl = buf.index(b"\n", pos, end)
+            self._passthrough(buf[pos:nl])
+            if self._decoder.extra_markers is not self._extra:
+                self._extra = self._decoder.extra_markers
+                self._open_markers = OPEN_MARKERS + tuple(self._extra)
+            mode = assembler.mode
+            if (
+                mode is Mode.EVERY_LINE
+                or self._file_start
+                or _holds(buf, self._open_markers, pos, nl)
+                or (mode is Mode.OPEN and _holds(buf, assembler.wanted_markers(), pos, nl))
+            ):
+                self._file_start = False
+                if _holds(buf, KILL_MARKERS, pos, nl):
+                    self._look_back(buf, pos, base)
+                self._line(buf[pos:nl])
             pos = nl + 1
 
     def _look_back(self, buf: bytes, line_start: int, base: int) -> None:
@@ -241,8 +268,6 @@ class LineScanner:
         return joined + self._small + current, first_at
 
     def _line(self, raw: bytes) -> None:
-        if self._passthrough is not None:
-            self._passthrough(raw)
         decoded = self._decoder.decode(raw)
         if decoded is None or decoded is IGNORED:
             return

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from oom_input.types import OomRecord, Sink
+from oom_input.types import OomRecord, RecordSink
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
@@ -145,7 +145,9 @@ class WindowFilter:
     """A sink that passes the records inside the window on to ``sinks`` (in order) and counts
     the others; ``unknown_time`` counts the records passed on without a time."""
 
-    def __init__(self, *sinks: Sink, since_us: int | None = None, until_us: int | None = None):
+    def __init__(
+        self, *sinks: RecordSink, since_us: int | None = None, until_us: int | None = None
+    ):
         if since_us is not None and until_us is not None and since_us > until_us:
             raise ValueError("--since is later than --until: no record can match")
         self.sinks = sinks

@@ -31,12 +31,13 @@ class KernelLine:
     source_format: str = "plain"
 
 
-class _Ignored:
-    """Decoder verdict: the line is in the decoder's format but is not a kernel message."""
+class Ignored:
+    """Decoder verdict: the line is in the decoder's format but is not a kernel message (one
+    instance, ``IGNORED``)."""
 
-    _instance: ClassVar[_Ignored | None] = None
+    _instance: ClassVar[Ignored | None] = None
 
-    def __new__(cls) -> _Ignored:
+    def __new__(cls) -> Ignored:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -45,7 +46,7 @@ class _Ignored:
         return "IGNORED"
 
 
-IGNORED: Final = _Ignored()
+IGNORED: Final = Ignored()
 
 
 def _no_report(reason: str, raw: bytes) -> None:
@@ -65,15 +66,22 @@ class DecodeOptions:
 class Decoder(Protocol):
     """One input format. A new format is one new module with one class of this shape."""
 
-    name: ClassVar[str]
-    # byte strings that, besides the assembler's markers, make a line worth decoding (e.g. a
-    # JSON byte-array MESSAGE in which the marker text cannot be seen); a reader re-reads it
-    # after each line it decoded, since auto-detection adds a format's markers once seen
-    extra_markers: tuple[bytes, ...]
-
     def __init__(self, options: DecodeOptions) -> None: ...
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    @property
+    def name(self) -> str:
+        """The format's name (``--input-format NAME``, the records' ``source_format``)."""
+        ...
+
+    @property
+    def extra_markers(self) -> tuple[bytes, ...]:
+        """Byte strings that, besides the assembler's markers, make a line worth decoding (e.g.
+        a JSON byte-array MESSAGE in which the marker text cannot be seen); a reader re-reads
+        it after each line it decoded, since auto-detection adds a format's markers once seen.
+        A class variable in most decoders."""
+        ...
+
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """Decode one line (without its newline): a kernel line, IGNORED (the decoder's format
         but not a kernel message: another program's syslog line, a /dev/kmsg dictionary line),
         or None (not this format)."""
@@ -92,7 +100,9 @@ class StreamDecoder(Protocol):
     def __init__(self, options: DecodeOptions) -> None: ...
 
     def feed(self, data: bytes) -> list[KernelLine]:
-        """Take the next bytes (any split); return the kernel lines completed by them."""
+        """Take the next bytes (any split); return the kernel lines completed by them. A
+        decoder may leave out records that hold no report marker (they cannot matter to the
+        assembler), except with ``passthrough`` set."""
         ...
 
     def finish(self) -> list[KernelLine]:
@@ -162,12 +172,28 @@ RECORD_FIELDS: Final = tuple(f.name for f in fields(OomRecord))
 Enricher = Callable[[OomRecord], OomRecord]
 
 
-class Sink(Protocol):
-    """Where finished records go."""
+class RecordSink(Protocol):
+    """Where finished records go (a summary, the Events poster)."""
 
     def write(self, record: OomRecord) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Sink(RecordSink, Protocol):
+    """An output: records, and with --passthrough every input record as well, in order. An
+    output format is one class of this shape, registered in ``oom_input.registry``."""
+
+    def write_object(self, obj: Any) -> None:
+        """Write one input record (a JSON value, a msgpack map) re-encoded in this format."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutputOptions:
+    """Settings every output format receives (``from_options(stream, options)``)."""
+
+    tag: str = "oom"  # tag of forward-protocol entries
 
 
 __all__ = [
@@ -176,8 +202,11 @@ __all__ = [
     "DecodeOptions",
     "Decoder",
     "Enricher",
+    "Ignored",
     "KernelLine",
     "OomRecord",
+    "OutputOptions",
+    "RecordSink",
     "Sink",
     "SourceKey",
     "StreamDecoder",

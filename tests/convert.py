@@ -321,27 +321,28 @@ def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
     return b"".join(msgpack.packb(item) for item in items)
 
 
-# name -> (renderer, what the input carries: "host", "boot" id, "wall" time, "kernel" time, "seq")
+# name -> (renderer, what the input carries ...): a fixture "<sample>.<name>" starts with the name
+# of the format that reads it (tests/test_formats.py; FORMAT_NAMES below) -> (renderer, what the input carries: "host", "boot" id, "wall" time, "kernel" time, "seq")
 Renderer = Callable[[list[Record], Source], bytes]
 JOURNAL = frozenset({"host", "boot", "wall", "kernel"})
 LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-json": (journal_json, JOURNAL),
     "journal-json-seq": (lambda r, s: journal_json(r, s, seq=True), JOURNAL),
     "journal-json-old": (journal_json_old, JOURNAL),
-    "fluentbit-kmsg": (fluentbit_kmsg, frozenset({"seq", "kernel"})),
-    "fluentbit-kmsg-json-lines": (
+    "json-fluentbit-kmsg": (fluentbit_kmsg, frozenset({"seq", "kernel"})),
+    "json-fluentbit-kmsg-json-lines": (
         lambda r, s: fluentbit_kmsg(r, s, date=True),
         frozenset({"seq", "wall", "kernel"}),
     ),
-    "fluentbit-systemd": (fluentbit_systemd, JOURNAL),
-    "fluentbit-systemd-strip": (lambda r, s: fluentbit_systemd(r, s, "strip"), JOURNAL),
-    "fluentbit-systemd-lower": (lambda r, s: fluentbit_systemd(r, s, "lower"), JOURNAL),
-    "fluentbit-exec": (fluentbit_exec, frozenset({"seq", "wall", "kernel"})),
-    "fluentbit-stdin": (stdin_events, JOURNAL),
-    "fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
-    "vector-journald": (vector_journald, JOURNAL),
-    "vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
-    "generic": (generic, frozenset({"host", "wall"})),
+    "json-fluentbit-systemd": (fluentbit_systemd, JOURNAL),
+    "json-fluentbit-systemd-strip": (lambda r, s: fluentbit_systemd(r, s, "strip"), JOURNAL),
+    "json-fluentbit-systemd-lower": (lambda r, s: fluentbit_systemd(r, s, "lower"), JOURNAL),
+    "json-fluentbit-exec": (fluentbit_exec, frozenset({"seq", "wall", "kernel"})),
+    "json-fluentbit-stdin": (stdin_events, JOURNAL),
+    "json-fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
+    "json-vector-journald": (vector_journald, JOURNAL),
+    "json-vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
+    "json-generic": (generic, frozenset({"host", "wall"})),
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
@@ -392,10 +393,10 @@ def main() -> None:
     control = read_kmsg(control_names((REAL / "simple-memcg.kmsg").read_bytes()))
     source = Source()
     STRUCTURED.mkdir(exist_ok=True)
-    for name in ("journal-json", "fluentbit-kmsg-json-lines", "fluentbit-systemd-strip"):
+    for name in ("journal-json", "json-fluentbit-kmsg-json-lines", "json-fluentbit-systemd-strip"):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
-    for name in ("vector-journald", "fluentbit-exec", "fluentbit-stdin-v2"):
+    for name in ("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
     (STRUCTURED / "odd-name.journal-json").write_bytes(journal_json(odd, source))
@@ -406,7 +407,7 @@ def main() -> None:
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
     for output in ("json", "export"):
         data = real_journalctl(odd, source, output)
-        (STRUCTURED / f"odd-name.real-journalctl-{output}").write_bytes(data)
+        (STRUCTURED / f"odd-name.journal-{output}-real-journalctl").write_bytes(data)
 
 
 if __name__ == "__main__":

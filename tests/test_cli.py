@@ -143,7 +143,7 @@ def test_input_formats_match_the_decoder_registry() -> None:
     from oom_input.cli import INPUT_FORMATS
     from oom_input.decoders import DECODER_NAMES, STREAM_DECODER_NAMES
 
-    expected = {"auto", *DECODER_NAMES, *STREAM_DECODER_NAMES} - {"plain"}
+    expected = {"auto", *DECODER_NAMES, *STREAM_DECODER_NAMES}
     assert set(INPUT_FORMATS) == expected
 
 

@@ -65,7 +65,7 @@ def test_compressed_stdin_is_decompressed() -> None:
 def test_plain_input_passes_through_unchanged() -> None:
     """Uncompressed chunks come out as they went in, chunk for chunk."""
     chunks = [b"\x1f", b"not gzip\n", b"more\n"]
-    assert list(decompress_chunks(chunks, "x")) == [b"\x1fnot gzip\n", b"more\n"]
+    assert list(decompress_chunks(chunks, "x")) == chunks
 
 
 def test_a_plain_stream_is_not_held_back_for_sniffing() -> None:
@@ -103,11 +103,39 @@ def test_zero_padding_after_the_stream_is_ignored() -> None:
 
 
 def test_garbage_after_the_stream_is_an_error() -> None:
-    """Other bytes after the last bzip2 stream raise, after the stream's data."""
+    """Other bytes after the last gzip member raise, after the member's data."""
     out: list[bytes] = []
-    with pytest.raises(CompressedDataError, match="after stream 1"):
-        out.extend(decompress_chunks([bz2.compress(b"a\n") + b"garbage"], "x.bz2"))
+    with pytest.raises(CompressedDataError, match="followed by other bytes"):
+        out.extend(decompress_chunks([gzip.compress(b"a\n") + b"garbage"], "x.gz"))
     assert out == [b"a\n"]
+
+
+@pytest.mark.parametrize("fmt", ["bzip2", "xz"])
+def test_garbage_after_the_last_stream_is_an_error(fmt: str) -> None:
+    """Other bytes after the last bzip2 / xz stream (beyond the block read with its end)
+    raise, after the stream's data."""
+    out: list[bytes] = []
+    data = COMPRESSORS[fmt](b"a\n") + b"garbage" * 10_000
+    with pytest.raises(CompressedDataError, match="after its last stream"):
+        out.extend(decompress_chunks([data[:10], data[10:]], "x"))
+    assert out == [b"a\n"]
+
+
+@pytest.mark.parametrize("fmt", sorted(COMPRESSORS))
+def test_concatenated_streams_then_zero_padding(fmt: str) -> None:
+    """Two streams in a row, then zero padding, in one-byte chunks: both streams' bytes."""
+    data = COMPRESSORS[fmt](b"a\n") + COMPRESSORS[fmt](b"b\n") + b"\0" * 4096
+    assert b"".join(decompress_chunks([data[i : i + 1] for i in range(len(data))], "x")) == (
+        b"a\nb\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(COMPRESSORS))
+def test_truncated_stream_is_reported_as_truncated(fmt: str) -> None:
+    """A stream of any format cut short raises 'truncated', naming the input."""
+    data = COMPRESSORS[fmt](CAPTURE.read_bytes())
+    with pytest.raises(CompressedDataError, match=r"^in\.x: .* is truncated"):
+        b"".join(decompress_chunks([data[: len(data) // 2]], "in.x"))
 
 
 def test_truncated_gzip_yields_what_it_could_then_a_clear_error(tmp_path: Path) -> None:

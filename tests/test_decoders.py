@@ -19,6 +19,7 @@ from oom_input.decoders.journal import JournalDecoder
 from oom_input.decoders.kmsg import KmsgDecoder
 from oom_input.decoders.plain import PlainDecoder
 from oom_input.decoders.syslog import SyslogDecoder
+from oom_input.registry import LINE_FORMATS
 from oom_input.types import IGNORED, DecodeOptions, KernelLine
 
 FIXTURES = Path(__file__).parent / "data" / "decoders"
@@ -687,7 +688,7 @@ class TestPlain:
     def test_real_dmesg_notime_texts(self) -> None:
         """dmesg -t lines are the kmsg texts."""
         decoded = decode_all(
-            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.dmesg-notime")
+            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.plain-dmesg-t")
         )
         expected = REPORT_TEXTS
         assert expected == [line.text for line in decoded]
@@ -695,7 +696,7 @@ class TestPlain:
     def test_real_journal_cat_texts(self) -> None:
         """journalctl -o cat lines are the messages of every program, kernel or not."""
         decoded = decode_all(
-            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.journal-cat")
+            PlainDecoder(DecodeOptions()), fixture_lines("simple-memcg.plain-journal-cat")
         )
         expected = [*BOOT_A_TEXTS, *REPORT_TEXTS, SYSTEMD_TEXT]
         assert expected == [line.text for line in decoded]
@@ -736,10 +737,14 @@ def format_of(result: KernelLine | object) -> str | object:
 
 
 class TestRegistry:
-    def test_decoder_names_in_detection_order(self) -> None:
-        """The formats, in auto-detection order."""
-        expected = ("kmsg", "dmesg", "journal", "syslog", "json", "plain", "journal-json")
-        assert expected == DECODER_NAMES
+    def test_plain_is_the_last_format_detected(self) -> None:
+        """plain claims every line: every format auto-detection tries comes before it."""
+        detected = [fmt.name for fmt in LINE_FORMATS if fmt.detected]
+        assert detected[-1] == "plain"
+
+    def test_kmsg_is_tried_before_dmesg(self) -> None:
+        """A kmsg record is never taken for another format's line (kmsg is tried first)."""
+        assert DECODER_NAMES.index("kmsg") < DECODER_NAMES.index("dmesg")
 
     @pytest.mark.parametrize("name", [*DECODER_NAMES, "auto"])
     def test_make_decoder_names(self, name: str) -> None:
@@ -847,7 +852,7 @@ class TestRegistry:
             ("simple-memcg.dmesg-reltime", {"dmesg"}),
             ("simple-memcg.dmesg-delta", {"dmesg"}),
             ("simple-memcg.dmesg-show-delta", {"dmesg"}),
-            ("simple-memcg.dmesg-notime", {"plain"}),
+            ("simple-memcg.plain-dmesg-t", {"plain"}),
             ("simple-memcg.journal-short", {"journal", IGNORED}),
             ("simple-memcg.journal-short-precise", {"journal", IGNORED}),
             ("simple-memcg.journal-short-iso", {"journal", IGNORED}),
@@ -856,7 +861,7 @@ class TestRegistry:
             ("simple-memcg.journal-short-monotonic", {"journal", IGNORED}),
             ("simple-memcg.journal-short-delta", {"journal", IGNORED}),
             ("simple-memcg.journal-short-unix", {"journal", IGNORED}),
-            ("simple-memcg.journal-cat", {"plain"}),
+            ("simple-memcg.plain-journal-cat", {"plain"}),
             ("simple-memcg.syslog-kern-log", {"journal", IGNORED}),
             ("simple-memcg.syslog-rfc3339", {"journal", IGNORED}),
         ],

@@ -48,8 +48,8 @@ def test_same_kill_same_id_across_formats_with_sequence_numbers() -> None:
         name: [r["id"] for r in run_pipeline([path.read_bytes()])]
         for name, path in (
             ("kmsg", base),
-            ("fluentbit-kmsg", DATA / "structured" / "simple-memcg.fluentbit-kmsg-json-lines"),
-            ("fluentbit-exec", DATA / "structured" / "simple-memcg.fluentbit-exec"),
+            ("fluentbit-kmsg", DATA / "structured" / "simple-memcg.json-fluentbit-kmsg-json-lines"),
+            ("fluentbit-exec", DATA / "structured" / "simple-memcg.json-fluentbit-exec"),
         )
     }
     assert len(ids["kmsg"]) == 1

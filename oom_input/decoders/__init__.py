@@ -1,58 +1,47 @@
-"""Input formats: one module per format, one registry (``DECODERS``) here.
+"""Input formats: one module per format, registered in ``oom_input.registry``.
 
 ``make_decoder(name, options)`` gives the decoder for ``--input-format NAME``:
 
-- a format name (``DECODER_NAMES``): that format only; a line it rejects is reported
+- a line format name (``DECODER_NAMES``): that format only; a line it rejects is reported
   (``not a <name> line``) and still offered to the assembler as plain text, never dropped;
 - ``"auto"``: an ``AutoDecoder``, which detects the format per line, so that a file may mix
   them (dmesg lines and continuation lines, two captures concatenated). It tries the format of
-  the previous line first, then the others in ``DECODER_NAMES`` order, ``plain`` last.
+  the previous line first, then the detected formats in registry order, ``plain`` last.
 
 Line formats that are JSON (``json``: journal entries and agents' records, one per line) are
 detected per line too; ``journal-json`` is the same decoder restricted to the journal's own
 entries, for ``--input-format journal-json`` only (auto reads those lines with ``json``).
 
 Stream formats are not line-framed (``STREAM_DECODER_NAMES``: ``msgpack``, ``journal-export``):
-``detect_stream(head)`` tells one from the first bytes of a stream (None: a line format), and
-``make_stream_decoder(name, options)`` gives its ``oom_input.types.StreamDecoder``.
+``detect_stream(head)`` tells one from the first bytes of a stream by the magic bytes of its
+registry entry (None: a line format), and ``make_stream_decoder(name, options)`` gives its
+``oom_input.types.StreamDecoder``.
 
-Adding a format: write ``oom_input/decoders/<format>.py`` with one class following
-``oom_input.types.Decoder`` (its module docstring is its user documentation) and add the class
-to ``DECODERS``, before ``PlainDecoder`` (earlier entries win when two formats claim a line).
+Adding a format: copy ``_template.py`` to ``<format>.py``, fill it in, and add one entry to
+``oom_input.registry.LINE_FORMATS`` (or ``STREAM_FORMATS``).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
-from oom_input.decoders.dmesg import DmesgDecoder
-from oom_input.decoders.journal import JournalDecoder
-from oom_input.decoders.journal_export import JournalExportDecoder
-from oom_input.decoders.json_records import JournalJsonDecoder, JsonDecoder
-from oom_input.decoders.kmsg import KmsgDecoder
-from oom_input.decoders.msgpack_stream import ITEM_START, MsgpackDecoder
-from oom_input.decoders.plain import PlainDecoder
-from oom_input.decoders.syslog import SyslogDecoder
-from oom_input.types import DecodeOptions, Decoder, KernelLine, StreamDecoder, _Ignored
+from oom_input.registry import LINE_FORMATS, STREAM_FORMATS, detect_stream, line_format
+from oom_input.registry import stream_format as _stream_format
+from oom_input.types import DecodeOptions, Decoder, Ignored, KernelLine, StreamDecoder
 
-# auto-detection order; PlainDecoder accepts every line, so it must stay last
-DECODERS: tuple[type[Decoder], ...] = (
-    KmsgDecoder,
-    DmesgDecoder,
-    JournalDecoder,
-    SyslogDecoder,
-    JsonDecoder,
-    PlainDecoder,
-)
-# selectable by name only: auto reads their lines with another decoder of DECODERS
-NAMED_DECODERS: tuple[type[Decoder], ...] = (JournalJsonDecoder,)
-DECODER_NAMES: tuple[str, ...] = tuple(decoder.name for decoder in DECODERS + NAMED_DECODERS)
+if TYPE_CHECKING:
+    from oom_input.decoders.plain import PlainDecoder
+
 AUTO = "auto"
+DECODER_NAMES: tuple[str, ...] = tuple(fmt.name for fmt in LINE_FORMATS)
+STREAM_DECODER_NAMES: tuple[str, ...] = tuple(fmt.name for fmt in STREAM_FORMATS)
+_PLAIN = "plain"
 
-STREAM_DECODERS: tuple[type[StreamDecoder], ...] = (MsgpackDecoder, JournalExportDecoder)
-STREAM_DECODER_NAMES: tuple[str, ...] = tuple(decoder.name for decoder in STREAM_DECODERS)
-# journalctl -o export starts every entry with these fields, in this order
-_EXPORT_HEADS = (b"__CURSOR=", b"__REALTIME_TIMESTAMP=")
+
+def decoder_class(name: str) -> type[Decoder]:
+    """The class of line format ``name`` (imports its module)."""
+    cls: type[Decoder] = line_format(name).load()
+    return cls
 
 
 class AutoDecoder:
@@ -62,16 +51,18 @@ class AutoDecoder:
     reader one more pass over the input): a reader shows it a file's first line, and re-reads
     the attribute after each line it decoded."""
 
-    name: ClassVar[str] = AUTO
+    name = AUTO
 
     def __init__(self, options: DecodeOptions) -> None:
-        self._decoders = [cls(options) for cls in DECODERS if cls is not PlainDecoder]
-        self._plain = PlainDecoder(options)
+        self._decoders: list[Decoder] = [
+            fmt.load()(options) for fmt in LINE_FORMATS if fmt.detected and fmt.name != _PLAIN
+        ]
+        self._plain = _plain(options)
         self._last: Decoder | None = None  # decoder of the previous recognised line
         self.extra_markers: tuple[bytes, ...] = ()
         self._seen: set[str] = set()
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored:
+    def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line decoded by the first format that claims it, else as plain text."""
         last = self._last
         if last is not None:
@@ -97,15 +88,17 @@ class AutoDecoder:
 class FormatDecoder:
     """One named format; a line it rejects is reported and offered as plain text."""
 
-    def __init__(self, decoder_class: type[Decoder], options: DecodeOptions) -> None:
-        self.name = decoder_class.name
-        self.extra_markers = decoder_class.extra_markers
+    def __init__(
+        self, decoder_class: type[Decoder], plain: PlainDecoder, options: DecodeOptions
+    ) -> None:
         self._decoder = decoder_class(options)
-        self._plain = PlainDecoder(options)
+        self.name = self._decoder.name
+        self.extra_markers = self._decoder.extra_markers
+        self._plain = plain
         self._report = options.report
         self._reason = f"not a {self.name} line"
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored:
+    def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line in this format, else reported and taken as plain text."""
         result = self._decoder.decode(raw)
         if result is None:
@@ -114,51 +107,40 @@ class FormatDecoder:
         return result
 
 
+def _plain(options: DecodeOptions) -> PlainDecoder:
+    """The decoder of last resort: every line as plain text."""
+    plain: PlainDecoder = line_format(_PLAIN).load()(options)
+    return plain
+
+
 def make_decoder(name: str, options: DecodeOptions) -> Decoder:
     """The decoder for ``--input-format NAME``: a name of ``DECODER_NAMES`` or ``"auto"``."""
     if name == AUTO:
         return AutoDecoder(options)
-    for decoder_class in DECODERS + NAMED_DECODERS:
-        if decoder_class.name == name:
-            if decoder_class is PlainDecoder:  # rejects nothing: no fallback needed
-                return PlainDecoder(options)
-            # FormatDecoder sets name/extra_markers per instance, not as class variables
-            return FormatDecoder(decoder_class, options)  # type: ignore[return-value]
-    choices = ", ".join((AUTO, *DECODER_NAMES))
-    raise ValueError(f"unknown input format {name!r}: choose one of {choices}")
-
-
-def detect_stream(head: bytes) -> str | None:
-    """The stream format that ``head`` (the first bytes of a stream) starts, None for a line
-    format: a msgpack map or array header is ``msgpack`` (no text log starts with such a byte:
-    0x80-0x9f, 0xdc-0xdf are not valid UTF-8 lead bytes); ``__CURSOR=`` or
-    ``__REALTIME_TIMESTAMP=`` starts ``journal-export``."""
-    if head[:1] and head[0] in ITEM_START:
-        return MsgpackDecoder.name
-    if head.startswith(_EXPORT_HEADS):
-        return JournalExportDecoder.name
-    return None
+    try:
+        cls = decoder_class(name)
+    except ValueError:
+        choices = ", ".join((AUTO, *DECODER_NAMES))
+        raise ValueError(f"unknown input format {name!r}: choose one of {choices}") from None
+    plain = _plain(options)
+    if name == _PLAIN:  # rejects nothing: no fallback needed
+        return plain
+    return FormatDecoder(cls, plain, options)
 
 
 def make_stream_decoder(name: str, options: DecodeOptions) -> StreamDecoder:
     """The stream decoder of ``--input-format NAME`` (a name of ``STREAM_DECODER_NAMES``)."""
-    for decoder_class in STREAM_DECODERS:
-        if decoder_class.name == name:
-            return decoder_class(options)
-    raise ValueError(
-        f"unknown stream format {name!r}: choose one of {', '.join(STREAM_DECODER_NAMES)}"
-    )
+    cls: type[StreamDecoder] = _stream_format(name).load()
+    return cls(options)
 
 
 __all__ = [
     "AUTO",
-    "DECODERS",
     "DECODER_NAMES",
-    "NAMED_DECODERS",
-    "STREAM_DECODERS",
     "STREAM_DECODER_NAMES",
     "AutoDecoder",
     "FormatDecoder",
+    "decoder_class",
     "detect_stream",
     "make_decoder",
     "make_stream_decoder",

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 
 # A stamp converter turns a matched stamp into (wall_us, kernel_us), either None when the stamp
 # does not carry it; it raises ValueError for a well-shaped but impossible date (Feb 30).
@@ -23,8 +23,7 @@ Stamp = tuple[re.Pattern[bytes], StampConverter]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
 _DAY_US = 86_400 * 10**6
-_MONTH_NAMES = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun")
-_MONTH_NAMES += (b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+_MONTH_NAMES = b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 MONTHS: dict[bytes, int] = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 
 # Pattern fragments, composed into the decoders' compiled line patterns so each shape is
@@ -188,7 +187,7 @@ def find_stamped_tail(stamps: Sequence[Stamp], line: bytes, pos: int = 0) -> Sta
 
 def tail_line(
     found: StampedTail, raw: bytes, options: DecodeOptions, source_format: str
-) -> KernelLine | _Ignored:
+) -> KernelLine | Ignored:
     """The kernel line of a stamped ``host ident: message`` line, or IGNORED when another
     program wrote it."""
     stamp, convert, tail = found

@@ -44,7 +44,7 @@ from oom_input.decoders._common import (
     offset_zone,
 )
 from oom_input.decoders.kmsg import unescape
-from oom_input.types import IGNORED, DecodeOptions, Decoder, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Decoder, Ignored, KernelLine
 
 
 class EventTime(NamedTuple):
@@ -88,6 +88,12 @@ def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
         if value is not None:
             return value
     return None
+
+
+def message_of(record: Mapping[str, Any]) -> Any:
+    """The raw value of a record's text field (see the module docstring), None without one."""
+    message = _first(record, MESSAGE_KEYS)
+    return record.get("exec") if message is None else message
 
 
 def _is_byte_array(value: list[Any]) -> bool:
@@ -199,6 +205,11 @@ class RecordReader:
         self.source_format = source_format
         self._lines: Decoder | None = None  # made on first use: the registry imports this module
 
+    @property
+    def extra_markers(self) -> tuple[bytes, ...]:
+        """The extra markers of the line formats seen in records' text (see AutoDecoder)."""
+        return () if self._lines is None else self._lines.extra_markers
+
     def text(self, value: Any, raw: bytes) -> str | None:
         """A text field's value as text (None when it is not text)."""
         if isinstance(value, str):
@@ -223,7 +234,7 @@ class RecordReader:
 
     def read(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
-    ) -> KernelLine | _Ignored:
+    ) -> KernelLine | Ignored:
         """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
         transport = _first(record, TRANSPORT_KEYS)
         if transport is not None and self.text(transport, raw) != "kernel":
@@ -239,11 +250,9 @@ class RecordReader:
         if all(key in record for key in KMSG_RECORD_KEYS):
             line = self._kmsg_record(record, raw)
         else:
-            message = _first(record, MESSAGE_KEYS)
+            message = message_of(record)
             if message is None:
-                message = record.get("exec")
-                if message is None:
-                    return IGNORED
+                return IGNORED
             text = self.text(message, raw)
             if text is None:
                 return IGNORED
@@ -280,7 +289,7 @@ class RecordReader:
             seq=_as_int(record.get("sequence")),
         )
 
-    def _decode_line(self, text: str) -> KernelLine | _Ignored | None:
+    def _decode_line(self, text: str) -> KernelLine | Ignored | None:
         if self._lines is None:
             from oom_input.decoders import AutoDecoder
 

@@ -54,7 +54,7 @@ from oom_input.decoders._common import (
     strip_cr,
     yearless_wall_us,
 )
-from oom_input.types import DecodeOptions, KernelLine, _Ignored
+from oom_input.types import DecodeOptions, Ignored, KernelLine
 
 _FACILITIES = (
     rb"kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res[0-3]|local[0-7]"
@@ -112,7 +112,7 @@ class DmesgDecoder:
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One dmesg line, or None when it has neither a dmesg stamp nor ``-x`` names."""
         line = strip_cr(raw)
         prefix = DMESG_PREFIX.match(line)

@@ -39,7 +39,7 @@ exactly like ``-o short``; in auto-detection, this decoder (tried first) names t
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import timezone, tzinfo
 from typing import ClassVar
 
 from oom_input.decoders._common import (
@@ -62,7 +62,7 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
 )
-from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
@@ -88,6 +88,7 @@ _UTC_NAMES = (b"UTC", b"GMT")
 
 def _full_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
     zone = stamp["zone"]
+    tz: tzinfo | None
     if zone in _UTC_NAMES:
         tz = timezone.utc
     elif zone.startswith((b"+", b"-")):
@@ -122,7 +123,7 @@ class JournalDecoder:
         self._boot_id: str | None = None
         self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
         line = strip_cr(raw)
         if line.startswith(b"-- "):
@@ -138,7 +139,7 @@ class JournalDecoder:
             result.boot_id = self._boot_id
         return result
 
-    def _note(self, line: bytes) -> _Ignored | None:
+    def _note(self, line: bytes) -> Ignored | None:
         separator = BOOT_SEPARATOR.match(line)
         if separator is not None:
             self._boot_id = dashed_uuid(separator["boot_id"])

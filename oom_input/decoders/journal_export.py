@@ -47,6 +47,7 @@ class JournalExportDecoder:
         self._oversized = False  # the current entry is over MAX_ENTRY: dropped at its end
         self._skip = 0  # bytes of an oversized binary value (and its newline) still to drop
         self._skip_line = False  # inside an oversized text line: drop up to its newline
+        self._no_newline_to = 0  # _buf[:this] holds no newline (search on from there)
         # --passthrough: called with each entry (fields as text) and its kernel line, if any,
         # in input order, instead of returning the lines from feed()
         self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
@@ -75,6 +76,7 @@ class JournalExportDecoder:
             self._buf += b"\n"
             self._parse(out)
         self._buf.clear()
+        self._no_newline_to = 0
         self._skip, self._skip_line = 0, False
         if self._fields or self._oversized:
             self._end_entry(out)
@@ -84,13 +86,15 @@ class JournalExportDecoder:
         buf = self._buf
         pos = 0
         while True:
-            newline = buf.find(b"\n", pos)
+            newline = buf.find(b"\n", max(pos, self._no_newline_to))
             if newline < 0:
                 if len(buf) - pos > MAX_ENTRY:  # one text line over the limit
                     self._oversize()
                     self._skip_line = True
                     pos = len(buf)
+                self._no_newline_to = len(buf) - pos  # after the del below
                 break
+            self._no_newline_to = 0
             if newline == pos:
                 self._end_entry(out)
                 pos += 1

@@ -35,13 +35,14 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import orjson
 
 from oom_input.decoders._common import strip_cr
 from oom_input.decoders._records import RecordReader, envelope_entries
-from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
@@ -62,34 +63,42 @@ class JsonDecoder:
         self.options = options
         self._reader = RecordReader(options, self.name)
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
         value = self._parse(raw)
         if value is None or not self._claims(value):
             return None
-        entries = envelope_entries(value)
-        if not entries:
-            return IGNORED
-        if len(entries) > 1:
-            self.options.report("several events in one JSON line: only the first is read", raw)
-        record, wall_us = entries[0]
+        record: Mapping[str, Any]
+        wall_us: int | None
+        if type(value) is dict:  # the common case, a bare record
+            record, wall_us = value, None
+        else:
+            entries = envelope_entries(value)
+            if not entries:
+                return IGNORED
+            if len(entries) > 1:
+                self.options.report("several events in one JSON line: only the first is read", raw)
+            record, wall_us = entries[0]
         return self._reader.read(record, raw, wall_us)
 
     def _claims(self, value: object) -> bool:
         return True  # any JSON value that starts like a record
 
     def _parse(self, raw: bytes) -> object | None:
-        body = strip_cr(raw)
-        if body.startswith(RECORD_SEPARATOR):
-            body = body[1:]
-        body = body.lstrip(b" \t")
-        if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
-            return None
+        body = raw  # the common case: an object (orjson takes a trailing CR as white space)
+        if raw[:1] != b"{":
+            body = strip_cr(raw)
+            if body.startswith(RECORD_SEPARATOR):
+                body = body[1:]
+            body = body.lstrip(b" \t")
+            if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
+                return None
         try:
-            return orjson.loads(body)
+            value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
             self.options.report("invalid JSON", raw)
             return None
+        return value
 
 
 class JournalJsonDecoder(JsonDecoder):

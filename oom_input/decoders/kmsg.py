@@ -35,7 +35,7 @@ import re
 from typing import ClassVar
 
 from oom_input.decoders._common import decode_text, strip_cr
-from oom_input.types import IGNORED, DecodeOptions, KernelLine, _Ignored
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 
 # /dev/kmsg record prefix (kernel >= 3.5): "PRI,SEQ,USEC,FLAGS[,FIELD...];" - fields after FLAGS
 # (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. Taken apart with
@@ -72,7 +72,7 @@ class KmsgDecoder:
         self.options = options
         self.userspace_records = 0  # records a process wrote into /dev/kmsg (ignored)
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One record line, IGNORED for a dictionary line or a record written by a process, None
         for anything else."""
         line = strip_cr(raw)

@@ -40,7 +40,7 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
 )
-from oom_input.types import DecodeOptions, KernelLine, _Ignored
+from oom_input.types import DecodeOptions, Ignored, KernelLine
 
 # a syslog message's priority as sent on the wire (RFC 3164), kept by some forwarders: "<4>"
 SYSLOG_PRI = re.compile(rb"<\d{1,3}>")
@@ -61,7 +61,7 @@ class SyslogDecoder:
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
 
-    def decode(self, raw: bytes) -> KernelLine | _Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One syslog line, IGNORED when another program wrote it, None when not syslog."""
         line = strip_cr(raw)
         priority = SYSLOG_PRI.match(line)

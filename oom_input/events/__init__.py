@@ -84,7 +84,7 @@ class _Tee:
 
     def write_object(self, obj: object) -> None:
         """--passthrough input records go to stdout only."""
-        self.primary.write_object(obj)  # type: ignore[attr-defined]  # not in the Sink protocol
+        self.primary.write_object(obj)
 
     def close(self) -> None:
         try:

@@ -3,11 +3,11 @@ line and must not wait for a buffer to fill)."""
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
-from oom_input.types import OomRecord
+from oom_input.types import OomRecord, OutputOptions
 
 
 class JsonLinesSink:
@@ -16,10 +16,14 @@ class JsonLinesSink:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
 
+    @classmethod
+    def from_options(cls, stream: BinaryIO, options: OutputOptions) -> JsonLinesSink:
+        return cls(stream)
+
     def write(self, record: OomRecord) -> None:
         self.write_object(record)
 
-    def write_object(self, obj: object) -> None:
+    def write_object(self, obj: Any) -> None:
         """Any JSON value (``--passthrough`` re-encodes each input record with this)."""
         self._stream.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
         self._stream.flush()

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import msgpack
 
-from oom_input.types import OomRecord
+from oom_input.types import OomRecord, OutputOptions
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
@@ -48,10 +48,14 @@ class MsgpackSink:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
 
+    @classmethod
+    def from_options(cls, stream: BinaryIO, options: OutputOptions) -> MsgpackSink:
+        return cls(stream)
+
     def write(self, record: OomRecord) -> None:
         self.write_object(record.as_dict())
 
-    def write_object(self, obj: dict[str, Any]) -> None:
+    def write_object(self, obj: Any) -> None:
         """Any map (``--passthrough`` re-encodes each input record with this)."""
         self._stream.write(msgpack.packb(obj))
         self._stream.flush()
@@ -72,14 +76,18 @@ class ForwardSink:
         self._tag = tag
         self._clock_ns = clock_ns
 
+    @classmethod
+    def from_options(cls, stream: BinaryIO, options: OutputOptions) -> ForwardSink:
+        return cls(stream, tag=options.tag)
+
     def write(self, record: OomRecord) -> None:
         self._entry(death_time_ns(record), record.as_dict())
 
-    def write_object(self, obj: dict[str, Any]) -> None:
+    def write_object(self, obj: Any) -> None:
         """Any map, stamped with the current time (``--passthrough``)."""
         self._entry(None, obj)
 
-    def _entry(self, nanos: int | None, obj: dict[str, Any]) -> None:
+    def _entry(self, nanos: int | None, obj: Any) -> None:
         if nanos is None or not 0 <= nanos < _UINT32_END * 10**9:  # EventTime holds uint32 s
             nanos = self._clock_ns()
         seconds, nanoseconds = divmod(nanos, 10**9)

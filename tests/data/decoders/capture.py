@@ -55,7 +55,7 @@ def dmesg_fixtures(records: list[tuple[int, int, str]], tmp: Path) -> None:
         "dmesg-reltime": ["--time-format", "reltime"],
         "dmesg-delta": ["--time-format", "delta"],
         "dmesg-show-delta": ["-d"],
-        "dmesg-notime": ["-t"],
+        "plain-dmesg-t": ["-t"],  # no stamp: plain text
     }
     for name, options in variants.items():
         (HERE / f"simple-memcg.{name}").write_bytes(run(["dmesg", "-F", str(buffer), *options]))
@@ -96,7 +96,8 @@ def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
     outputs += ["short-monotonic", "short-delta", "short-unix", "cat"]
     for output in outputs:
         text = run(["journalctl", "--file", str(journal), "-o", output])
-        (HERE / f"simple-memcg.journal-{output}").write_bytes(text)
+        name = "plain-journal-cat" if output == "cat" else f"journal-{output}"  # cat: no prefix
+        (HERE / f"simple-memcg.{name}").write_bytes(text)
     # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
     for output in ["short-precise", "short-full"]:
         text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
