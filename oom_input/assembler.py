@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from oom_input.evidence import DEFAULT_TOP_TASKS, ReportEvidence
+from oom_input.evidence import reason as build_reason
 from oom_input.types import KernelLine, OomRecord, SourceKey
 
 # Process and cgroup names are chosen by users and may hold any byte, "\n" included (decoded
@@ -210,6 +212,8 @@ class _Report:
     kill_time: tuple[int | None, int | None] | None = None
     summary_time: tuple[int | None, int | None] | None = None
     last_time: tuple[int | None, int | None] = (None, None)
+    evidence: ReportEvidence = field(default_factory=ReportEvidence)  # issue 14
+    in_block: bool = False  # evidence.in_block, as counted in Assembler._blocks
 
 
 @dataclass(slots=True)
@@ -240,9 +244,14 @@ class Assembler:
         *,
         max_sources: int = MAX_SOURCES,
         on_notice: Callable[[str, str], None] | None = None,
+        top_tasks: int = DEFAULT_TOP_TASKS,
     ) -> None:
         if max_sources < 1:
             raise ValueError("max_sources must be >= 1")
+        if top_tasks < 0:
+            raise ValueError("top_tasks must be >= 0")
+        self._top_tasks = top_tasks
+        self._blocks = 0  # open reports inside an evidence block (every line matters)
         self._sources: OrderedDict[SourceKey, _Source] = OrderedDict()
         self._max_sources = max_sources
         # called as on_notice(kind, message); a stream of many sources may call it often
@@ -259,7 +268,7 @@ class Assembler:
     def mode(self) -> int:
         """IDLE: only lines with OPEN_MARKERS matter; OPEN: lines with REPORT_MARKERS matter
         (count the rest with ``skip``); EVERY_LINE: feed every line (a pr_cont join is due)."""
-        if self._pending:
+        if self._pending or self._blocks:
             return EVERY_LINE
         return OPEN if self._open or self._groups else IDLE
 
@@ -302,6 +311,8 @@ class Assembler:
             self._touch(report, line)
             if not handler(report, so_far + text):
                 self._set_pending(report, (handler, so_far + text, self._lines + MAX_PENDING_LINES))
+            return out
+        if report is not None and report.summary_time is None and self._on_evidence(report, line):
             return out
         if _RELEVANT_RE.search(text) is None:
             return out
@@ -376,6 +387,7 @@ class Assembler:
             record = OomRecord(**group.template.as_dict())
             record.container_name = group.path or "/"
             _apply_kill(record, m)
+            record.reason = build_reason(record)
             record.time_of_death = format_time(line.wall_us)
             record.kernel_time_us = line.kernel_us
             record.seq_first = record.seq_last = line.seq
@@ -398,6 +410,20 @@ class Assembler:
         report.killed = True
         report.mismatch |= damaged
         self._close(src, out)
+
+    def _on_evidence(self, report: _Report, line: KernelLine) -> bool:
+        """Show the line to the report's evidence (issue 14); True: it was used up there."""
+        evidence = report.evidence
+        used = evidence.feed(line.text)
+        self._wanted = None  # what the report can still use may have changed
+        if evidence.in_block != report.in_block:
+            report.in_block = not report.in_block
+            self._blocks += 1 if report.in_block else -1
+        if used:
+            self._touch(report, line)
+            # a long task table keeps its report open
+            report.deadline = max(report.deadline, self._lines + MAX_LINES_AFTER_SUMMARY)
+        return used
 
     def _on_report_line(self, report: _Report, line: KernelLine, text: str) -> None:
         # Each kind of line is read once, and only while it can still come (the order of a
@@ -471,6 +497,9 @@ class Assembler:
         self._wanted = None
         if report.pending is not None:
             self._set_pending(report, None)
+        if report.in_block:
+            report.in_block = False
+            self._blocks -= 1
         record = report.record
         if report.summary_pid is not None and record.pid is None:
             record.pid = (
@@ -494,6 +523,7 @@ class Assembler:
         record.time_of_death = format_time(wall)
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
+        _apply_evidence(record, report.evidence)
         if report.killed:
             group = _Group(record, deadline=self._lines + MAX_LINES_BEFORE_GROUP)
             if record.pid is not None:
@@ -532,7 +562,11 @@ class Assembler:
             seq_first=line.seq,
             source_format=line.source_format,
         )
-        report = _Report(record=record, deadline=self._lines + MAX_REPORT_LINES)
+        report = _Report(
+            record=record,
+            deadline=self._lines + MAX_REPORT_LINES,
+            evidence=ReportEvidence(self._top_tasks),
+        )
         src.report = report
         self._set_group(src, None)
         self._open += 1
@@ -686,6 +720,20 @@ def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
             setattr(record, name, int(value))
 
 
+def _apply_evidence(record: OomRecord, evidence: ReportEvidence) -> None:
+    """The report's evidence into its record (issue 14), then the reason built from it."""
+    sizes = (record.anon_rss_kb, record.file_rss_kb, record.shmem_rss_kb)
+    kill_rss = None if record.anon_rss_kb is None else sum(size or 0 for size in sizes)
+    found = evidence.finish(record.pid, kill_rss)
+    for name, value in found.record_fields().items():
+        setattr(record, name, value)
+    if record.uid is None:
+        record.uid = found.victim_uid
+    if record.oom_score_adj is None:
+        record.oom_score_adj = found.victim_oom_score_adj
+    record.reason = build_reason(record)
+
+
 # what a memory.oom.group member's record must not inherit from the first victim's
 _VICTIM_FIELDS = (
     "pid",
@@ -724,11 +772,14 @@ def _report_wants(report: _Report) -> tuple[bytes, ...]:
         return (_NO_VICTIM_MARKER,)
     record = report.record
     usage = record.memory_usage_kb is None
-    return _wants(
-        record.trigger_pid is None and report.header,
-        usage,
-        usage and not report.task_in,
-        report.stats_memcg is None,
+    return (
+        _wants(
+            record.trigger_pid is None and report.header,
+            usage,
+            usage and not report.task_in,
+            report.stats_memcg is None,
+        )
+        + report.evidence.wanted_markers()
     )
 
 

@@ -137,6 +137,17 @@ class OomRecord:
     seq_first: int | None = None
     seq_last: int | None = None
     source_format: str | None = None
+    # the report's own evidence of why (oom_input/evidence.py); null when the report lacks the
+    # lines (rate-limited, truncated)
+    task_count: int | None = None
+    tasks_rss_kb: int | None = None
+    top_tasks: list[dict[str, Any]] | None = None
+    memcg_stats: dict[str, int] | None = None
+    swap_usage_kb: int | None = None
+    swap_limit_kb: int | None = None
+    kmem_usage_kb: int | None = None
+    system_memory: dict[str, int | None] | None = None
+    reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in RECORD_FIELDS}
