@@ -131,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         help='also write every input record (re-encoded; text lines as {"message": line}), in '
         "order, each OOM record right after the line that completed it",
     )
+    parser.add_argument(
+        "--top-tasks",
+        type=int,
+        default=5,
+        metavar="N",
+        help="keep the N largest tasks of each report's task table by RSS in top_tasks "
+        "(default 5; 0: none)",
+    )
     live = parser.add_argument_group("live source (instead of FILEs)")
     live.add_argument(
         "--kmsg",
@@ -241,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--idle-timeout must be > 0")
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
+    if args.top_tasks < 0:
+        parser.error("--top-tasks must be >= 0")
     if args.jobs > 1 and (args.passthrough or live):
         parser.error(
             "--jobs reads FILEs offline; it cannot be combined with --passthrough or a live source"
@@ -315,7 +325,7 @@ def _offline_pipeline(
         choose_stream=_stream_chooser(args.input_format, options),
         passthrough=args.passthrough,
         enrichers=(kubernetes_enricher, *extra),
-        assembler=Assembler(on_notice=diag.notice_limited),
+        assembler=Assembler(on_notice=diag.notice_limited, top_tasks=args.top_tasks),
         normalise=make_normaliser(
             boot_time_us=None if args.boot_time is None else round(args.boot_time * 1_000_000),
             host=args.host,
@@ -510,7 +520,7 @@ def _follow(args: argparse.Namespace, options: DecodeOptions, diag: Diagnostics,
             idle_timeout=args.idle_timeout,
             host=args.host,
         ),
-        Assembler(on_notice=diag.notice_limited),
+        Assembler(on_notice=diag.notice_limited, top_tasks=args.top_tasks),
         emit,
         diag.notice,
         options,
