@@ -56,6 +56,8 @@ MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?P<inline>
 MEMCG_STATS_MARKER = b"Memory cgroup stats for"
 # 3.x-4.19 inline stats: " cache:0KB rss:1047948KB ..." (sizes in KB; counters bare)
 INLINE_STAT_RE = re.compile(r"(?:^|\s)(?P<key>\w+):(?P<value>\d+)(?P<kb>KB)?(?=\s|$)")
+# the same pieces split off into records of their own (4.x with extended consoles)
+INLINE_STATS_PART_RE = re.compile(r"(?:\s*\w+:\d+(?:KB)?)+\s*")
 # 5.0+ memory.stat lines: "anon 2133430272" (sizes in bytes, event counters as counted)
 STAT_LINE_RE = re.compile(r"^(?P<key>[a-z][a-z0-9_]*) (?P<value>-?\d+)$")
 # show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" then the counters in
@@ -283,7 +285,6 @@ class ReportEvidence:
         "_rss_pages",
         "_stats",
         "_stats_done",
-        "_stats_kb_form",
         "_swap_free_kb",
         "_swap_total_kb",
         "_top",
@@ -304,7 +305,6 @@ class ReportEvidence:
         self._index_adj = array("h")
         self._stats: dict[str, int] | None = None
         self._stats_done = False
-        self._stats_kb_form = False
         self._meminfo: dict[str, int] | None = None
         self._swap_free_kb: int | None = None
         self._swap_total_kb: int | None = None
@@ -425,7 +425,6 @@ class ReportEvidence:
         self._stats = {}
         inline = m.group("inline")
         if inline:
-            self._stats_kb_form = True
             self._inline_stats(inline)
         self._block = _STATS
         return True
@@ -446,7 +445,7 @@ class ReportEvidence:
                 if len(stats) < MAX_STATS:
                     stats[m.group("key")] = int(m.group("value"))
                 matched = True
-            elif self._stats_kb_form and INLINE_STAT_RE.match(part):
+            elif INLINE_STATS_PART_RE.fullmatch(part):
                 self._inline_stats(part)
                 matched = True
             else:
