@@ -502,3 +502,32 @@ def test_skipping_reader_gives_the_same_evidence(case: tuple[bytes, list[int]]) 
     expected = _records(data, None)
     assert _records(data, cuts) == expected
     assert all(r["task_count"] is not None for r in expected)
+
+
+class TestSummaryHolders:
+    def test_largest_holders_next_to_the_victims(self) -> None:
+        """`--summary` shows each kill's victim next to its largest task, the kills where
+        another task held the most first."""
+        data = b"".join(
+            path.read_bytes()
+            for path in (
+                REAL / "simple-memcg.kmsg",
+                LEGACY / "v6.12-cgroup-v2-sidecar.kmsg",
+            )
+        )
+        proc = run_cli("--summary", "--host", "node-a", stdin=data)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stderr.decode().splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("largest tasks"))
+        assert "another task held the most in 1 kill of 2" in lines[start]
+        assert lines[start + 1].split() == ["VICTIM", "HELD", "LARGEST", "TASK", "HELD", "HOST"]
+        first, second = lines[start + 2], lines[start + 3]
+        assert first.split()[-5:] == ["envoy", "(41088)", "308", "MiB", "node-a"]
+        assert "152 MiB" in first
+        assert first.startswith("w [1] (x) 2 y (41137)")
+        assert second.startswith("stress (3171)")
+
+    def test_records_without_a_task_table_add_no_section(self) -> None:
+        """Lone kill lines (no top_tasks): no holders section."""
+        proc = run_cli("--summary", stdin=(LEGACY / "v5.15-lone-kill-lines.dmesg").read_bytes())
+        assert b"largest tasks" not in proc.stderr
