@@ -414,16 +414,17 @@ class Assembler:
     def _on_evidence(self, report: _Report, line: KernelLine) -> bool:
         """Show the line to the report's evidence (issue 14); True: it was used up there."""
         evidence = report.evidence
-        used = evidence.feed(line.text)
+        if evidence.feed(line.text):
+            # a block line (stats, task row, ...): the block stays open; a long task table
+            # keeps its report open
+            if report.deadline < self._lines + MAX_LINES_AFTER_SUMMARY:
+                report.deadline = self._lines + MAX_LINES_AFTER_SUMMARY
+            return True
         self._wanted = None  # what the report can still use may have changed
         if evidence.in_block != report.in_block:
             report.in_block = not report.in_block
             self._blocks += 1 if report.in_block else -1
-        if used:
-            self._touch(report, line)
-            # a long task table keeps its report open
-            report.deadline = max(report.deadline, self._lines + MAX_LINES_AFTER_SUMMARY)
-        return used
+        return False
 
     def _on_report_line(self, report: _Report, line: KernelLine, text: str) -> None:
         # Each kind of line is read once, and only while it can still come (the order of a

@@ -435,6 +435,12 @@ class ReportEvidence:
         if self._stats_done or self._stats is None:
             return False
         stats = self._stats
+        if "\n" not in text:  # the common case (6.4+): one "key value" line
+            key, _, value = text.partition(" ")
+            if value.isdigit() and key.isidentifier() and key.islower():
+                if len(stats) < MAX_STATS:
+                    stats[key] = int(value)
+                return True
         matched = False
         for part in text.split("\n") if "\n" in text else (text,):
             part = part.strip()
