@@ -28,6 +28,7 @@ _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
 # dump_tasks() header, every kernel; "[ pid ]" up to 4.18, "[  pid  ]" from 4.19, then the column
 # names of the kernel's layout (the numeric columns, then "name"):
 #   2.6.32:     [ pid ]   uid  tgid total_vm      rss cpu oom_adj oom_score_adj name
+#               (RHEL 6; vanilla 2.6.3x before oom_score_adj: ... cpu oom_adj name)
 #   3.x-4.10:   [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name
 #   4.11-4.14:  [ pid ]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name
 #   4.15-6.x:   [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
@@ -228,7 +229,7 @@ class TopTasks:
         if n < 0:
             raise ValueError("the number of top tasks must be >= 0")
         self._n = n
-        self._heap: list[tuple[int, int, int, int, int, int | None, int, str]] = []
+        self._heap: list[tuple[int, int, int, int, int, int | None, int | None, str]] = []
         self._seq = 0
 
     def keeps(self, rss: int) -> bool:
@@ -241,7 +242,14 @@ class TopTasks:
         return self._n > 0
 
     def offer(
-        self, rss: int, pid: int, tgid: int, uid: int, swap: int | None, adj: int, name: str
+        self,
+        rss: int,
+        pid: int,
+        tgid: int,
+        uid: int,
+        swap: int | None,
+        adj: int | None,
+        name: str,
     ) -> None:
         """One row (sizes in pages)."""
         self._seq += 1
@@ -375,7 +383,7 @@ class ReportEvidence:
         pid = int(m.group(1))
         rss = int(m.group(layout.rss)) if layout.rss else 0
         uid = int(m.group(layout.uid)) if layout.uid else -1
-        adj = int(m.group(layout.adj)) if layout.adj else 0
+        adj = int(m.group(layout.adj)) if layout.adj else None
         self._rows += 1
         self._rss_pages += rss
         top = self._top
@@ -393,7 +401,7 @@ class ReportEvidence:
             self._index_pid.append(pid)
             self._index_rss.append(rss)
             self._index_uid.append(uid)
-            self._index_adj.append(max(-32768, min(32767, adj)))
+            self._index_adj.append(0 if adj is None else max(-32768, min(32767, adj)))
         return True
 
     # --- memory cgroup -----------------------------------------------------------------------

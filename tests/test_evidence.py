@@ -531,3 +531,15 @@ class TestSummaryHolders:
         """Lone kill lines (no top_tasks): no holders section."""
         proc = run_cli("--summary", stdin=(LEGACY / "v5.15-lone-kill-lines.dmesg").read_bytes())
         assert b"largest tasks" not in proc.stderr
+
+
+def test_vanilla_2_6_table_without_oom_score_adj_gives_null_not_zero() -> None:
+    """Vanilla 2.6.3x tables have no oom_score_adj column: the value is null, not a guessed 0."""
+    found = table(
+        "[ pid ]   uid  tgid total_vm      rss cpu oom_adj name",
+        ["[ 1893]    27  1893  1572864   912527   1       0 mysqld"],
+        victim=1893,
+    )
+    assert found.top_tasks is not None
+    assert (found.top_tasks[0]["oom_score_adj"], found.top_tasks[0]["name"]) == (None, "mysqld")
+    assert (found.victim_uid, found.victim_oom_score_adj) == (27, None)
