@@ -21,11 +21,15 @@ Pure: no I/O. ``assemble(["...", "..."])`` runs it over a list of strings.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from oom_input.evidence import DEFAULT_TOP_TASKS, ReportEvidence
+from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
+from oom_input.evidence import reason as build_reason
 from oom_input.identity import record_id
 from oom_input.timefmt import format_time
 from oom_input.types import KernelLine, OomRecord, SourceKey
@@ -202,6 +206,10 @@ class _Report:
     kill_time: _Time | None = None
     summary_time: _Time | None = None
     last_time: _Time = (None, None)
+    # the evidence of why (task table, memcg stats, Mem-Info: oom_input/evidence.py), made at
+    # its first line; in_block: an evidence block (lines without markers) is open
+    evidence: ReportEvidence | None = None
+    in_block: bool = False
 
 
 @dataclass(slots=True)
@@ -260,9 +268,13 @@ class Assembler:
         *,
         max_sources: int = MAX_SOURCES,
         on_notice: Callable[[str, str], None] | None = None,
+        top_tasks: int = DEFAULT_TOP_TASKS,
     ) -> None:
         if max_sources < 1:
             raise ValueError("max_sources must be >= 1")
+        if top_tasks < 0:
+            raise ValueError("top_tasks must be >= 0")
+        self._top_tasks = top_tasks
         # sources holding open state, least recently active first
         self._sources: OrderedDict[SourceKey, _Source] = OrderedDict()
         self._seen: OrderedDict[SourceKey, None] = OrderedDict()
@@ -273,12 +285,13 @@ class Assembler:
         # _open_report/_close and _set_pending)
         self._open = 0
         self._pending = 0
+        self._blocks = 0  # open reports inside an evidence block
         self._wanted: tuple[bytes, ...] | None = None
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
     def mode(self) -> Mode:
-        if self._pending:
+        if self._pending or self._blocks:
             return Mode.EVERY_LINE
         return Mode.OPEN if self._open else Mode.IDLE
 
@@ -314,9 +327,7 @@ class Assembler:
                     break
                 if src.report is not None:
                     left -= 1
-                    for kind in INNER_KINDS:
-                        if kind.wanted is not None and kind.wanted(src.report):
-                            want.update(dict.fromkeys(kind.markers))
+                    want.update(dict.fromkeys(_report_wants(src.report)))
             self._wanted = tuple(want)
         return self._wanted
 
@@ -336,6 +347,9 @@ class Assembler:
                 self._set_pending(src, None)  # the fragments never came: keep what was read
                 if src.holds_nothing():
                     del self._sources[key]
+        report = src.report if src is not None else None
+        if report is not None and report.summary_time is None and self._evidence(report, text):
+            return out
         kind = _kind_of(text)
         if kind is None:
             return out
@@ -367,6 +381,25 @@ class Assembler:
                 return  # what a reader may skip changes nothing
             report.lines += 1
         kind.handle(self, src, line, text.rstrip(), out)
+
+    def _evidence(self, report: _Report, text: str) -> bool:
+        """Show a line of the report's source to its evidence, if the report can use it (the
+        test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
+        evidence = report.evidence
+        if not report.in_block:
+            wants = _text_markers(_report_wants(report))
+            if not any(marker in text for marker in wants):
+                return False
+            if evidence is None:
+                evidence = report.evidence = ReportEvidence(self._top_tasks)
+        assert evidence is not None
+        used = evidence.feed(text)
+        if evidence.in_block != report.in_block:
+            report.in_block = evidence.in_block
+            self._blocks += 1 if report.in_block else -1
+        if not used:
+            self._wanted = None  # what the report can still use may have changed
+        return used
 
     def note_gap(self, key: SourceKey) -> None:
         """The caller lost lines of this source (e.g. /dev/kmsg EPIPE): its open report is
@@ -475,6 +508,7 @@ class Assembler:
                 seq_last=line.seq,
             )
             _apply_kill(member, m)
+            member.reason = build_reason(member)
             member.id = record_id(member)  # not the first victim's: a kill of its own
             out.append(member)
         return True
@@ -561,6 +595,9 @@ class Assembler:
         self._open -= 1
         self._wanted = None
         self._set_pending(src, None)
+        if report.in_block:
+            report.in_block = False
+            self._blocks -= 1
         record = report.record
         if report.summary_pid is not None and record.pid is None:
             record.pid = report.summary_pid  # the kill line never came: the summary names it
@@ -581,6 +618,7 @@ class Assembler:
         record.time_of_death = format_time(wall)
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
+        _apply_evidence(record, report.evidence)
         record.id = record_id(record)
         if report.killed:
             src.group = _Group(record, since_us=kern if kern is not None else wall)
@@ -737,13 +775,43 @@ LINE_KINDS: tuple[LineKind, ...] = (
 )
 INNER_KINDS = tuple(kind for kind in LINE_KINDS if kind.role is Role.INNER)
 OPEN_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.OPENS for m in kind.markers)
-INNER_MARKERS = tuple(m for kind in INNER_KINDS for m in kind.markers)
+# the evidence's lines (oom_input/evidence.py LINE_KINDS) are inner lines too
+EVIDENCE_MARKERS = tuple(dict.fromkeys(m for kind in EVIDENCE_KINDS for m in kind.markers))
+INNER_MARKERS = tuple(
+    dict.fromkeys((*(m for kind in INNER_KINDS for m in kind.markers), *EVIDENCE_MARKERS))
+)
 CONTEXT_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.CONTEXT for m in kind.markers)
 # every byte string a line of some kind holds (readers that skip records whole use it)
 REPORT_MARKERS = tuple(dict.fromkeys((*OPEN_MARKERS, *INNER_MARKERS, *CONTEXT_MARKERS)))
 # the kind whose lines make a reader look back for CONTEXT lines
 KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
 _TESTS = tuple((tuple(m.decode() for m in kind.markers), kind.prefix, kind) for kind in LINE_KINDS)
+
+
+_FRESH_EVIDENCE_WANTS = ReportEvidence().wanted_markers()
+
+
+def _report_wants(report: _Report) -> tuple[bytes, ...]:
+    """The markers of the inner lines this report can still use: its own kinds' and, before
+    its summary, its evidence's."""
+    return _wants(
+        tuple(kind.wanted(report) for kind in INNER_KINDS if kind.wanted is not None),
+        (report.evidence.wanted_markers() if report.evidence is not None else _FRESH_EVIDENCE_WANTS)
+        if report.summary_time is None
+        else (),
+    )
+
+
+@functools.cache
+def _wants(flags: tuple[bool, ...], evidence: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    kinds = (kind for kind in INNER_KINDS if kind.wanted is not None)
+    own = (m for kind, wanted in zip(kinds, flags, strict=True) if wanted for m in kind.markers)
+    return tuple(dict.fromkeys((*own, *evidence)))
+
+
+@functools.cache
+def _text_markers(markers: tuple[bytes, ...]) -> tuple[str, ...]:
+    return tuple(m.decode() for m in markers)
 
 
 def _kind_of(text: str) -> LineKind | None:
@@ -832,6 +900,22 @@ def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
         value = groups.get(key)
         if value is not None:
             setattr(record, name, int(value))
+
+
+def _apply_evidence(record: OomRecord, evidence: ReportEvidence | None) -> None:
+    """The report's evidence into its record (not yet emitted), then the reason built from the
+    record."""
+    if evidence is not None:
+        sizes = (record.anon_rss_kb, record.file_rss_kb, record.shmem_rss_kb)
+        kill_rss = None if record.anon_rss_kb is None else sum(size or 0 for size in sizes)
+        found = evidence.finish(record.pid, kill_rss)
+        for name, value in found.record_fields().items():
+            setattr(record, name, value)
+        if record.uid is None:
+            record.uid = found.victim_uid
+        if record.oom_score_adj is None:
+            record.oom_score_adj = found.victim_oom_score_adj
+    record.reason = build_reason(record)
 
 
 def _group_template(first: OomRecord) -> OomRecord:

@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         help='also write every input record (re-encoded; text lines as {"message": line}), in '
         "order, each OOM record right after the line that completed it",
     )
+    parser.add_argument(
+        "--top-tasks",
+        type=int,
+        default=5,
+        metavar="N",
+        help="keep the N largest tasks of each report's task table by RSS in top_tasks "
+        "(default 5; 0: none)",
+    )
     live = parser.add_argument_group("live source (instead of FILEs)")
     live.add_argument(
         "--kmsg",
@@ -339,6 +347,8 @@ def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mo
         value = getattr(args, action.dest, None)
         if action.type is float and value is not None and not math.isfinite(value):
             parser.error(f"{action.option_strings[-1]}: {value} is not a finite number")
+    if getattr(args, "top_tasks", 0) < 0:
+        parser.error("--top-tasks must be >= 0")
     if args.boot_time is not None and not 0 <= args.boot_time <= MAX_EPOCH_S:
         parser.error(
             f"--boot-time {args.boot_time}: must be seconds since 1970 before the year 10000"
@@ -505,7 +515,7 @@ def _pipeline(
         choose_stream=None if decoder else _stream_chooser(args.input_format, options),
         passthrough=args.passthrough,
         enrichers=(kubernetes_enricher, *extra),
-        assembler=Assembler(on_notice=diag.notice_limited),
+        assembler=Assembler(on_notice=diag.notice_limited, top_tasks=args.top_tasks),
         normalise=make_normaliser(
             boot_time_us=None if args.boot_time is None else round(args.boot_time * 1_000_000),
             host=args.host,

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from oom_input.assembler import Assembler
+from oom_input.assembler import Assembler, Mode
 from oom_input.peek import has_newline, peek
 from oom_input.scanner import LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
@@ -113,6 +113,10 @@ class Pipeline:
                     self._feed(line)
 
             stream.passthrough = each
+        else:
+            stream.on_line = self._feed
+        assembler = self.assembler
+        stream.every_record = lambda: assembler.mode is Mode.EVERY_LINE
         for chunk in _with_end(chunks):
             for line in stream.finish() if chunk is None else stream.feed(chunk):
                 self._feed(line)

@@ -35,6 +35,7 @@ gives, for example (``tests/data/real/two-kills-with-noise.kmsg`` and
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -118,6 +119,7 @@ class Summary:
         self.other_hours = 0  # kills of histogram cells beyond max_hours
         self.total = 0
         self.skipped = 0  # input lines that were not records (summarize_jsonl)
+        self.holders = _Holders()  # issue 14: the largest tasks next to the victims
 
     def add(self, record: OomRecord | Mapping[str, Any]) -> None:
         """Count one kill."""
@@ -136,6 +138,7 @@ class Summary:
             _int(record_value(record, "memory_limit_kb")),
         )
         self._count_hour(key[0], when_us)
+        self.holders.add(record)
 
     # a Summary is also a Sink
     def write(self, record: OomRecord) -> None:
@@ -183,7 +186,8 @@ class Summary:
         rows = [self._row(key, group, date) for key, group in self._sorted_groups()]
         if self.other.count:
             rows.append(self._row((OTHER_GROUPS, "", "", "", ""), self.other, date))
-        lines += ["", *_table(rows, width), "", f"kills per hour ({zone})"]
+        lines += ["", *_table(rows, width), "", *self.holders.render(width)]
+        lines.append(f"kills per hour ({zone})")
         lines += self._histogram(width)
         return "\n".join(lines) + "\n"
 
@@ -234,6 +238,74 @@ class Summary:
         if self.tz is timezone.utc:
             return "UTC"
         return str(getattr(self.tz, "key", None) or self.tz)
+
+
+# --- the largest holders next to the victims (issue 14) ----------------------------------------
+MAX_HOLDER_ROWS = 10
+_HOLDER_HEADERS = ("VICTIM", "HELD", "LARGEST TASK", "HELD", "HOST")
+
+
+class _Holders:
+    """Kills whose record carries ``top_tasks``: the victim next to the task table's largest
+    task, so that a sidecar holding the memory shows. Bounded: the ``max_rows`` kills where
+    another task held the most (largest first), then those where the victim did."""
+
+    def __init__(self, max_rows: int = MAX_HOLDER_ROWS) -> None:
+        self.max_rows = max_rows
+        self._heap: list[tuple[bool, int, int, list[str]]] = []
+        self._seen = 0
+        self.other_holder_kills = 0  # kills whose largest task was not the victim
+
+    def add(self, record: OomRecord | Mapping[str, Any]) -> None:
+        top = record_value(record, "top_tasks")
+        if not isinstance(top, list) or not top or not isinstance(top[0], Mapping):
+            return
+        largest = top[0]
+        pid = _int(record_value(record, "pid"))
+        sizes = [
+            _int(record_value(record, k)) for k in ("anon_rss_kb", "file_rss_kb", "shmem_rss_kb")
+        ]
+        held = sum(size or 0 for size in sizes) if any(s is not None for s in sizes) else None
+        largest_kb = _int(largest.get("rss_kb")) or 0
+        other = largest.get("pid") != pid
+        self.other_holder_kills += other
+        row = [
+            f"{_text(record_value(record, 'process_name')) or '-'} ({'-' if pid is None else pid})",
+            _mib(held),
+            f"{_text(largest.get('name')) or '-'} ({largest.get('pid')})",
+            _mib(largest_kb),
+            _text(record_value(record, "host")) or "-",
+        ]
+        self._seen += 1
+        entry = (other, largest_kb, -self._seen, [_clean(cell) for cell in row])
+        if len(self._heap) < self.max_rows:
+            heapq.heappush(self._heap, entry)
+        elif entry[:3] > self._heap[0][:3]:
+            heapq.heapreplace(self._heap, entry)
+
+    def render(self, width: int) -> list[str]:
+        """The section's lines (and a blank line after them), or none when no kill had a task
+        table."""
+        if not self._heap:
+            return []
+        rows = [entry[3] for entry in sorted(self._heap, reverse=True)]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HOLDER_HEADERS)]
+        room = max(12, (width - widths[1] - widths[3] - widths[4] - 2 * 4) // 2)
+        widths[0] = widths[2] = min(max(widths[0], widths[2]), room)
+        title = (
+            f"largest tasks at the kills (another task held the most in "
+            f"{_plural(self.other_holder_kills, 'kill')} of {self._seen})"
+        )
+        out = [title]
+        for row in [list(_HOLDER_HEADERS), *rows]:
+            cells = [
+                _fit(cell, widths[i], keep_end=False).rjust(widths[i])
+                if i in (1, 3)
+                else _fit(cell, widths[i], keep_end=False).ljust(widths[i])
+                for i, cell in enumerate(row)
+            ]
+            out.append("  ".join(cells).rstrip())
+        return [*out, ""]
 
 
 def _hour_order(hour: str) -> tuple[bool, str]:

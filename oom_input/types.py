@@ -96,13 +96,19 @@ class StreamDecoder(Protocol):
     # --passthrough: when set, called with each input record and its kernel line (or None), in
     # input order, and feed()/finish() return no lines
     passthrough: Callable[[Any, KernelLine | None], None] | None
+    # when set, called with each kernel line at once (feed()/finish() return none), so that
+    # ``every_record`` sees the state the lines before made
+    on_line: Callable[[KernelLine], None] | None
+    # a decoder that leaves out records holding no report marker decodes every record while
+    # this says so (the assembler needs every line: a pr_cont fragment or an evidence block)
+    every_record: Callable[[], bool]
 
     def __init__(self, options: DecodeOptions) -> None: ...
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines completed by them. A
         decoder may leave out records that hold no report marker (they cannot matter to the
-        assembler), except with ``passthrough`` set."""
+        assembler), except with ``passthrough`` set or while ``every_record()``."""
         ...
 
     def finish(self) -> list[KernelLine]:
@@ -147,6 +153,17 @@ class OomRecord:
     seq_first: int | None = None
     seq_last: int | None = None
     source_format: str | None = None
+    # the report's own evidence of why (oom_input/evidence.py); null when the report lacks the
+    # lines (rate-limited, truncated)
+    task_count: int | None = None
+    tasks_rss_kb: int | None = None
+    top_tasks: list[dict[str, Any]] | None = None
+    memcg_stats: dict[str, int] | None = None
+    swap_usage_kb: int | None = None
+    swap_limit_kb: int | None = None
+    kmem_usage_kb: int | None = None
+    system_memory: dict[str, int | None] | None = None
+    reason: str | None = None
     # oom_input.identity.record_id of the final fields (the assembler sets it when it closes
     # the report; a record made elsewhere gets it from the fields it was made with)
     id: str = ""

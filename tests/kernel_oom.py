@@ -48,6 +48,7 @@ class OomCapture:
     cgroup_path: str  # the victim's memory cgroup as the kernel prints it ("/a/b/leaf")
     limit_path: str  # the cgroup whose memory.limit_in_bytes was hit, as the kernel prints it
     boot_time_us: int  # wall clock at boot, µs since the epoch: time.time() - CLOCK_MONOTONIC
+    sidecar_pid: int | None = None  # the Sidecar's pid, when one was asked for
 
     def report_records(self) -> list[bytes]:
         """The contiguous run of records of this kill: header through `Killed process`."""
@@ -62,6 +63,16 @@ class OomCapture:
                         return self.records[j : end + 1]
         # the header was rate-limited: the kill line is the whole report
         return self.records[end : end + 1]
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A second process in the victim's cgroup that allocates ``size`` bytes, then waits (until
+    the report is read, then it is killed): a task in the table besides the victim."""
+
+    comm: str
+    size: int
+    oom_score_adj: int | None = None
 
 
 def _memory_cgroup() -> tuple[str, Path]:
@@ -149,6 +160,50 @@ def _child(
         os._exit(code)
 
 
+def _sidecar_child(procs: Path, sidecar: Sidecar, unused: tuple[int, ...], ready: int) -> None:
+    """Runs in the forked sidecar: joins, allocates, says so on ``ready``, waits to be killed."""
+    try:
+        for fd in unused:  # e.g. the victim's error pipe, whose end of file must come
+            os.close(fd)
+        _write(procs, str(os.getpid()))
+        with open("/proc/self/comm", "wb") as f:
+            f.write(sidecar.comm.encode())
+        if sidecar.oom_score_adj is not None:
+            _write("/proc/self/oom_score_adj", str(sidecar.oom_score_adj))
+        hold = b"\x5a" * sidecar.size  # touches every page
+        os.write(ready, b"r")
+        while hold:
+            signal.pause()
+    except BaseException as e:  # everything: the child must _exit
+        with contextlib.suppress(BaseException):
+            os.write(ready, f"{type(e).__name__}: {e}".encode())
+    finally:
+        os._exit(5)
+
+
+def _start_sidecar(procs: Path, sidecar: Sidecar, inherited: tuple[int, ...]) -> int:
+    """Fork the sidecar into ``procs``' cgroup; return its pid once it holds its memory.
+    ``inherited``: the caller's fds the sidecar must not keep open."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _sidecar_child(procs, sidecar, (ready_r, *inherited), ready_w)
+    os.close(ready_w)
+    try:
+        # blocks until the sidecar holds its memory or ends (the test's own timeout applies)
+        said = os.read(ready_r, 4096)
+        if said != b"r":
+            raise AssertionError(f"the sidecar ended early: {said.decode(errors='replace')}")
+        return pid
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(ready_r)
+
+
 def _rmdir_retry(path: Path, deadline: float) -> None:
     while True:
         try:
@@ -182,13 +237,15 @@ def trigger_oom(
     limit_at: str | None = None,
     oom_score_adj: int | None = None,
     timeout: float = 30.0,
+    sidecar: Sidecar | None = None,
 ) -> OomCapture:
     """Fork a child into ``<own memory cgroup>/oom-input-<uuid>/<cgroup_relpath>`` and let the
     kernel OOM-kill it there; return its pid and the kmsg records of the report.
 
     ``limit_at`` is the relative path (``cgroup_relpath`` or one of its ancestors) that gets
     ``memory.limit_in_bytes = limit_bytes``; default the leaf. ``comm`` is the child's name
-    (at most 15 bytes, the kernel would cut it). Raises AssertionError when the child did not
+    (at most 15 bytes, the kernel would cut it). ``sidecar``: a second process started in the
+    same cgroup first (it holds its memory until the report was read). Raises AssertionError when the child did not
     die of SIGKILL or its report did not arrive within ``timeout`` seconds.
     """
     rel_parts = Path(cgroup_relpath).parts
@@ -210,6 +267,7 @@ def trigger_oom(
     kmsg = os.open(KMSG, os.O_RDONLY | os.O_NONBLOCK)
     err_r, err_w = os.pipe()
     pid = 0
+    sidecar_pid = 0
     try:
         path = own_dir / top
         for part in (None, *rel_parts):
@@ -223,6 +281,8 @@ def trigger_oom(
         assert limit_dir in created, limit_dir
         _write(limit_dir / "memory.limit_in_bytes", str(limit_bytes))
 
+        if sidecar is not None:
+            sidecar_pid = _start_sidecar(leaf / "cgroup.procs", sidecar, (kmsg, err_r, err_w))
         os.lseek(kmsg, 0, os.SEEK_END)  # only what comes after this point
         boot_time_us = round((time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)) * 1e6)
         pid = os.fork()
@@ -268,10 +328,14 @@ def trigger_oom(
             time.sleep(0.01)
         cgroup_path = "/".join((own.rstrip("/"), top, *rel_parts))
         limit_path = "/".join((own.rstrip("/"), top, *limit_parts))
-        capture = OomCapture(child_pid, records, cgroup_path, limit_path, boot_time_us)
+        capture = OomCapture(
+            child_pid, records, cgroup_path, limit_path, boot_time_us, sidecar_pid or None
+        )
     except BaseException:
+        _cleanup(sidecar_pid, (), [], strict=False)
         _cleanup(pid, (kmsg, err_r, err_w), created, strict=False)
         raise
+    _cleanup(sidecar_pid, (), [], strict=False)
     _cleanup(pid, (kmsg, err_r, err_w), created, strict=True)
     return capture
 

@@ -120,3 +120,38 @@ def test_cli_reports_a_pod_limit_kill_in_the_container(
     assert rec["kind"] == "memcg"
     assert rec["complete"] is True
     validate_record(rec)
+
+
+def test_top_tasks_show_a_bigger_sidecar_that_was_not_the_victim(tmp_path: Path) -> None:
+    """Two processes in one cgroup: a 24 MiB sidecar (oom_score_adj 0) and a victim at +500
+    that allocates until the limit: the kernel kills the victim for its oom_score_adj, and
+    top_tasks lists the sidecar first with the larger RSS (issue 14). (Below 0 would need
+    CAP_SYS_RESOURCE, which the test machines' root lacks.)"""
+    from kernel_oom import Sidecar
+    from schema_util import validate_record
+
+    pod = Pod()
+    sidecar = Sidecar(comm="side [car] 2", size=24 << 20, oom_score_adj=0)
+    cap = trigger_oom(pod.container_dir, comm=COMM, oom_score_adj=500, sidecar=sidecar)
+    records = [r for r in run_cli(cap, tmp_path) if r["pid"] == cap.pid]
+    assert len(records) == 1, records
+    rec = records[0]
+    validate_record(rec)
+    assert rec["complete"] is True
+    assert rec["task_count"] == 2
+    first, second = rec["top_tasks"]
+    assert (first["pid"], first["name"], first["oom_score_adj"]) == (
+        cap.sidecar_pid,
+        sidecar.comm,
+        0,
+    )
+    assert (second["pid"], second["name"], second["oom_score_adj"]) == (cap.pid, COMM, 500)
+    assert first["rss_kb"] > second["rss_kb"]
+    assert first["rss_kb"] >= 24 << 10  # it holds its 24 MiB
+    # the victim's row and its kill line agree on 4 KiB pages: the kill line's RSS is its row's
+    victim_kb = rec["anon_rss_kb"] + rec["file_rss_kb"] + rec["shmem_rss_kb"]
+    assert abs(second["rss_kb"] - victim_kb) <= 64
+    assert rec["tasks_rss_kb"] == first["rss_kb"] + second["rss_kb"]
+    assert rec["memcg_stats"]["rss"] > 0
+    assert rec["kmem_usage_kb"] is not None and rec["swap_usage_kb"] is not None
+    assert f'largest task "{sidecar.comm}"' in rec["reason"]

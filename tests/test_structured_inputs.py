@@ -28,7 +28,7 @@ from convert import (
     odd_names,
     read_kmsg,
 )
-from oom_input.assembler import Assembler
+from oom_input.assembler import Assembler, Mode
 from oom_input.decoders import (
     STREAM_DECODER_NAMES,
     detect_stream,
@@ -94,6 +94,10 @@ def run_stream(data: bytes, decoder: Any, seed: int = 0) -> list[OomRecord]:
     rng = random.Random(seed)
     assembler = Assembler()
     records: list[OomRecord] = []
+    # as the pipeline wires a stream decoder: each line assembled at once, every record decoded
+    # while the assembler needs every line
+    decoder.on_line = lambda line: records.extend(assembler.feed(line))
+    decoder.every_record = lambda: assembler.mode is Mode.EVERY_LINE
     pos = 0
     while pos < len(data):
         size = rng.choice((1, 7, 100, 5000, 70000))

@@ -33,6 +33,10 @@ MAX_ENTRY = 1 << 20
 _LENGTH_BYTES = 8
 
 
+def _never() -> bool:
+    return False
+
+
 class JournalExportDecoder:
     """Entries of the export format; see the module docstring."""
 
@@ -51,6 +55,8 @@ class JournalExportDecoder:
         # --passthrough: called with each entry (fields as text) and its kernel line, if any,
         # in input order, instead of returning the lines from feed()
         self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
+        self.on_line: Callable[[KernelLine], None] | None = None
+        self.every_record: Callable[[], bool] = _never
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines of the entries they ended."""
@@ -148,5 +154,8 @@ class JournalExportDecoder:
                 entry = {name: value.decode("utf-8", "replace") for name, value in fields.items()}
                 self.passthrough(entry, kernel_line)
             elif kernel_line is not None:
-                out.append(kernel_line)
+                if self.on_line is not None:
+                    self.on_line(kernel_line)
+                else:
+                    out.append(kernel_line)
         self._size = 0

@@ -175,6 +175,10 @@ def declares_too_much(buf: bytes | bytearray, start: int = 0) -> bool:
     return False
 
 
+def _never() -> bool:
+    return False
+
+
 class MsgpackDecoder:
     """Items back to back; see the module docstring for the shapes, the skipping and the
     resync."""
@@ -211,6 +215,8 @@ class MsgpackDecoder:
         # --passthrough: called with each input record (a map) and its kernel line, if any,
         # in input order, instead of returning the lines from feed()
         self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
+        self.on_line: Callable[[KernelLine], None] | None = None
+        self.every_record: Callable[[], bool] = _never
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines of the items they completed."""
@@ -249,7 +255,7 @@ class MsgpackDecoder:
                     unpacker = self._unpacker
                     continue
                 try:
-                    if self._context or self.passthrough is not None:
+                    if self._context or self.passthrough is not None or self.every_record():
                         unpacker.skip()
                         end = self._origin + unpacker.tell()
                         if self._context:
@@ -430,7 +436,10 @@ class MsgpackDecoder:
             if self.passthrough is not None:
                 self.passthrough(record, kernel_line)
             elif kernel_line is not None:
-                out.append(kernel_line)
+                if self.on_line is not None:
+                    self.on_line(kernel_line)
+                else:
+                    out.append(kernel_line)
         if self._reader.extra_markers is not self._extra:
             self._learn(self._reader.extra_markers)
 

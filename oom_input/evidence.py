@@ -1,0 +1,670 @@
+"""The report's own evidence of why: the task table, the memory cgroup's statistics and, for a
+system OOM, the machine's memory state, read into record fields.
+
+Pure and per report: ``ReportEvidence`` takes the lines of one open report (one method per line
+kind, or ``feed`` to dispatch), keeps only the top N tasks by RSS and a compact per-row index to
+find the victim's row, and ``finish`` turns what it read into the record's fields once the
+victim is known. ``reason`` builds a one-line explanation from a finished record alone.
+
+``LINE_KINDS`` lists the lines read here: the marker bytes a scanner may look for, and the
+*block* lines (stats lines, task rows, ...) that carry no marker and follow an opening line at
+once, so that a reader must show every line to the report while a block is open
+(``ReportEvidence.in_block``). Every kind matters only inside an open report.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import re
+from array import array
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+_NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
+
+# --- line shapes ------------------------------------------------------------------------------
+# dump_tasks() header, every kernel; "[ pid ]" up to 4.18, "[  pid  ]" from 4.19, then the column
+# names of the kernel's layout (the numeric columns, then "name"):
+#   2.6.32:     [ pid ]   uid  tgid total_vm      rss cpu oom_adj oom_score_adj name
+#               (RHEL 6; vanilla 2.6.3x before oom_score_adj: ... cpu oom_adj name)
+#   3.x-4.10:   [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name
+#   4.11-4.14:  [ pid ]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name
+#   4.15-6.x:   [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
+#   6.x (2024): [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem
+#               pgtables_bytes swapents oom_score_adj name
+TASK_HEADER_RE = re.compile(r"^\[\s*pid\s*\]\s+(?P<columns>uid\s+tgid\s.*?)\s+name\s*$")
+TASK_HEADER_MARKER = b"]   uid  tgid "
+# dump_tasks() rows: "[%5d]" (<= 4.18) / "[%7d]" (4.19+), the numbers, one space, the comm
+# (which may hold spaces, brackets and digits: only the column count tells where it starts)
+TASK_ROW_PREFIX = "["
+# mem_cgroup_print_oom_info() / _meminfo(), every kernel with memcg:
+# "memory: usage 40960kB, limit 40960kB, failcnt 66"
+MEMCG_USAGE_PREFIX = "memory: usage"
+# cgroup v1 (3.x-6.x): "memory+swap: usage 40960kB, limit 9007199254740988kB, failcnt 0";
+# cgroup v2 (4.19+): "swap: usage 0kB, limit 0kB, failcnt 0"
+SWAP_USAGE_RE = re.compile(
+    r"^(?:memory\+)?swap: usage (?P<usage>\d+)kB, limit (?P<limit>\d+)kB, failcnt \d+"
+)
+# cgroup v1 (3.x-6.x): "kmem: usage 180kB, limit 9007199254740988kB, failcnt 0"
+KMEM_USAGE_RE = re.compile(r"^kmem: usage (?P<usage>\d+)kB, limit \d+kB, failcnt \d+")
+# "Memory cgroup stats for /a/b:" every kernel; up to 4.19 the stats follow on the same line as
+# " name:NKB" pr_cont pieces (3.x-4.19; one such line per cgroup of the OOM subtree, the first
+# one is the cgroup that hit its limit); from 5.0 one "key value" per line (5.0-6.3: one record
+# with embedded newlines; 6.4+: one record per line), v2 names (and v1 names on v1 from 6.4)
+MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?P<inline>(?: \w+:\d+.*)?)$")
+MEMCG_STATS_MARKER = b"Memory cgroup stats for"
+# 3.x-4.19 inline stats: " cache:0KB rss:1047948KB ..." (sizes in KB; counters bare)
+INLINE_STAT_RE = re.compile(r"(?:^|\s)(?P<key>\w+):(?P<value>\d+)(?P<kb>KB)?(?=\s|$)")
+# the same pieces split off into records of their own (4.x with extended consoles)
+INLINE_STATS_PART_RE = re.compile(r"(?:\s*\w+:\d+(?:KB)?)+\s*")
+# 5.0+ memory.stat lines: "anon 2133430272" (sizes in bytes, event counters as counted)
+STAT_LINE_RE = re.compile(r"^(?P<key>[a-z][a-z0-9_]*) (?P<value>-?\d+)$")
+# show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" then the counters in
+# pages, one printk with embedded newlines (2.6.32 stamps each of its lines):
+#   active_anon:1460431 inactive_anon:529170 isolated_anon:0
+#    ... slab_reclaimable:6781 slab_unreclaimable:11204
+#    mapped:251 shmem:1103 pagetables:5102 bounce:0   (2.6-6.x; 6.x: sec_pagetables on its own)
+#    free:25401 free_pcp:66 free_cma:0                (2.6.32: "free:21343 slab_reclaimable:...")
+MEMINFO_HEADER = "Mem-Info:"
+MEMINFO_PAIR_RE = re.compile(r"(?P<key>[a-z_]+):(?P<value>\d+)(?=\s|$)")
+# the counter lines start with one of these (zone lines "Node 0 DMA free:15360kB" do not)
+MEMINFO_LINE_STARTS: Final = (
+    "active_anon:",
+    "active_file:",
+    "unevictable:",
+    "slab_reclaimable:",
+    "mapped:",
+    "free:",
+    "sec_pagetables:",
+    "kernel_misc_reclaimable:",
+)
+MEMINFO_MARKERS: Final = (b"slab_reclaimable:", b"shmem:", b"free:")
+# show_swap_cache_info() / show_mem(), system OOMs, every kernel, on consecutive lines:
+# "Free swap  = 0kB", "Total swap = 0kB", "2097151 pages RAM"
+FREE_SWAP_RE = re.compile(r"^Free swap\s*=\s*(?P<kb>\d+)kB")
+TOTAL_SWAP_RE = re.compile(r"^Total swap\s*=\s*(?P<kb>\d+)kB")
+RAM_PAGES_RE = re.compile(r"^(?P<pages>\d+) pages RAM")
+
+# --- bounds and defaults ----------------------------------------------------------------------
+DEFAULT_TOP_TASKS = 5
+# rows whose pid and sizes are kept to find the victim's row once the kill line names it (26
+# bytes each); later rows still count for task_count and top_tasks
+MAX_INDEXED_ROWS = 131_072
+MAX_STATS = 512  # memory.stat has ~100 keys; more would be a damaged report
+DEFAULT_PAGE_KB = 4
+PAGE_SIZES_KB: Final = (4, 8, 16, 32, 64, 128, 256)  # every Linux architecture's choices
+# the victim's row and its kill line are read moments apart: allow this much drift
+PAGE_RATIO_TOLERANCE = 0.25
+
+# the Mem-Info counters kept, in pages -> the system_memory key (kB)
+_MEMINFO_KEYS: Final = {
+    "free": "free_kb",
+    "slab_reclaimable": "slab_reclaimable_kb",
+    "slab_unreclaimable": "slab_unreclaimable_kb",
+    "shmem": "shmem_kb",
+    "pagetables": "pagetables_kb",
+}
+SYSTEM_MEMORY_KEYS: Final = (
+    *_MEMINFO_KEYS.values(),
+    "swap_free_kb",
+    "swap_total_kb",
+    "ram_kb",
+)
+TOP_TASK_KEYS: Final = ("pid", "tgid", "uid", "name", "rss_kb", "swap_kb", "oom_score_adj")
+
+
+@dataclass(frozen=True, slots=True)
+class LineKind:
+    """One kind of line read here. ``markers``: bytes that identify it (empty for a block line,
+    which has none and follows its ``opened_by`` line at once); all are inner lines (they
+    matter only inside an open report)."""
+
+    name: str
+    markers: tuple[bytes, ...]
+    handler: str  # the ReportEvidence method
+    opened_by: str | None = None  # block lines: the kind whose line opens the block
+    note: str = ""
+
+
+LINE_KINDS: Final = (
+    LineKind("task_header", (TASK_HEADER_MARKER,), "on_task_header", note="opens task_row"),
+    LineKind("task_row", (), "on_task_row", opened_by="task_header"),
+    LineKind(
+        "memcg_usage",
+        (MEMCG_USAGE_PREFIX.encode(),),
+        "on_memcg_usage",
+        note="the assembler reads it too; opens memcg_counter",
+    ),
+    LineKind("memcg_counter", (), "on_memcg_counter", opened_by="memcg_usage"),
+    LineKind(
+        "memcg_stats_header",
+        (MEMCG_STATS_MARKER,),
+        "on_memcg_stats_header",
+        note="the assembler reads it too; opens memcg_stat",
+    ),
+    LineKind("memcg_stat", (), "on_memcg_stat", opened_by="memcg_stats_header"),
+    LineKind("meminfo_header", (MEMINFO_HEADER.encode(),), "on_meminfo_header"),
+    LineKind(
+        "meminfo_counters", MEMINFO_MARKERS, "on_meminfo_counters", note="after meminfo_header"
+    ),
+    LineKind("free_swap", (b"Free swap",), "on_free_swap", note="opens swap_ram"),
+    LineKind("swap_ram", (), "on_swap_ram", opened_by="free_swap"),
+)
+
+# block states
+_NO_BLOCK, _ROWS, _COUNTERS, _STATS, _SWAP_RAM = 0, 1, 2, 3, 4
+
+
+@functools.cache
+def _row_re(numeric_columns: int) -> re.Pattern[str]:
+    """A task row of a layout with this many numeric columns after the pid."""
+    return re.compile(
+        r"^\[\s*(?P<pid>\d+)\]" + r"\s+(-?\d+)" * numeric_columns + r"(?: (?P<name>.*))?$",
+        _NAMES,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    row_re: re.Pattern[str]
+    uid: int  # group numbers in row_re of each column, or 0 when the layout lacks it
+    tgid: int
+    rss: int
+    swap: int
+    adj: int
+
+
+def _layout(columns: str) -> _Layout:
+    names = columns.split()
+    group = {name: i + 2 for i, name in enumerate(names)}  # group 1 is the pid
+    return _Layout(
+        _row_re(len(names)),
+        group.get("uid", 0),
+        group.get("tgid", 0),
+        group.get("rss", 0),
+        group.get("swapents", 0),
+        group.get("oom_score_adj", 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFields:
+    """What a report's evidence adds to its record (OomRecord field names), plus the victim's
+    row values the kill line may lack (2.6-5.2 print no UID or oom_score_adj there)."""
+
+    task_count: int | None = None
+    tasks_rss_kb: int | None = None
+    top_tasks: list[dict[str, Any]] | None = None
+    memcg_stats: dict[str, int] | None = None
+    swap_usage_kb: int | None = None
+    swap_limit_kb: int | None = None
+    kmem_usage_kb: int | None = None
+    system_memory: dict[str, int | None] | None = None
+    victim_uid: int | None = None
+    victim_oom_score_adj: int | None = None
+
+    def record_fields(self) -> dict[str, Any]:
+        """The fields that go into the record as they are."""
+        return {
+            "task_count": self.task_count,
+            "tasks_rss_kb": self.tasks_rss_kb,
+            "top_tasks": self.top_tasks,
+            "memcg_stats": self.memcg_stats,
+            "swap_usage_kb": self.swap_usage_kb,
+            "swap_limit_kb": self.swap_limit_kb,
+            "kmem_usage_kb": self.kmem_usage_kb,
+            "system_memory": self.system_memory,
+        }
+
+
+class TopTasks:
+    """The N largest rows by RSS, kept as rows come (a heap of N): memory does not grow with
+    the table. Ties keep the earlier row."""
+
+    __slots__ = ("_heap", "_n", "_seq")
+
+    def __init__(self, n: int) -> None:
+        if n < 0:
+            raise ValueError("the number of top tasks must be >= 0")
+        self._n = n
+        self._heap: list[tuple[int, int, int, int, int, int | None, int | None, str]] = []
+        self._seq = 0
+
+    def keeps(self, rss: int) -> bool:
+        """Would a row of this RSS (pages) be kept? (Cheap: asked before a row is built.)"""
+        heap = self._heap
+        return len(heap) < self._n or (self._n > 0 and rss > heap[0][0])
+
+    @property
+    def enabled(self) -> bool:
+        return self._n > 0
+
+    def offer(
+        self,
+        rss: int,
+        pid: int,
+        tgid: int,
+        uid: int,
+        swap: int | None,
+        adj: int | None,
+        name: str,
+    ) -> None:
+        """One row (sizes in pages)."""
+        self._seq += 1
+        heap = self._heap
+        if len(heap) < self._n:
+            heapq.heappush(heap, (rss, -self._seq, pid, tgid, uid, swap, adj, name))
+        elif heap and rss > heap[0][0]:
+            heapq.heapreplace(heap, (rss, -self._seq, pid, tgid, uid, swap, adj, name))
+
+    def largest(self, page_kb: int) -> list[dict[str, Any]]:
+        """The kept rows, largest first, sizes in kB."""
+        return [
+            {
+                "pid": pid,
+                "tgid": tgid,
+                "uid": uid,
+                "name": name,
+                "rss_kb": rss * page_kb,
+                "swap_kb": None if swap is None else swap * page_kb,
+                "oom_score_adj": adj,
+            }
+            for rss, _, pid, tgid, uid, swap, adj, name in sorted(self._heap, reverse=True)
+        ]
+
+
+class ReportEvidence:
+    """The evidence lines of one report. ``feed`` dispatches a line of the report (before its
+    summary and kill line) and says whether it was a block line, used up here; the ``on_*``
+    methods read one kind each."""
+
+    __slots__ = (
+        "_block",
+        "_index_adj",
+        "_index_pid",
+        "_index_rss",
+        "_index_uid",
+        "_layout",
+        "_meminfo",
+        "_ram_pages",
+        "_rows",
+        "_rss_pages",
+        "_stats",
+        "_stats_done",
+        "_swap_free_kb",
+        "_swap_total_kb",
+        "_top",
+        "kmem_usage_kb",
+        "swap_limit_kb",
+        "swap_usage_kb",
+    )
+
+    def __init__(self, top_tasks: int = DEFAULT_TOP_TASKS) -> None:
+        self._top = TopTasks(top_tasks)
+        self._block = _NO_BLOCK
+        self._layout: _Layout | None = None
+        self._rows = 0
+        self._rss_pages = 0
+        self._index_pid = array("q")
+        self._index_rss = array("q")
+        self._index_uid = array("q")
+        self._index_adj = array("h")
+        self._stats: dict[str, int] | None = None
+        self._stats_done = False
+        self._meminfo: dict[str, int] | None = None
+        self._swap_free_kb: int | None = None
+        self._swap_total_kb: int | None = None
+        self._ram_pages: int | None = None
+        self.swap_usage_kb: int | None = None
+        self.swap_limit_kb: int | None = None
+        self.kmem_usage_kb: int | None = None
+
+    @property
+    def in_block(self) -> bool:
+        """A block is open: the next line may be one of its unmarked lines."""
+        return self._block != _NO_BLOCK
+
+    def wanted_markers(self) -> tuple[bytes, ...]:
+        """The marker bytes of the kinds this report can still use (a report prints them in a
+        fixed order): a reader may skip other lines while no block is open."""
+        return _wanted(self._layout is None, self._meminfo is not None, self._ram_pages is None)
+
+    # --- dispatch ----------------------------------------------------------------------------
+    def feed(self, text: str) -> bool:
+        """One line of the report (before its summary); True: a block line, used up here (the
+        assembler need not look at it)."""
+        block = self._block
+        if block:
+            if block == _ROWS:
+                if self.on_task_row(text):
+                    return True
+            elif block == _STATS:
+                if self.on_memcg_stat(text):
+                    return True
+            elif block == _COUNTERS:
+                if self.on_memcg_counter(text):
+                    return True
+            elif self.on_swap_ram(text):
+                return True
+            self._block = _NO_BLOCK
+        if text.startswith(TASK_ROW_PREFIX):
+            self.on_task_header(text)
+        elif text.startswith(MEMCG_USAGE_PREFIX):
+            self.on_memcg_usage(text)
+        elif text.startswith("Memory cgroup stats for"):
+            self.on_memcg_stats_header(text)
+        elif text.startswith(MEMINFO_HEADER):
+            self.on_meminfo_header(text)
+        elif text.startswith("Free swap"):
+            self.on_free_swap(text)
+        elif self._meminfo is not None:
+            self.on_meminfo_counters(text)
+        return False
+
+    # --- task table --------------------------------------------------------------------------
+    def on_task_header(self, text: str) -> bool:
+        m = TASK_HEADER_RE.match(text)
+        if m is None:
+            return False
+        if self._layout is None:  # a second table would be another report's
+            self._layout = _layout(m.group("columns"))
+            self._block = _ROWS
+        return True
+
+    def on_task_row(self, text: str) -> bool:
+        layout = self._layout
+        if layout is None or not text.startswith(TASK_ROW_PREFIX):
+            return False
+        m = layout.row_re.match(text)
+        if m is None:
+            return False
+        pid = int(m.group(1))
+        rss = int(m.group(layout.rss)) if layout.rss else 0
+        uid = int(m.group(layout.uid)) if layout.uid else -1
+        adj = int(m.group(layout.adj)) if layout.adj else None
+        self._rows += 1
+        self._rss_pages += rss
+        top = self._top
+        if top.keeps(rss):
+            top.offer(
+                rss,
+                pid,
+                int(m.group(layout.tgid)) if layout.tgid else pid,
+                uid,
+                int(m.group(layout.swap)) if layout.swap else None,
+                adj,
+                m.group("name") or "",
+            )
+        if len(self._index_pid) < MAX_INDEXED_ROWS:
+            self._index_pid.append(pid)
+            self._index_rss.append(rss)
+            self._index_uid.append(uid)
+            self._index_adj.append(0 if adj is None else max(-32768, min(32767, adj)))
+        return True
+
+    # --- memory cgroup -----------------------------------------------------------------------
+    def on_memcg_usage(self, text: str) -> bool:
+        """The "memory: usage" line (read by the assembler): its swap and kmem lines follow."""
+        self._block = _COUNTERS
+        return True
+
+    def on_memcg_counter(self, text: str) -> bool:
+        if (m := SWAP_USAGE_RE.match(text)) is not None:
+            if self.swap_usage_kb is None:
+                self.swap_usage_kb = int(m.group("usage"))
+                self.swap_limit_kb = int(m.group("limit"))
+            return True
+        if (m := KMEM_USAGE_RE.match(text)) is not None:
+            if self.kmem_usage_kb is None:
+                self.kmem_usage_kb = int(m.group("usage"))
+            return True
+        return False
+
+    def on_memcg_stats_header(self, text: str) -> bool:
+        m = MEMCG_STATS_RE.match(text)
+        if m is None:
+            return False
+        if self._stats is not None:
+            # 3.x-4.19 print one line per cgroup of the OOM subtree: the first one hit the limit
+            self._stats_done = True
+            return True
+        self._stats = {}
+        inline = m.group("inline")
+        if inline:
+            self._inline_stats(inline)
+        self._block = _STATS
+        return True
+
+    def on_memcg_stat(self, text: str) -> bool:
+        """A stats line: "key value" (5.0+), a record of several such lines, or an inline
+        " key:NKB" piece that a console split off (4.x with extended consoles)."""
+        if self._stats_done or self._stats is None:
+            return False
+        stats = self._stats
+        if "\n" not in text:  # the common case (6.4+): one "key value" line
+            key, _, value = text.partition(" ")
+            if value.isdigit() and key.isidentifier() and key.islower():
+                if len(stats) < MAX_STATS:
+                    stats[key] = int(value)
+                return True
+        matched = False
+        for part in text.split("\n") if "\n" in text else (text,):
+            part = part.strip()
+            if not part:
+                continue
+            m = STAT_LINE_RE.match(part)
+            if m is not None:
+                if len(stats) < MAX_STATS:
+                    stats[m.group("key")] = int(m.group("value"))
+                matched = True
+            elif INLINE_STATS_PART_RE.fullmatch(part):
+                self._inline_stats(part)
+                matched = True
+            else:
+                return matched
+        return matched
+
+    def _inline_stats(self, text: str) -> None:
+        stats = self._stats
+        assert stats is not None
+        for m in INLINE_STAT_RE.finditer(text):
+            if len(stats) < MAX_STATS:
+                value = int(m.group("value"))
+                stats[m.group("key")] = value * 1024 if m.group("kb") else value
+
+    # --- system memory -----------------------------------------------------------------------
+    def on_meminfo_header(self, text: str) -> bool:
+        if self._meminfo is None:
+            self._meminfo = {}
+        return True
+
+    def on_meminfo_counters(self, text: str) -> bool:
+        meminfo = self._meminfo
+        if meminfo is None:
+            return False
+        found = False
+        for part in text.split("\n") if "\n" in text else (text,):
+            part = part.strip()
+            if not part.startswith(MEMINFO_LINE_STARTS):
+                continue
+            for m in MEMINFO_PAIR_RE.finditer(part):
+                key = m.group("key")
+                if key in _MEMINFO_KEYS and key not in meminfo:
+                    meminfo[key] = int(m.group("value"))
+                    found = True
+        return found
+
+    def on_free_swap(self, text: str) -> bool:
+        m = FREE_SWAP_RE.match(text)
+        if m is None:
+            return False
+        self._swap_free_kb = int(m.group("kb"))
+        self._block = _SWAP_RAM
+        return True
+
+    def on_swap_ram(self, text: str) -> bool:
+        if (m := TOTAL_SWAP_RE.match(text)) is not None:
+            self._swap_total_kb = int(m.group("kb"))
+            return True
+        if (m := RAM_PAGES_RE.match(text)) is not None:
+            self._ram_pages = int(m.group("pages"))
+            return False  # the last line of the block
+        return False
+
+    # --- the end -----------------------------------------------------------------------------
+    def finish(self, victim_pid: int | None, victim_rss_kb: int | None) -> EvidenceFields:
+        """The record's new fields, once the kill line named the victim (``victim_rss_kb``:
+        its anon + file + shmem RSS from the kill line, which gives the page size)."""
+        row = self._victim_row(victim_pid)
+        page_kb = page_size_kb(row[0] if row else None, victim_rss_kb)
+        tasks = self._layout is not None
+        return EvidenceFields(
+            task_count=self._rows if tasks else None,
+            tasks_rss_kb=self._rss_pages * page_kb if tasks else None,
+            top_tasks=self._top.largest(page_kb) if tasks and self._top.enabled else None,
+            memcg_stats=self._stats,
+            swap_usage_kb=self.swap_usage_kb,
+            swap_limit_kb=self.swap_limit_kb,
+            kmem_usage_kb=self.kmem_usage_kb,
+            system_memory=self._system_memory(page_kb),
+            victim_uid=row[1] if row and row[1] >= 0 else None,
+            victim_oom_score_adj=row[2] if row and self._layout and self._layout.adj else None,
+        )
+
+    def _victim_row(self, pid: int | None) -> tuple[int, int, int] | None:
+        if pid is None:
+            return None
+        try:
+            i = self._index_pid.index(pid)
+        except ValueError:
+            return None
+        return self._index_rss[i], self._index_uid[i], self._index_adj[i]
+
+    def _system_memory(self, page_kb: int) -> dict[str, int | None] | None:
+        meminfo = self._meminfo
+        if meminfo is None:
+            return None
+        out: dict[str, int | None] = {}
+        for key, name in _MEMINFO_KEYS.items():
+            pages = meminfo.get(key)
+            out[name] = None if pages is None else pages * page_kb
+        out["swap_free_kb"] = self._swap_free_kb
+        out["swap_total_kb"] = self._swap_total_kb
+        out["ram_kb"] = None if self._ram_pages is None else self._ram_pages * page_kb
+        return out
+
+
+@functools.cache
+def _wanted(table: bool, meminfo: bool, ram: bool) -> tuple[bytes, ...]:
+    markers: tuple[bytes, ...] = (TASK_HEADER_MARKER,) if table else ()
+    if table and not meminfo:
+        markers += (MEMINFO_HEADER.encode(),)
+    if table and meminfo:
+        markers += MEMINFO_MARKERS
+        if ram:
+            markers += (b"Free swap",)
+    return markers
+
+
+def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
+    """The page size the report implies: the victim's RSS in pages (its task row) against its
+    RSS in kB (its kill line); DEFAULT_PAGE_KB when they do not tell."""
+    if not row_rss_pages or not kill_rss_kb:
+        return DEFAULT_PAGE_KB
+    ratio = kill_rss_kb / row_rss_pages
+    best = min(PAGE_SIZES_KB, key=lambda size: abs(ratio - size))
+    return best if abs(ratio - best) <= best * PAGE_RATIO_TOLERANCE else DEFAULT_PAGE_KB
+
+
+# --- the one-line reason ----------------------------------------------------------------------
+def human_kb(kb: int) -> str:
+    """1536 -> "1.5 MiB"; a decimal only below 10."""
+    value, unit = float(kb), "KiB"
+    for bigger in ("MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}" if value < 10 and unit != "KiB" else f"{value:.0f} {unit}"
+
+
+_KIND_WORDS: Final = {
+    "memcg": "memcg out of memory",
+    "system": "system out of memory",
+    "cpuset": "cpuset out of memory",
+    "mempolicy": "memory policy out of memory",
+}
+
+
+def reason(record: Any) -> str:
+    """One line a person can read in a log viewer, from the record's own fields (an OomRecord
+    or a dict of one); parts whose fields are null are left out."""
+    get: Callable[[str], Any] = (
+        record.get if isinstance(record, Mapping) else lambda key: getattr(record, key, None)
+    )
+    kind = get("kind")
+    limit = get("memory_limit_kb")
+    if kind == "memcg" and limit is not None:
+        head = f"memcg limit {human_kb(limit)} reached"
+        usage, failcnt = get("memory_usage_kb"), get("memory_failcnt")
+        detail = [f"usage {human_kb(usage)}" if usage is not None else None]
+        detail.append(f"failcnt {failcnt}" if failcnt is not None else None)
+        shown = [part for part in detail if part]
+        if shown:
+            head += f" ({', '.join(shown)})"
+    else:
+        head = _KIND_WORDS.get(kind or "", "out of memory")
+    system = get("system_memory")
+    if isinstance(system, Mapping):
+        free, ram = system.get("free_kb"), system.get("ram_kb")
+        facts = []
+        if free is not None:
+            facts.append(f"{human_kb(free)} free" + (f" of {human_kb(ram)}" if ram else ""))
+        swap_total, swap_free = system.get("swap_total_kb"), system.get("swap_free_kb")
+        if swap_total == 0:
+            facts.append("no swap")
+        elif swap_total is not None and swap_free is not None:
+            facts.append(f"swap {human_kb(swap_free)} free of {human_kb(swap_total)}")
+        if facts:
+            head += ": " + ", ".join(facts)
+    parts = [head]
+    parts.append(_victim_part(get, kind))
+    return "; ".join(part for part in parts if part)
+
+
+def _victim_part(get: Callable[[str], Any], kind: str | None) -> str:
+    name, pid = get("process_name"), get("pid")
+    sizes = [get("anon_rss_kb"), get("file_rss_kb"), get("shmem_rss_kb")]
+    top = get("top_tasks") or []
+    largest = top[0] if top else None
+    if pid is None:
+        victim = "no victim"
+    elif all(size is None for size in sizes):
+        victim = f'victim "{name}"'
+    else:
+        held = sum(size or 0 for size in sizes)
+        victim = f'victim "{name}" held {human_kb(held)}'
+        total = get("tasks_rss_kb")
+        if kind == "memcg" and total:
+            victim += f" of the cgroup's {human_kb(total)} task RSS"
+    if largest is None:
+        return victim
+    if largest.get("pid") == pid:
+        return victim + ", the largest task"
+    return f'{victim}; largest task "{largest.get("name")}" {human_kb(largest.get("rss_kb") or 0)}'
+
+
+__all__ = [
+    "DEFAULT_TOP_TASKS",
+    "LINE_KINDS",
+    "SYSTEM_MEMORY_KEYS",
+    "TOP_TASK_KEYS",
+    "EvidenceFields",
+    "LineKind",
+    "ReportEvidence",
+    "TopTasks",
+    "human_kb",
+    "page_size_kb",
+    "reason",
+]
