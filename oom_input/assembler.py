@@ -278,6 +278,8 @@ class Assembler:
         # sources holding open state, least recently active first
         self._sources: OrderedDict[SourceKey, _Source] = OrderedDict()
         self._seen: OrderedDict[SourceKey, None] = OrderedDict()
+        # set when source_count grew (a reader that sizes its look-back by it clears it)
+        self.sources_changed = False
         self._max_sources = max_sources
         # called as on_notice(kind, message); a stream of many sources may call it often
         self._notice = on_notice or (lambda kind, message: None)
@@ -358,6 +360,7 @@ class Assembler:
             seen.move_to_end(key)
         else:
             seen[key] = None
+            self.sources_changed = len(seen) <= MAX_SEEN_SOURCES
             if len(seen) > MAX_SEEN_SOURCES:
                 seen.popitem(last=False)
         if src is None:

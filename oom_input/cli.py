@@ -231,10 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # imported here so that --help and --version stay fast
     from oom_input.diagnostics import Diagnostics
-    from oom_input.events import EventsConfigError, make_event_sink, tee
     from oom_input.progress import Progress, input_size
-    from oom_input.summary import Summary
-    from oom_input.timefilter import WindowFilter
     from oom_input.types import DecodeOptions
 
     diag = Diagnostics(verbose=args.verbose)
@@ -248,13 +245,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         pod_enricher, pod_index = make_pod_enricher(args, diag.notice, live=live)
-        events = make_event_sink(args, diag.notice, state_dir, pod_index)
-    except (EventsConfigError, ValueError) as exc:
+    except ValueError as exc:
         parser.error(str(exc))
-    summary = (Summary(tz=tz) if tz else Summary()) if args.summary else None
     stdout = StdoutSink(_make_sink(args))
-    sink = tee(stdout, events)
+    sink: Sink = stdout
+    if args.events or args.events_dry_run:  # (the Events code is imported only then)
+        from oom_input.events import EventsConfigError, make_event_sink, tee
+
+        try:
+            events = make_event_sink(args, diag.notice, state_dir, pod_index)
+        except (EventsConfigError, ValueError) as exc:
+            parser.error(str(exc))
+        sink = tee(stdout, events)
+    summary: Summary | None = None
+    if args.summary:
+        from oom_input.summary import Summary
+
+        summary = Summary(tz=tz) if tz else Summary()
     if summary is not None or args.since is not None or args.until is not None:
+        from oom_input.timefilter import WindowFilter
+
         try:
             sink = WindowFilter(
                 sink, *([summary] if summary else []), since_us=args.since, until_us=args.until

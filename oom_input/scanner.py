@@ -66,11 +66,12 @@ class LineScanner:
         # the look-back: the whole-line regions scanned lately, as (buffer, start, end, stream
         # offset of start); and how far the CONTEXT lines have been looked for
         self._history: deque[tuple[bytes, int, int, int]] = deque()
-        self._history_bytes = 0
         self._small = bytearray()  # the newest small regions, not yet one piece of the history
         self._small_at = 0
         self._stream_pos = 0  # stream offset of the region being scanned
         self._context_upto = 0
+        self._floor = 0  # see _window_start
+        self._sources_seen = 0
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -144,13 +145,11 @@ class LineScanner:
             self._small += buf[start:end]
             if len(self._small) >= _PIECE_BYTES:
                 self._keep_small()
-        self._history_bytes += size
         self._stream_pos += size
-        while self._history and (
-            self._history_bytes - (self._history[0][2] - self._history[0][1]) >= MAX_LOOKBACK_BYTES
-        ):
-            old = self._history.popleft()
-            self._history_bytes -= old[2] - old[1]
+        floor = self._window_start(self._stream_pos)  # nothing before it is looked at again
+        history = self._history
+        while history and history[0][3] + history[0][2] - history[0][1] <= floor:
+            history.popleft()
 
     def _keep_small(self) -> None:
         if self._small:
@@ -158,11 +157,23 @@ class LineScanner:
             self._history.append((piece, 0, len(piece), self._small_at))
             self._small.clear()
 
-    def lookback_bytes(self) -> int:
+    def lookback_bytes(self, sources: int | None = None) -> int:
         """How far back from a kill line CONTEXT lines are looked for: it grows with the
-        number of log sources seen (never shrinks), always within the bytes kept."""
-        sources = max(1, self._assembler.source_count)
-        return min(MAX_LOOKBACK_BYTES, LOOKBACK_BYTES_PER_SOURCE * sources)
+        number of log sources seen."""
+        count = self._assembler.source_count if sources is None else sources
+        return min(MAX_LOOKBACK_BYTES, LOOKBACK_BYTES_PER_SOURCE * max(1, count))
+
+    def _window_start(self, at: int) -> int:
+        """The oldest stream offset a look-back from ``at`` reaches. It never moves backwards:
+        when the window grows (a new source), it grows from where the stream is then, so the
+        bytes a look-back needs are the same however the stream was cut into reads."""
+        return max(self._floor, at - self.lookback_bytes())
+
+    def _count_sources(self, line_end: int) -> None:
+        count = self._assembler.source_count
+        if count != self._sources_seen:
+            self._floor = max(self._floor, line_end - self.lookback_bytes(self._sources_seen))
+            self._sources_seen = count
 
     def _scan(self, buf: bytes, pos: int, end: int) -> None:
         """Process ``buf[pos:end]``: whole lines, the last one ending at ``end - 1``."""
@@ -183,7 +194,7 @@ class LineScanner:
                 nl = buf.index(b"\n", pos, end)
                 if _holds(buf, KILL_MARKERS, pos, nl):
                     self._look_back(buf, pos, base)
-                self._line(buf[pos:nl])
+                self._line(buf[pos:nl], base + nl + 1)
                 pos = nl + 1
                 continue
             hit = _first(buf, self._open_markers, cache, pos, end)
@@ -199,7 +210,7 @@ class LineScanner:
             nl = buf.index(b"\n", hit, end)
             if _holds(buf, KILL_MARKERS, start, nl):
                 self._look_back(buf, start, base)
-            self._line(buf[start:nl])
+            self._line(buf[start:nl], base + nl + 1)
             pos = nl + 1
 
     def _scan_passthrough(self, buf: bytes, pos: int, end: int, base: int) -> None:
@@ -223,59 +234,63 @@ class LineScanner:
                 self._file_start = False
                 if _holds(buf, KILL_MARKERS, pos, nl):
                     self._look_back(buf, pos, base)
-                self._line(buf[pos:nl])
+                self._line(buf[pos:nl], base + nl + 1)
             pos = nl + 1
 
     def _look_back(self, buf: bytes, line_start: int, base: int) -> None:
         """Before the kill line at ``buf[line_start]``, feed the CONTEXT lines not looked at yet
-        within ``lookback_bytes()`` of it, in stream order."""
+        within the look-back window, in stream order."""
         at = base + line_start
-        since, whole = self._context_upto, True  # the last kill line's start: a line start
+        since = max(self._context_upto, self._window_start(at))
         self._context_upto = at
-        if since < at - self.lookback_bytes():
-            since, whole = at - self.lookback_bytes(), False
         if since >= at:
             return
-        text, text_at = self._stream_bytes(buf, line_start, base, since)
-        if since <= text_at:
-            since, whole = text_at, True  # the kept regions begin at a line start
-        lo, hi = since - text_at, at - text_at
-        if not whole:
-            lo = text.find(b"\n", lo, hi) + 1  # skip the line the window cuts
-            if lo == 0:
-                return
-        starts: set[int] = set()
-        for marker in CONTEXT_MARKERS:
-            hit = text.find(marker, lo, hi)
-            while hit >= 0:
-                starts.add(text.rfind(b"\n", lo, hit) + 1 or lo)
-                hit = text.find(marker, hit + 1, hi)
-        for start in sorted(starts):
-            self._line(text[start : text.index(b"\n", start, hi)])
+        found: dict[int, tuple[bytes, int, int]] = {}  # stream offset -> (buffer, start, end)
+        for piece, start, end, piece_at in self._segments(buf, line_start, base):
+            lo = start + max(0, since - piece_at)
+            hi = start + min(end - start, at - piece_at)
+            if lo >= hi:
+                continue
+            if lo > start and piece[lo - 1 : lo] != b"\n":
+                lo = piece.find(b"\n", lo, hi) + 1  # the window cuts this line: not whole
+                if lo == 0:
+                    continue
+            for marker in CONTEXT_MARKERS:
+                hit = piece.find(marker, lo, hi)
+                while hit >= 0:
+                    first = piece.rfind(b"\n", lo, hit) + 1 or lo
+                    nl = piece.index(b"\n", hit, end)
+                    found[piece_at + first - start] = (piece, first, nl)
+                    hit = piece.find(marker, nl, hi)
+        for line_at in sorted(found):
+            piece, first, nl = found[line_at]
+            self._line(piece[first:nl], line_at + nl + 1 - first)
 
-    def _stream_bytes(
-        self, buf: bytes, line_start: int, base: int, since: int
-    ) -> tuple[bytes, int]:
-        """The stream's bytes from ``since`` (or the oldest kept) up to ``buf[line_start]``, and
-        the stream offset where they begin: the current buffer in place when it reaches back
-        far enough, else the kept regions joined (only for kill lines far from the last one)."""
-        if since >= self._stream_pos:  # within the region being scanned
-            return buf, base
-        pieces = [piece for piece in self._history if piece[3] + piece[2] - piece[1] > since]
-        joined = b"".join(piece[0][piece[1] : piece[2]] for piece in pieces)
-        first_at = pieces[0][3] if pieces else self._small_at if self._small else self._stream_pos
-        current = buf[self._stream_pos - base : line_start]
-        return joined + self._small + current, first_at
+    def _segments(
+        self, buf: bytes, line_start: int, base: int
+    ) -> list[tuple[bytes, int, int, int]]:
+        """The kept whole-line regions, oldest first, then the current one up to the kill line:
+        (buffer, start, end, stream offset of start)."""
+        out = list(self._history)
+        if self._small:
+            out.append((bytes(self._small), 0, len(self._small), self._small_at))
+        out.append((buf, self._stream_pos - base, line_start, self._stream_pos))
+        return out
 
-    def _line(self, raw: bytes) -> None:
+    def _line(self, raw: bytes, line_end: int) -> None:
+        """Decode and feed one line (``line_end``: the stream offset after its newline)."""
         decoded = self._decoder.decode(raw)
         if decoded is None or decoded is IGNORED:
             return
         assert isinstance(decoded, KernelLine)
         if self._normalise is not None:
             self._normalise(decoded)
-        for record in self._assembler.feed(decoded):
+        assembler = self._assembler
+        for record in assembler.feed(decoded):
             self._emit(record)
+        if assembler.sources_changed:
+            assembler.sources_changed = False
+            self._count_sources(line_end)
 
 
 def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool:

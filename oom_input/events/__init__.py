@@ -41,17 +41,26 @@ from oom_input.events.options import (
     event_options,
     load_cluster,
 )
-from oom_input.events.sink import EventSink
 from oom_input.pods.api import RBAC_RULES as POD_METADATA_RBAC_RULES
 from oom_input.types import OomRecord, Sink
 
 if TYPE_CHECKING:
+    from oom_input.events.sink import EventSink
     from oom_input.pods.api import ApiPodIndex
 
 RBAC_RULES: Final[tuple[dict[str, list[str]], ...]] = (
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
     *POD_METADATA_RBAC_RULES,
 )
+
+
+def __getattr__(name: str) -> object:
+    """``EventSink`` is imported on first use (start-up without --events stays fast)."""
+    if name == "EventSink":
+        from oom_input.events.sink import EventSink
+
+        return EventSink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_event_sink(
@@ -65,6 +74,8 @@ def make_event_sink(
     (nothing is sent at start-up)."""
     if not (args.events or args.events_dry_run):
         return None
+    from oom_input.events.sink import EventSink  # (not imported for --help or without Events)
+
     return EventSink(event_options(args), warn, state_dir, pod_index=pod_index)
 
 
