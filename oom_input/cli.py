@@ -546,7 +546,7 @@ def _run_files(
     from oom_input.sources import read_chunks
 
     def count(record: OomRecord) -> OomRecord:  # an enricher that only counts kills
-        progress.kill()
+        progress.count_kill()
         return record
 
     pipeline = _pipeline(args, options, sink, diag, count)
@@ -587,7 +587,7 @@ def _run_parallel(
                 diag.notice(f"cannot read {path}: {error}")
                 status = EXIT_INPUT_ERROR
             for fields in records:
-                progress.kill()
+                progress.count_kill()
                 sink.write(OomRecord(**fields))
     return status
 

@@ -473,7 +473,7 @@ class JournalFollower(Follower):
         self._cursor: str | None = None  # of the last entry read
         self._open_cursor: str | None = None  # of the entry before the open report's first
 
-    def command(self, saved: Position | None) -> list[str]:
+    def journalctl_argv(self, saved: Position | None) -> list[str]:
         argv = [self._journalctl, "-k", "-f", "-o", "json"]
         if saved is not None and saved.cursor is not None:
             self._cursor = saved.cursor
@@ -484,7 +484,7 @@ class JournalFollower(Follower):
 
     def open(self) -> None:
         saved = self._state.open() if self._state is not None else None
-        argv = self.command(saved)
+        argv = self.journalctl_argv(saved)
         try:
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fds=True

@@ -53,8 +53,8 @@ class Progress:
         self.bytes_read += nbytes
         self._maybe_draw()
 
-    def kill(self, *_: object) -> None:
-        """One more kill found (takes and ignores a record, so it can be used as an enricher)."""
+    def count_kill(self) -> None:
+        """One more kill found."""
         self.kills += 1
         self._maybe_draw()
 

@@ -197,11 +197,13 @@ class LineScanner:
                 self._line(buf[pos:nl], base + nl + 1)
                 pos = nl + 1
                 continue
-            hit = _first(buf, self._open_markers, cache, pos, end)
+            hit = _first_marker(buf, self._open_markers, cache, pos, end)
             if mode is Mode.OPEN:
                 # lines that matter only inside a report: look no further than the next line
                 # that can open or close one
-                inner = _first(buf, assembler.wanted_markers(), cache, pos, end if hit < 0 else hit)
+                inner = _first_marker(
+                    buf, assembler.wanted_markers(), cache, pos, end if hit < 0 else hit
+                )
                 if inner >= 0:
                     hit = inner
             if hit < 0:
@@ -297,7 +299,7 @@ def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool
     return any(buf.find(marker, start, end) >= 0 for marker in markers)
 
 
-def _first(
+def _first_marker(
     buf: bytes,
     markers: tuple[bytes, ...],
     cache: dict[bytes, tuple[int, int, int]],

@@ -36,7 +36,6 @@ gives, for example (``tests/data/real/two-kills-with-noise.kmsg`` and
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from typing import Any
 
 import orjson
 
+from oom_input.peek import peek
 from oom_input.timefilter import record_value, stamp_us
 from oom_input.types import OomRecord
 
@@ -450,15 +450,11 @@ def peek_head(chunks: Iterable[bytes], size: int = HEAD_BYTES) -> tuple[bytes, I
     """The first bytes of ``chunks`` (up to the first complete line, or ``size`` bytes) for
     ``is_record_stream``, and an iterator over all of the bytes, those included. Reads no
     further than needed, so a live pipe is not held up."""
-    it = iter(chunks)
-    head: list[bytes] = []
-    seen = 0
-    for chunk in it:
-        head.append(chunk)
-        seen += len(chunk)
-        if b"\n" in chunk.lstrip(b" \t\r\n") or seen >= size:
-            break
-    return b"".join(head), itertools.chain(head, it)
+    return peek(chunks, size, _has_first_line)
+
+
+def _has_first_line(head: bytes) -> bool:
+    return b"\n" in head.lstrip(b" \t\r\n")
 
 
 def is_record_stream(head: bytes) -> bool:

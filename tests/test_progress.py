@@ -67,7 +67,7 @@ def test_terminal_shows_bytes_percent_and_kills(terminal: Terminal) -> None:
     """On a terminal the line shows bytes read of the total, the percentage and the kills."""
     progress = Progress(terminal.stream, 4 << 20, min_interval=0)
     progress.advance(1 << 20)
-    progress.kill()
+    progress.count_kill()
     out = terminal.output()
     assert out.startswith("\r")
     assert "\n" not in out
@@ -99,7 +99,7 @@ def test_not_a_terminal_gets_nothing(tmp_path: Path) -> None:
         for stream in (buffer, file):
             progress = Progress(stream, 100, min_interval=0)
             progress.advance(50)
-            progress.kill()
+            progress.count_kill()
             progress.close()
     assert buffer.getvalue() == ""
     assert (tmp_path / "stderr").read_text() == ""
@@ -147,7 +147,7 @@ def test_broken_terminal_stops_progress_quietly() -> None:
 
     progress = Progress(Gone(), None, min_interval=0)
     progress.advance(1)
-    progress.kill()
+    progress.count_kill()
     progress.close()
     assert not progress.enabled
 

@@ -82,7 +82,7 @@ _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
 _MICROS = Decimal(10**6)
 
 
-def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+def _first_value(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = record.get(key)
         if value is not None:
@@ -92,7 +92,7 @@ def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 def message_of(record: Mapping[str, Any]) -> Any:
     """The raw value of a record's text field (see the module docstring), None without one."""
-    message = _first(record, MESSAGE_KEYS)
+    message = _first_value(record, MESSAGE_KEYS)
     return record.get("exec") if message is None else message
 
 
@@ -236,10 +236,10 @@ class RecordReader:
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> KernelLine | Ignored:
         """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
-        transport = _first(record, TRANSPORT_KEYS)
+        transport = _first_value(record, TRANSPORT_KEYS)
         if transport is not None and self.text(transport, raw) != "kernel":
             return IGNORED
-        facility = _first(record, FACILITY_KEYS)
+        facility = _first_value(record, FACILITY_KEYS)
         if transport is not None and facility is not None:
             value = str(facility) if isinstance(facility, int) else self.text(facility, raw)
             if value != "0":
@@ -264,7 +264,7 @@ class RecordReader:
                     return IGNORED
                 line = decoded
         if line.kernel_us is None:
-            line.kernel_us = _as_int(_first(record, MONOTONIC_KEYS))
+            line.kernel_us = _as_int(_first_value(record, MONOTONIC_KEYS))
         if line.wall_us is None:
             line.wall_us = wall_us
         if line.host is None:
@@ -297,20 +297,20 @@ class RecordReader:
         return self._lines.decode(text.encode("utf-8"))
 
     def _wall_us(self, record: Mapping[str, Any]) -> int | None:
-        micros = _first(record, WALL_US_KEYS)
+        micros = _first_value(record, WALL_US_KEYS)
         if micros is not None:
             return _as_int(micros)
-        stamp = _first(record, WALL_TIME_KEYS)
+        stamp = _first_value(record, WALL_TIME_KEYS)
         return None if stamp is None else epoch_us(stamp)
 
     def _host(self, record: Mapping[str, Any], raw: bytes) -> str | None:
-        host = _first(record, HOST_KEYS)
+        host = _first_value(record, HOST_KEYS)
         if isinstance(host, dict):  # Elastic Common Schema: "host": {"name": ...}
             host = host.get("name") or host.get("hostname")
         return None if host is None else self.text(host, raw)
 
     def _boot_id(self, record: Mapping[str, Any], raw: bytes) -> str | None:
-        boot_id = _first(record, BOOT_ID_KEYS)
+        boot_id = _first_value(record, BOOT_ID_KEYS)
         text = None if boot_id is None else self.text(boot_id, raw)
         if text is None:
             return None

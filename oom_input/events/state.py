@@ -11,6 +11,8 @@ from typing import Final
 
 import orjson
 
+from oom_input.atomicfile import TargetError, atomic_write
+
 POSTED_KEYS: Final = 1024  # record keys kept in the state file (the newest)
 STATE_FILE_NAME: Final = "oom-input-events.json"
 
@@ -58,15 +60,11 @@ class PostedKeys:
     def _save(self) -> None:
         if self.path is None:
             return
-        tmp = f"{self.path}.{os.getpid()}.tmp"
         data = orjson.dumps({"version": 1, "posted": list(self._keys)})
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, self.path)  # replaces a symlink at the path, never follows it
+            atomic_write(self.path, data)  # the state file's own rules: see oom_input.atomicfile
+        except TargetError as exc:
+            self._warn(f"events state {self.path}: {exc}")
         except OSError as exc:
             self._warn(f"events state {self.path}: cannot write ({exc.strerror})")
 
