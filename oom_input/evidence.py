@@ -81,6 +81,10 @@ MEMINFO_LINE_STARTS: Final = (
     "kernel_misc_reclaimable:",
 )
 MEMINFO_MARKERS: Final = (b"slab_reclaimable:", b"shmem:", b"free:")
+# The counters are one printk with embedded newlines (show_free_areas): a reader of whole records
+# (msgpack, journal) finds them all in the record holding the first; only text formats (dmesg)
+# print its lines apart.
+MEMINFO_RECORD_MARKERS: Final = MEMINFO_MARKERS[:1]
 # show_swap_cache_info() / show_mem(), system OOMs, every kernel, on consecutive lines:
 # "Free swap  = 0kB", "Total swap = 0kB", "2097151 pages RAM"
 FREE_SWAP_RE = re.compile(r"^Free swap\s*=\s*(?P<kb>\d+)kB")

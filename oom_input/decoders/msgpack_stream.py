@@ -45,6 +45,7 @@ import msgpack
 
 from oom_input.assembler import CONTEXT_MARKERS, INNER_MARKERS, KILL_MARKERS, OPEN_MARKERS
 from oom_input.decoders._records import EventTime, RecordReader, envelope_entries
+from oom_input.evidence import MEMINFO_MARKERS, MEMINFO_RECORD_MARKERS
 from oom_input.registry import stream_format
 from oom_input.types import DecodeOptions, KernelLine
 
@@ -72,7 +73,10 @@ OPEN_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = (
     re.compile(rb"\xa7MESSAGE[\x90-\x9f\xdc\xdd]"),
 )
 # ... and, within REPORT_WINDOW bytes of an item that held a marker, none of these either
-INNER_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = (*INNER_MARKERS, *CONTEXT_MARKERS)
+INNER_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = (
+    *(m for m in INNER_MARKERS if m not in MEMINFO_MARKERS or m in MEMINFO_RECORD_MARKERS),
+    *CONTEXT_MARKERS,
+)
 _OVERLAP = 32  # longer than every pattern's match: a match may straddle two feeds
 
 # header byte -> (bytes of the length that follows, limit, kind) for lengths the Unpacker only
@@ -200,6 +204,7 @@ class MsgpackDecoder:
         self._resync_work = 0  # bytes fed to attempts since then
         self._hit = -1  # stream offset of the next marker found (-1: none in _buf)
         self._hit_in_window = False  # _hit counts the inner markers too
+        self._open_hit = -1  # the next opening marker found with _hit
         self._clear_to = 0  # when _hit is -1: no marker before this stream offset
         self._window_end = 0  # stream offset up to which the inner markers are searched
         self._extra: tuple[bytes, ...] = ()  # the line formats' extra markers seen so far
@@ -339,7 +344,8 @@ class MsgpackDecoder:
             self._search(start, in_window)
         if 0 <= self._hit < end:
             self._context = CONTEXT_ITEMS
-            self._window_end = end + REPORT_WINDOW
+            if start <= self._open_hit < end:  # only a line that can open a report opens the
+                self._window_end = end + REPORT_WINDOW  # window (inner lines come after one)
             return True
         return False
 
@@ -349,7 +355,7 @@ class MsgpackDecoder:
         that no byte is searched twice for it."""
         buf, base = self._buf, self._base
         end = base + len(buf)
-        best = -1
+        best = best_open = -1
         clear_to = end
         opening = len(self._open)
         for index, pattern in enumerate(self._patterns if in_window else self._open):
@@ -366,7 +372,10 @@ class MsgpackDecoder:
                 continue
             if best < 0 or at < best:
                 best = at
+            if index < opening and (best_open < 0 or at < best_open):
+                best_open = at
         self._hit, self._hit_in_window, self._clear_to = best, in_window, clear_to
+        self._open_hit = best_open
 
     def _legacy_chosen_before(self, start: int, end: int, prev: tuple[int, int]) -> bool:
         """Whether the item at [start, end) holds a kill line and the skipped item right before
