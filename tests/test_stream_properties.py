@@ -63,6 +63,15 @@ REPORT_KEYS = (
     "pod_uid",
     "container_id",
     "complete",
+    "task_count",
+    "tasks_rss_kb",
+    "top_tasks",
+    "memcg_stats",
+    "swap_usage_kb",
+    "swap_limit_kb",
+    "kmem_usage_kb",
+    "system_memory",
+    "reason",
 )
 
 

@@ -317,3 +317,8 @@ class RecordReader:
         if _HEX32.match(text):
             return dashed_uuid(text.encode("ascii"))
         return text.lower() if _UUID.match(text) else text
+
+
+def no_record_needed() -> bool:
+    """A stream decoder's ``every_record`` until a pipeline sets it: skip what cannot matter."""
+    return False

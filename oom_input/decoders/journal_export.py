@@ -26,15 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from oom_input.decoders._records import RecordReader
+from oom_input.decoders._records import RecordReader, no_record_needed
 from oom_input.types import DecodeOptions, KernelLine
 
 MAX_ENTRY = 1 << 20
 _LENGTH_BYTES = 8
-
-
-def _never() -> bool:
-    return False
 
 
 class JournalExportDecoder:
@@ -56,7 +52,7 @@ class JournalExportDecoder:
         # in input order, instead of returning the lines from feed()
         self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
         self.on_line: Callable[[KernelLine], None] | None = None
-        self.every_record: Callable[[], bool] = _never
+        self.every_record: Callable[[], bool] = no_record_needed
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines of the entries they ended."""

@@ -44,7 +44,12 @@ from typing import Any, ClassVar
 import msgpack
 
 from oom_input.assembler import CONTEXT_MARKERS, INNER_MARKERS, KILL_MARKERS, OPEN_MARKERS
-from oom_input.decoders._records import EventTime, RecordReader, envelope_entries
+from oom_input.decoders._records import (
+    EventTime,
+    RecordReader,
+    envelope_entries,
+    no_record_needed,
+)
 from oom_input.evidence import MEMINFO_MARKERS, MEMINFO_RECORD_MARKERS
 from oom_input.registry import stream_format
 from oom_input.types import DecodeOptions, KernelLine
@@ -179,10 +184,6 @@ def declares_too_much(buf: bytes | bytearray, start: int = 0) -> bool:
     return False
 
 
-def _never() -> bool:
-    return False
-
-
 class MsgpackDecoder:
     """Items back to back; see the module docstring for the shapes, the skipping and the
     resync."""
@@ -221,7 +222,7 @@ class MsgpackDecoder:
         # in input order, instead of returning the lines from feed()
         self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
         self.on_line: Callable[[KernelLine], None] | None = None
-        self.every_record: Callable[[], bool] = _never
+        self.every_record: Callable[[], bool] = no_record_needed
 
     def feed(self, data: bytes) -> list[KernelLine]:
         """Take the next bytes (any split); return the kernel lines of the items they completed."""
