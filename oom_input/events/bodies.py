@@ -26,6 +26,7 @@ from oom_input.types import OomRecord
 SYSTEM_OOM_REASON: Final = "SystemOOM"  # kubelet pkg/kubelet/oom: systemOOMEvent
 POD_OOM_REASON: Final = "OOMKilling"
 MAX_MESSAGE_CHARS: Final = 1024
+MAX_REPORTING_INSTANCE_CHARS: Final = 128
 MAX_NAME_CHARS: Final = 253  # a DNS subdomain
 
 
@@ -115,7 +116,8 @@ class EventDraft:
             "type": "Warning",
             "eventTime": None,
             "reportingComponent": component,
-            "reportingInstance": host,
+            # the API server refuses a longer one once eventTime is set (ValidateEvent)
+            "reportingInstance": host[:MAX_REPORTING_INSTANCE_CHARS],
         }
         if self.kill_ns is not None:
             body["eventTime"] = micro_time(self.kill_ns)
