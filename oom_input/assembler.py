@@ -372,6 +372,20 @@ class Assembler:
             del self._sources[key]
         return out
 
+    def feed_block_line(self, key: SourceKey, text: str) -> bool:
+        """A reader's fast path while ``mode`` is EVERY_LINE: the text of a line of source
+        ``key``. True: it was a line of the open evidence block of that source's report, used
+        up there (``feed`` would have done just that and completed no record); False: nothing
+        changed, ``feed`` the line."""
+        if self._pending:
+            return False
+        src = self._sources.get(key)
+        report = src.report if src is not None else None
+        if report is None or not report.in_block or report.summary_time is not None:
+            return False
+        evidence = report.evidence
+        return evidence is not None and evidence.feed_block(text)
+
     def _feed_source(
         self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]
     ) -> None:

@@ -337,16 +337,7 @@ class ReportEvidence:
         assembler need not look at it)."""
         block = self._block
         if block:
-            if block == _ROWS:
-                if self.on_task_row(text):
-                    return True
-            elif block == _STATS:
-                if self.on_memcg_stat(text):
-                    return True
-            elif block == _COUNTERS:
-                if self.on_memcg_counter(text):
-                    return True
-            elif self.on_swap_ram(text):
+            if self.feed_block(text) or (block == _SWAP_RAM and self.on_swap_ram(text)):
                 return True
             self._block = _NO_BLOCK
         if text.startswith(TASK_ROW_PREFIX):
@@ -361,6 +352,20 @@ class ReportEvidence:
             self.on_free_swap(text)
         elif self._meminfo is not None:
             self.on_meminfo_counters(text)
+        return False
+
+    def feed_block(self, text: str) -> bool:
+        """A line while a block of task rows, stats or memcg counters is open: True when it is
+        one of the block's lines, used up here (what ``feed`` does with it); False: nothing
+        changed, ``feed`` must see the line (also for the swap/RAM block, whose last line is
+        read without being used up)."""
+        block = self._block
+        if block == _ROWS:
+            return self.on_task_row(text)
+        if block == _STATS:
+            return self.on_memcg_stat(text)
+        if block == _COUNTERS:
+            return self.on_memcg_counter(text)
         return False
 
     # --- task table --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 
 from oom_input.assembler import CONTEXT_MARKERS, KILL_MARKERS, OPEN_MARKERS, Assembler, Mode
-from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord
+from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord, QuickText, SourceKey
 
 # The kernel's own lines are at most ~1 KiB (8 KiB with the kmsg dictionary); agents' JSON
 # records are larger but far below this. A longer line is cut to this length.
@@ -34,6 +34,7 @@ MAX_LINE_BYTES = 256 * 1024
 LOOKBACK_BYTES_PER_SOURCE = 64 * 1024
 MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
 _PIECE_BYTES = 64 * 1024
+_MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
 
 
 class LineScanner:
@@ -72,6 +73,13 @@ class LineScanner:
         self._context_upto = 0
         self._floor = 0  # see _window_start
         self._sources_seen = 0
+        # lines of open evidence blocks: the decoder's text alone, handed to the assembler's
+        # fast path (``Assembler.feed_block_line``); the source key of each (host, boot id) the
+        # decoder gives, as normalising makes it
+        self._quick: Callable[[bytes], QuickText | None] | None = getattr(
+            decoder, "quick_text", None
+        )
+        self._keys: dict[SourceKey, SourceKey] = {}
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -190,6 +198,10 @@ class LineScanner:
                 self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
             if mode is Mode.EVERY_LINE or self._file_start:
+                if self._quick is not None and not self._file_start:
+                    pos = self._block_lines(buf, pos, end, cache)
+                    if pos >= end:
+                        return
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
                 if _holds(buf, KILL_MARKERS, pos, nl):
@@ -214,6 +226,44 @@ class LineScanner:
                 self._look_back(buf, start, base)
             self._line(buf[start:nl], base + nl + 1)
             pos = nl + 1
+
+    def _block_lines(
+        self, buf: bytes, pos: int, end: int, cache: dict[bytes, tuple[int, int, int]]
+    ) -> int:
+        """Hand the lines from ``pos`` on to the assembler's fast path for as long as it uses
+        them up (lines of an open evidence block); return where the first other line starts.
+        A kill line is left to ``_line`` (its look-back comes first)."""
+        assert self._quick is not None
+        quick = self._quick
+        feed_block_line = self._assembler.feed_block_line
+        keys = self._keys
+        kill = _first_marker(buf, KILL_MARKERS, cache, pos, end)
+        while pos < end:
+            nl = buf.index(b"\n", pos, end)
+            if 0 <= kill < nl:
+                return pos
+            found = quick(buf[pos:nl])
+            if found is None:
+                return pos
+            text, host, boot = found
+            key = keys.get((host, boot)) or self._source_key(host, boot)
+            if not feed_block_line(key, text):
+                return pos
+            pos = nl + 1
+        return pos
+
+    def _source_key(self, host: str | None, boot: str | None) -> SourceKey:
+        """The source key of a line the decoder gives this host and boot id, once normalised
+        (a normaliser sets a line's host and boot id from those alone)."""
+        key: SourceKey = (host, boot)
+        if self._normalise is not None:
+            probe = KernelLine("", host=host, boot_id=boot)
+            self._normalise(probe)
+            key = (probe.host, probe.boot_id)
+        if len(self._keys) >= _MAX_KEYS:
+            self._keys.clear()
+        self._keys[(host, boot)] = key
+        return key
 
     def _scan_passthrough(self, buf: bytes, pos: int, end: int, base: int) -> None:
         """``_scan`` for --passthrough: every line is handed on, and the lines ``_scan`` would

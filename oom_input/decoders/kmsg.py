@@ -35,7 +35,7 @@ import re
 from typing import ClassVar
 
 from oom_input.decoders._common import decode_text, strip_cr
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText
 
 # /dev/kmsg record prefix (kernel >= 3.5): "PRI,SEQ,USEC,FLAGS[,FIELD...];" - fields after FLAGS
 # (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. Taken apart with
@@ -76,18 +76,8 @@ class KmsgDecoder:
         """One record line, IGNORED for a dictionary line or a record written by a process, None
         for anything else."""
         line = strip_cr(raw)
-        head, semicolon, body = line.partition(b";")
-        fields = head.split(b",", 4)
-        if not (
-            semicolon
-            and len(fields) >= 4
-            and fields[0].isdigit()
-            and fields[1].isdigit()
-            and fields[2].isdigit()
-            and len(fields[0]) <= MAX_PRI_DIGITS
-            and len(fields[1]) <= MAX_NUMBER_DIGITS
-            and len(fields[2]) <= MAX_NUMBER_DIGITS
-        ):
+        fields, body = _split(line)
+        if fields is None:
             if KMSG_DICTIONARY.match(line):
                 return IGNORED
             if KMSG_LIKE.match(line):
@@ -104,3 +94,32 @@ class KmsgDecoder:
             cont=b"c" in flags or b"+" in flags,
             source_format=self.name,
         )
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text and source of a plain kernel record (no escape, valid UTF-8),
+        without building its line; None for any other line (``decode`` it)."""
+        fields, body = _split(strip_cr(raw))
+        if fields is None or int(fields[0]) >> FACILITY_SHIFT or b"\\" in body:
+            return None
+        try:
+            return body.decode("utf-8"), None, None
+        except UnicodeDecodeError:
+            return None
+
+
+def _split(line: bytes) -> tuple[list[bytes] | None, bytes]:
+    """A record's prefix fields and its text, or (None, ...) when the prefix is not one."""
+    head, semicolon, body = line.partition(b";")
+    fields = head.split(b",", 4)
+    if (
+        semicolon
+        and len(fields) >= 4
+        and fields[0].isdigit()
+        and fields[1].isdigit()
+        and fields[2].isdigit()
+        and len(fields[0]) <= MAX_PRI_DIGITS
+        and len(fields[1]) <= MAX_NUMBER_DIGITS
+        and len(fields[2]) <= MAX_NUMBER_DIGITS
+    ):
+        return fields, body
+    return None, body
