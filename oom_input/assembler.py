@@ -372,19 +372,20 @@ class Assembler:
             del self._sources[key]
         return out
 
-    def feed_block_line(self, key: SourceKey, text: str) -> bool:
-        """A reader's fast path while ``mode`` is EVERY_LINE: the text of a line of source
-        ``key``. True: it was a line of the open evidence block of that source's report, used
-        up there (``feed`` would have done just that and completed no record); False: nothing
-        changed, ``feed`` the line."""
+    def block_reader(self, key: SourceKey) -> Callable[[str], bool] | None:
+        """A reader's fast path while ``mode`` is EVERY_LINE: the reader of the open evidence
+        block of source ``key``'s report, or None. Given the text of a line of that source, it
+        returns True when the line was one of the block's, used up (``feed`` would have done
+        just that and completed no record), False when nothing changed (``feed`` the line). It
+        stays valid while it returns True and nothing else is fed."""
         if self._pending:
-            return False
+            return None
         src = self._sources.get(key)
         report = src.report if src is not None else None
         if report is None or not report.in_block or report.summary_time is not None:
-            return False
+            return None
         evidence = report.evidence
-        return evidence is not None and evidence.feed_block(text)
+        return None if evidence is None else evidence.block_reader()
 
     def _feed_source(
         self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]

@@ -337,7 +337,10 @@ class ReportEvidence:
         assembler need not look at it)."""
         block = self._block
         if block:
-            if self.feed_block(text) or (block == _SWAP_RAM and self.on_swap_ram(text)):
+            reader = self.block_reader()
+            if reader is not None and reader(text):
+                return True
+            if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
             self._block = _NO_BLOCK
         if text.startswith(TASK_ROW_PREFIX):
@@ -354,19 +357,19 @@ class ReportEvidence:
             self.on_meminfo_counters(text)
         return False
 
-    def feed_block(self, text: str) -> bool:
-        """A line while a block of task rows, stats or memcg counters is open: True when it is
-        one of the block's lines, used up here (what ``feed`` does with it); False: nothing
-        changed, ``feed`` must see the line (also for the swap/RAM block, whose last line is
-        read without being used up)."""
+    def block_reader(self) -> Callable[[str], bool] | None:
+        """The reader of the open block of task rows, stats or memcg counters: True when a line
+        is one of the block's, used up (what ``feed`` does with it); False: nothing changed,
+        ``feed`` must see the line. None for no block or the swap/RAM block (whose last line is
+        read without being used up). It stays the reader while it returns True."""
         block = self._block
         if block == _ROWS:
-            return self.on_task_row(text)
+            return self.on_task_row
         if block == _STATS:
-            return self.on_memcg_stat(text)
+            return self.on_memcg_stat
         if block == _COUNTERS:
-            return self.on_memcg_counter(text)
-        return False
+            return self.on_memcg_counter
+        return None
 
     # --- task table --------------------------------------------------------------------------
     def on_task_header(self, text: str) -> bool:

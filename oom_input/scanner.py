@@ -235,9 +235,9 @@ class LineScanner:
         A kill line is left to ``_line`` (its look-back comes first)."""
         assert self._quick is not None
         quick = self._quick
-        feed_block_line = self._assembler.feed_block_line
-        keys = self._keys
         kill = _first_marker(buf, KILL_MARKERS, cache, pos, end)
+        reader: Callable[[str], bool] | None = None
+        source: SourceKey | None = None  # the decoder's source of the lines ``reader`` takes
         while pos < end:
             nl = buf.index(b"\n", pos, end)
             if 0 <= kill < nl:
@@ -245,24 +245,28 @@ class LineScanner:
             found = quick(buf[pos:nl])
             if found is None:
                 return pos
-            text, host, boot = found
-            key = keys.get((host, boot)) or self._source_key(host, boot)
-            if not feed_block_line(key, text):
+            text, line_source = found
+            if line_source is not source:
+                reader = self._assembler.block_reader(self._source_key(line_source))
+                source = line_source
+            if reader is None or not reader(text):
                 return pos
             pos = nl + 1
         return pos
 
-    def _source_key(self, host: str | None, boot: str | None) -> SourceKey:
-        """The source key of a line the decoder gives this host and boot id, once normalised
-        (a normaliser sets a line's host and boot id from those alone)."""
-        key: SourceKey = (host, boot)
-        if self._normalise is not None:
-            probe = KernelLine("", host=host, boot_id=boot)
+    def _source_key(self, source: SourceKey) -> SourceKey:
+        """The source key of a line the decoder gives this (host, boot id), once normalised (a
+        normaliser sets a line's host and boot id from those alone)."""
+        if self._normalise is None:
+            return source
+        key = self._keys.get(source)
+        if key is None:
+            probe = KernelLine("", host=source[0], boot_id=source[1])
             self._normalise(probe)
             key = (probe.host, probe.boot_id)
-        if len(self._keys) >= _MAX_KEYS:
-            self._keys.clear()
-        self._keys[(host, boot)] = key
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.clear()
+            self._keys[source] = key
         return key
 
     def _scan_passthrough(self, buf: bytes, pos: int, end: int, base: int) -> None:

@@ -63,9 +63,9 @@ class DecodeOptions:
     report: Callable[[str, bytes], None] = _no_report
 
 
-# what a decoder's optional ``quick_text(raw)`` gives: the text, host and boot id that
+# what a decoder's optional ``quick_text(raw)`` gives: the text and (host, boot id) that
 # ``decode(raw)`` would give the line (before normalising), for readers that need no more
-QuickText = tuple[str, "str | None", "str | None"]
+QuickText = tuple[str, SourceKey]
 
 
 class Decoder(Protocol):

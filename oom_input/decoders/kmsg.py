@@ -35,7 +35,7 @@ import re
 from typing import ClassVar
 
 from oom_input.decoders._common import decode_text, strip_cr
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText, SourceKey
 
 # /dev/kmsg record prefix (kernel >= 3.5): "PRI,SEQ,USEC,FLAGS[,FIELD...];" - fields after FLAGS
 # (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. Taken apart with
@@ -44,6 +44,13 @@ from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickTe
 MAX_PRI_DIGITS, MAX_NUMBER_DIGITS = 4, 20
 # PRI = facility * 8 + level; the kernel's own records have facility 0 (LOG_KERN)
 FACILITY_SHIFT = 3
+# the same prefix with a PRI below 1 << FACILITY_SHIFT (facility 0, the kernel's), then a text
+# holding no escape and no carriage return: a record decode() takes as it is (quick_text)
+KERNEL_RECORD = re.compile(
+    rb"0{0,%d}[0-7],\d{1,%d},\d{1,%d},[^;]*;([^\\\r]*)"
+    % (MAX_PRI_DIGITS - 1, MAX_NUMBER_DIGITS, MAX_NUMBER_DIGITS)
+)
+_NO_SOURCE: SourceKey = (None, None)  # /dev/kmsg names no host or boot
 # something that starts like a kmsg prefix ("digits," ... ";" with three commas) but is broken
 KMSG_LIKE = re.compile(rb"\d+,[^;\s,]*,[^;\s,]*,[^;\s]*;")
 # /dev/kmsg dictionary line continuing the record before it: " SUBSYSTEM=acpi"
@@ -76,8 +83,18 @@ class KmsgDecoder:
         """One record line, IGNORED for a dictionary line or a record written by a process, None
         for anything else."""
         line = strip_cr(raw)
-        fields, body = _split(line)
-        if fields is None:
+        head, semicolon, body = line.partition(b";")
+        fields = head.split(b",", 4)
+        if not (
+            semicolon
+            and len(fields) >= 4
+            and fields[0].isdigit()
+            and fields[1].isdigit()
+            and fields[2].isdigit()
+            and len(fields[0]) <= MAX_PRI_DIGITS
+            and len(fields[1]) <= MAX_NUMBER_DIGITS
+            and len(fields[2]) <= MAX_NUMBER_DIGITS
+        ):
             if KMSG_DICTIONARY.match(line):
                 return IGNORED
             if KMSG_LIKE.match(line):
@@ -96,30 +113,12 @@ class KmsgDecoder:
         )
 
     def quick_text(self, raw: bytes) -> QuickText | None:
-        """``decode``'s text and source of a plain kernel record (no escape, valid UTF-8),
-        without building its line; None for any other line (``decode`` it)."""
-        fields, body = _split(strip_cr(raw))
-        if fields is None or int(fields[0]) >> FACILITY_SHIFT or b"\\" in body:
+        """``decode``'s text and source of a plain kernel record (no escape, no carriage return,
+        valid UTF-8), without building its line; None for any other line (``decode`` it)."""
+        record = KERNEL_RECORD.fullmatch(raw)
+        if record is None:
             return None
         try:
-            return body.decode("utf-8"), None, None
+            return record[1].decode("utf-8"), _NO_SOURCE
         except UnicodeDecodeError:
             return None
-
-
-def _split(line: bytes) -> tuple[list[bytes] | None, bytes]:
-    """A record's prefix fields and its text, or (None, ...) when the prefix is not one."""
-    head, semicolon, body = line.partition(b";")
-    fields = head.split(b",", 4)
-    if (
-        semicolon
-        and len(fields) >= 4
-        and fields[0].isdigit()
-        and fields[1].isdigit()
-        and fields[2].isdigit()
-        and len(fields[0]) <= MAX_PRI_DIGITS
-        and len(fields[1]) <= MAX_NUMBER_DIGITS
-        and len(fields[2]) <= MAX_NUMBER_DIGITS
-    ):
-        return fields, body
-    return None, body
