@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from oom_input.assembler import Assembler
 from oom_input.decoders import make_decoder
+from oom_input.pipeline import make_normaliser
 from oom_input.scanner import LineScanner
 from oom_input.types import DecodeOptions, OomRecord
 
@@ -155,3 +156,64 @@ def test_legacy_chosen_line_before_a_lone_kill_line_gives_the_kind() -> None:
     records = run_scanner(data, [])
     assert records == run_per_line(data)
     assert [(r["pid"], r["kind"], r["complete"]) for r in records] == [(812, "memcg", False)]
+
+
+# lines a fast path must hand back to the full decoder: written by a process, escaped, with a
+# carriage return, not UTF-8, or a kernel line that is no block line; and lines it may take
+ODD_LINES = [
+    b"14,200,6000,-;odd_user 1",  # a process's record shaped like a stats line: IGNORED
+    b"6,201,6001,-;odd\\x5fescaped 2",  # "odd_escaped 2"
+    b"6,202,6002,-;odd_cr 3\r",
+    b"6,203,6003,-;odd_bad \xff4",
+    b"6,204,6004,c;odd_cont 5",
+    b"6,205,6005,-;[ 9999]     0  9999     1000      200      0     0             0 sh",
+    b"6,206,6006,-;kmem: usage 180kB, limit 9007199254740988kB, failcnt 0",
+    b"6,207,6007,-;odd_plain 6",
+    b"6,208,6008,-;Killed process 1 (init) in a stats line",
+]
+
+
+class FullDecoder:
+    """The kmsg decoder without its ``quick_text``: the scanner decodes every line it reads."""
+
+    name = "kmsg"
+    extra_markers: tuple[bytes, ...] = ()
+
+    def __init__(self) -> None:
+        self._decoder = make_decoder("kmsg", DecodeOptions())
+
+    def decode(self, raw: bytes) -> object:
+        return self._decoder.decode(raw)
+
+
+def run_decoder(decoder: object, data: bytes, host: str | None) -> list[dict]:
+    out: list[OomRecord] = []
+    normalise = make_normaliser(host=host)
+    scanner = LineScanner(decoder, Assembler(), out.append, normalise=normalise)  # type: ignore[arg-type]
+    scanner.feed(data)
+    scanner.finish()
+    return [r.as_dict() for r in out]
+
+
+@st.composite
+def reports_with_odd_lines(draw: st.DrawFn) -> bytes:
+    """Reports with noise and odd lines anywhere, inside their evidence blocks too."""
+    lines: list[bytes] = []
+    for _ in range(draw(st.integers(1, 3))):
+        lines += draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
+    for _ in range(draw(st.integers(0, 12))):
+        at = draw(st.integers(0, len(lines)))
+        lines.insert(at, draw(st.sampled_from(ODD_LINES + NOISE_LINES)))
+    return b"\n".join(lines) + b"\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reports_with_odd_lines(), st.sampled_from([None, "node-a"]))
+def test_evidence_fast_path_gives_the_records_of_decoding_every_line(
+    data: bytes, host: str | None
+) -> None:
+    """Lines of evidence blocks taken by the decoder's quick_text give the records of decoding
+    them, whatever lines lie among them, with and without a host set by normalising."""
+    expected = run_decoder(FullDecoder(), data, host)
+    assert run_decoder(make_decoder("kmsg", DecodeOptions()), data, host) == expected
+    assert len(expected) >= data.count(b"Killed process")
