@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from oom_input.evidence import DEFAULT_TOP_TASKS, ReportEvidence
+from oom_input.evidence import DEFAULT_TOP_TASKS, BlockReader, ReportEvidence
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
 from oom_input.identity import record_id
@@ -372,12 +372,11 @@ class Assembler:
             del self._sources[key]
         return out
 
-    def block_reader(self, key: SourceKey) -> Callable[[str], bool] | None:
+    def block_reader(self, key: SourceKey) -> BlockReader | None:
         """A reader's fast path while ``mode`` is EVERY_LINE: the reader of the open evidence
-        block of source ``key``'s report, or None. Given the text of a line of that source, it
-        returns True when the line was one of the block's, used up (``feed`` would have done
-        just that and completed no record), False when nothing changed (``feed`` the line). It
-        stays valid while it returns True and nothing else is fed."""
+        block of source ``key``'s report, or None. The lines of that source it uses up are used
+        up as ``feed`` would (completing no record); a line it does not use changes nothing
+        (``feed`` it). It stays valid while it uses lines up and nothing else is fed."""
         if self._pending:
             return None
         src = self._sources.get(key)

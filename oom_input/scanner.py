@@ -24,7 +24,16 @@ from collections import deque
 from collections.abc import Callable
 
 from oom_input.assembler import CONTEXT_MARKERS, KILL_MARKERS, OPEN_MARKERS, Assembler, Mode
-from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord, QuickText, SourceKey
+from oom_input.evidence import BlockReader
+from oom_input.types import (
+    IGNORED,
+    Decoder,
+    KernelLine,
+    OomRecord,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # The kernel's own lines are at most ~1 KiB (8 KiB with the kmsg dictionary); agents' JSON
 # records are larger but far below this. A longer line is cut to this length.
@@ -80,6 +89,9 @@ class LineScanner:
             decoder, "quick_text", None
         )
         self._keys: dict[SourceKey, SourceKey] = {}
+        self._quick_run: Callable[[bytes, int, int, bytes], QuickRun] | None = getattr(
+            decoder, "quick_run", None
+        )
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -231,17 +243,18 @@ class LineScanner:
         self, buf: bytes, pos: int, end: int, cache: dict[bytes, tuple[int, int, int]]
     ) -> int:
         """Hand the lines from ``pos`` on to the assembler's fast path for as long as it uses
-        them up (lines of an open evidence block); return where the first other line starts.
-        A kill line is left to ``_line`` (its look-back comes first)."""
+        them up (lines of an open evidence block), runs of plain block lines at once where the
+        decoder can; return where the first other line starts. A kill line is left to
+        ``_line`` (its look-back comes first)."""
         assert self._quick is not None
         quick = self._quick
         kill = _first_marker(buf, KILL_MARKERS, cache, pos, end)
-        reader: Callable[[str], bool] | None = None
+        if kill >= 0:
+            end = buf.rfind(b"\n", pos, kill) + 1 or pos  # up to the kill line's start
+        reader: BlockReader | None = None
         source: SourceKey | None = None  # the decoder's source of the lines ``reader`` takes
         while pos < end:
             nl = buf.index(b"\n", pos, end)
-            if 0 <= kill < nl:
-                return pos
             found = quick(buf[pos:nl])
             if found is None:
                 return pos
@@ -249,9 +262,15 @@ class LineScanner:
             if line_source is not source:
                 reader = self._assembler.block_reader(self._source_key(line_source))
                 source = line_source
-            if reader is None or not reader(text):
+            if reader is None or not reader.line(text):
                 return pos
             pos = nl + 1
+            if reader.run is not None and self._quick_run is not None:
+                assert reader.shape is not None
+                lines, run_end, run_source = self._quick_run(buf, pos, end, reader.shape)
+                if lines and run_source == source:
+                    reader.run(lines)
+                    pos = run_end
         return pos
 
     def _source_key(self, source: SourceKey) -> SourceKey:

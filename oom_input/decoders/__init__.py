@@ -33,6 +33,7 @@ from oom_input.types import (
     Decoder,
     Ignored,
     KernelLine,
+    QuickRun,
     QuickText,
     StreamDecoder,
 )
@@ -97,6 +98,13 @@ class AutoDecoder:
         quick = getattr(self._last, "quick_text", None)
         return None if quick is None else quick(raw)
 
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The previous line's format's ``quick_run`` (none: an empty run)."""
+        run = getattr(self._last, "quick_run", None)
+        if run is None:
+            return [], pos, (None, None)
+        return run(buf, pos, end, shape)  # type: ignore[no-any-return]
+
 
 class FormatDecoder:
     """One named format; a line it rejects is reported and offered as plain text."""
@@ -113,6 +121,9 @@ class FormatDecoder:
         # the format's own (a line it rejects gives None), or None when it has none
         self.quick_text: Callable[[bytes], QuickText | None] | None = getattr(
             self._decoder, "quick_text", None
+        )
+        self.quick_run: Callable[[bytes, int, int, bytes], QuickRun] | None = getattr(
+            self._decoder, "quick_run", None
         )
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
