@@ -161,9 +161,10 @@ LINE_KINDS: Final = (
 class BlockReader:
     """How an open block takes its lines. ``line(text)``: True when the line is one of the
     block's, used up (what ``ReportEvidence.feed`` does with it); False: nothing changed,
-    ``feed`` must see the line. ``shape``: when set, a bytes pattern (no newline, backslash or
-    carriage return, ASCII) of lines the block uses up, and ``run`` takes the groups of
-    consecutive such lines at once, as ``line`` would one by one."""
+    ``feed`` must see the line. ``shape``: when set, a bytes pattern of lines the block uses
+    up, and ``run`` takes the groups of consecutive such lines at once, as ``line`` would one
+    by one. A shape matches only ASCII letters, digits, "_", "-" and single spaces between
+    them (so decoders may frame it with their line prefixes without other checks)."""
 
     line: Callable[[str], bool]
     shape: bytes | None = None

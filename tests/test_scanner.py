@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -173,14 +174,37 @@ ODD_LINES = [
 ]
 
 
-class FullDecoder:
-    """The kmsg decoder without its ``quick_text``: the scanner decodes every line it reads."""
+# the same for dmesg's default style, with its own odd lines
+DMESG_ODD_LINES = [
+    b"<14>[ 7000.000001] odd_prefixed 1",
+    b"[ 7000.000002] node-a kernel: odd 2",  # journalctl -o short-monotonic: not dmesg
+    b"[ 7000.000003] [T12] odd_caller 3",
+    b"[ 7000.000004 <    0.000016>] odd_delta 4",
+    b"[ 7000.000005] odd_cr 5\r",
+    b"[ 7000.000006] odd_bad \xff6",
+    b"[ 7000.000007]  odd_spaced 7",
+    b"odd_unstamped 8",
+]
+_KMSG_RECORD = re.compile(rb"\d+,\d+,(\d+),[^;]*;(.*)")
 
-    name = "kmsg"
+
+def as_dmesg(line: bytes) -> bytes:
+    """A kmsg record as dmesg prints it (odd records as they are)."""
+    record = _KMSG_RECORD.fullmatch(line)
+    if record is None:
+        return line
+    usec = int(record[1])
+    return b"[%5d.%06d] %s" % (usec // 10**6, usec % 10**6, record[2])
+
+
+class FullDecoder:
+    """A decoder without its ``quick_text``: the scanner decodes every line it reads."""
+
     extra_markers: tuple[bytes, ...] = ()
 
-    def __init__(self) -> None:
-        self._decoder = make_decoder("kmsg", DecodeOptions())
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._decoder = make_decoder(name, DecodeOptions())
 
     def decode(self, raw: bytes) -> object:
         return self._decoder.decode(raw)
@@ -196,24 +220,28 @@ def run_decoder(decoder: object, data: bytes, host: str | None) -> list[dict]:
 
 
 @st.composite
-def reports_with_odd_lines(draw: st.DrawFn) -> bytes:
+def reports_with_odd_lines(draw: st.DrawFn, dmesg: bool) -> bytes:
     """Reports with noise and odd lines anywhere, inside their evidence blocks too."""
     lines: list[bytes] = []
     for _ in range(draw(st.integers(1, 3))):
         lines += draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
+    odd = ODD_LINES + NOISE_LINES + (DMESG_ODD_LINES if dmesg else [])
     for _ in range(draw(st.integers(0, 12))):
-        at = draw(st.integers(0, len(lines)))
-        lines.insert(at, draw(st.sampled_from(ODD_LINES + NOISE_LINES)))
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(odd)))
+    if dmesg:
+        lines = [as_dmesg(line) for line in lines]
     return b"\n".join(lines) + b"\n"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(reports_with_odd_lines(), st.sampled_from([None, "node-a"]))
+@given(st.data(), st.sampled_from(["kmsg", "dmesg"]), st.sampled_from([None, "node-a"]))
 def test_evidence_fast_path_gives_the_records_of_decoding_every_line(
-    data: bytes, host: str | None
+    data: st.DataObject, name: str, host: str | None
 ) -> None:
-    """Lines of evidence blocks taken by the decoder's quick_text give the records of decoding
-    them, whatever lines lie among them, with and without a host set by normalising."""
-    expected = run_decoder(FullDecoder(), data, host)
-    assert run_decoder(make_decoder("kmsg", DecodeOptions()), data, host) == expected
-    assert len(expected) >= data.count(b"Killed process")
+    """Lines of evidence blocks taken by the decoder's quick_text and quick_run give the
+    records of decoding them, whatever lines lie among them, with and without a host set by
+    normalising."""
+    stream = data.draw(reports_with_odd_lines(name == "dmesg"))
+    expected = run_decoder(FullDecoder(name), stream, host)
+    assert run_decoder(make_decoder(name, DecodeOptions()), stream, host) == expected
+    assert len(expected) >= stream.count(b"Killed process")
