@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,26 +186,42 @@ DMESG_ODD_LINES = [
     b"[ 7000.000007]  odd_spaced 7",
     b"odd_unstamped 8",
 ]
+JOURNAL_ODD_LINES = [
+    b"Feb 30 10:00:00.000001 node-a kernel: odd_date 1",  # reported: no such day
+    b"Nov 25 19:47:26.000002 node-a systemd[1]: odd_other 2",
+    b"Nov 25 19:47:26.000003 node-b kernel: odd_host 3",
+    b"Nov 25 19:47:26.000004 node-\xff kernel: odd_bad_host 4",
+    b"-- Boot 0123456789abcdef0123456789abcdef --",
+    b"Nov 25 19:47:26.000005 node-a kernel: [ 1.000000] odd_klogd 5",
+    b"[ 7000.000006] node-a kernel: odd_monotonic 6",
+    b"2025-11-25T19:47:26.000007+0000 node-a kernel: odd_iso 7",
+]
 _KMSG_RECORD = re.compile(rb"\d+,\d+,(\d+),[^;]*;(.*)")
 
 
-def as_dmesg(line: bytes) -> bytes:
-    """A kmsg record as dmesg prints it (odd records as they are)."""
+def as_format(name: str, line: bytes) -> bytes:
+    """A kmsg record as dmesg or journalctl prints it (odd records as they are)."""
     record = _KMSG_RECORD.fullmatch(line)
-    if record is None:
+    if record is None or name == "kmsg":
         return line
     usec = int(record[1])
-    return b"[%5d.%06d] %s" % (usec // 10**6, usec % 10**6, record[2])
+    if name == "dmesg":
+        return b"[%5d.%06d] %s" % (usec // 10**6, usec % 10**6, record[2])
+    clock = b"Nov 25 19:%02d:%02d.%06d" % (
+        usec // 60_000_000 % 60,
+        usec // 10**6 % 60,
+        usec % 10**6,
+    )
+    return b"%s node-a kernel: %s" % (clock, record[2])
 
 
 class FullDecoder:
     """A decoder without its ``quick_text``: the scanner decodes every line it reads."""
 
-    extra_markers: tuple[bytes, ...] = ()
-
     def __init__(self, name: str) -> None:
         self.name = name
         self._decoder = make_decoder(name, DecodeOptions())
+        self.extra_markers = self._decoder.extra_markers
 
     def decode(self, raw: bytes) -> object:
         return self._decoder.decode(raw)
@@ -220,28 +237,49 @@ def run_decoder(decoder: object, data: bytes, host: str | None) -> list[dict]:
 
 
 @st.composite
-def reports_with_odd_lines(draw: st.DrawFn, dmesg: bool) -> bytes:
+def reports_with_odd_lines(draw: st.DrawFn, name: str) -> bytes:
     """Reports with noise and odd lines anywhere, inside their evidence blocks too."""
     lines: list[bytes] = []
     for _ in range(draw(st.integers(1, 3))):
         lines += draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
-    odd = ODD_LINES + NOISE_LINES + (DMESG_ODD_LINES if dmesg else [])
+    odd = ODD_LINES + NOISE_LINES
+    odd += {"dmesg": DMESG_ODD_LINES, "journal": JOURNAL_ODD_LINES}.get(name, [])
     for _ in range(draw(st.integers(0, 12))):
         lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(odd)))
-    if dmesg:
-        lines = [as_dmesg(line) for line in lines]
-    return b"\n".join(lines) + b"\n"
+    return b"\n".join(as_format(name, line) for line in lines) + b"\n"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data(), st.sampled_from(["kmsg", "dmesg"]), st.sampled_from([None, "node-a"]))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(["kmsg", "dmesg", "journal"]), st.sampled_from([None, "h"]))
 def test_evidence_fast_path_gives_the_records_of_decoding_every_line(
     data: st.DataObject, name: str, host: str | None
 ) -> None:
     """Lines of evidence blocks taken by the decoder's quick_text and quick_run give the
     records of decoding them, whatever lines lie among them, with and without a host set by
     normalising."""
-    stream = data.draw(reports_with_odd_lines(name == "dmesg"))
+    stream = data.draw(reports_with_odd_lines(name))
     expected = run_decoder(FullDecoder(name), stream, host)
     assert run_decoder(make_decoder(name, DecodeOptions()), stream, host) == expected
     assert len(expected) >= stream.count(b"Killed process")
+
+
+@pytest.mark.parametrize(
+    ("name", "odd"),
+    [("kmsg", line) for line in ODD_LINES]
+    + [("dmesg", line) for line in DMESG_ODD_LINES]
+    + [("journal", line) for line in JOURNAL_ODD_LINES],
+)
+def test_odd_line_inside_the_stats_block_is_read_as_decoding_gives_it(
+    name: str, odd: bytes
+) -> None:
+    """Each odd line in the middle of a memcg stats block (and of the task table): the records
+    of decoding every line, which see it."""
+    report = REPORTS[0].rstrip(b"\n").split(b"\n")
+    stats = next(i for i, line in enumerate(report) if b"Memory cgroup stats" in line)
+    rows = next(i for i, line in enumerate(report) if b"]   uid  tgid " in line)
+    lines = [*report[: rows + 1], odd, *report[rows + 1 :]]
+    lines = [*lines[: stats + 5], odd, *lines[stats + 5 :]]
+    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+    expected = run_decoder(FullDecoder(name), stream, None)
+    assert run_decoder(make_decoder(name, DecodeOptions()), stream, None) == expected
+    assert expected
