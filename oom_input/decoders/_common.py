@@ -214,3 +214,8 @@ def tail_message(tail: re.Match[bytes]) -> tuple[bytes, re.Match[bytes] | None]:
     if in_message is not None:
         message = message[in_message.end() :]
     return message, in_message
+
+
+def uncaptured(pattern: bytes) -> bytes:
+    """A pattern with its named groups made non-capturing (to frame another pattern's groups)."""
+    return re.sub(rb"\(\?P<\w+>", rb"(?:", pattern)

@@ -53,6 +53,7 @@ from oom_input.decoders._common import (
     monotonic_times,
     stamp_times,
     strip_cr,
+    uncaptured,
     yearless_wall_us,
 )
 from oom_input.types import DecodeOptions, Ignored, KernelLine, QuickRun, QuickText, SourceKey
@@ -169,8 +170,7 @@ class DmesgDecoder:
 @functools.cache
 def _run_patterns(shape: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """A run of default-style lines whose text is ``shape``, and one such line (its groups)."""
-    stamp = re.sub(rb"\(\?P<\w+>", rb"(?:", KERNEL_TIME.pattern)  # only the shape's groups
-    line = stamp + STAMP_END_SPACE + rb"(?:%s)\n" % shape
+    line = uncaptured(KERNEL_TIME.pattern) + STAMP_END_SPACE + rb"(?:%s)\n" % shape
     return re.compile(rb"(?:%s)+" % line), re.compile(line)
 
 

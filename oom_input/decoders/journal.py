@@ -38,9 +38,10 @@ exactly like ``-o short``; in auto-detection, this decoder (tried first) names t
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timezone, tzinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from oom_input.decoders._common import (
     BSD_STAMP,
@@ -63,8 +64,17 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
     tail_message,
+    uncaptured,
 )
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText, SourceKey
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
@@ -127,8 +137,9 @@ class JournalDecoder:
         self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
         # quick_text: whether each stamp (without its fraction) converts, the source of each
         # (host, boot id)
-        self._converts: dict[tuple[StampConverter, bytes, bytes], bool] = {}
+        self._converts: dict[tuple[StampConverter, Any], bool] = {}
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
+        self._quick_host: bytes | None = None  # the host of the last line quick_text read
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
@@ -162,16 +173,35 @@ class JournalDecoder:
             return None
         message, _ = tail_message(tail)
         try:
-            return message.decode("utf-8"), self._source(tail["host"])
+            text, source = message.decode("utf-8"), self._source(tail["host"])
         except UnicodeDecodeError:
             return None
+        self._quick_host = tail["host"]
+        return text, source
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The kernel lines of the default style (``Nov 26 18:37:34[.frac] host kernel: text``)
+        of the host ``quick_text`` read last, from ``buf[pos]`` on, whose text fully matches
+        ``shape`` (letters, digits, "_", "-" and inner spaces: no klogd stamp, and the tail
+        parses as ``decode`` parses it) and whose stamp converts."""
+        host = self._quick_host
+        source = self._source(host)
+        run, each = _run_patterns(shape, host)
+        found = run.match(buf, pos, end)
+        if found is None:
+            return [], pos, source
+        groups: list[Any] = []
+        stamp_groups = SHORT.groups
+        for line in each.finditer(buf, pos, found.end()):
+            if not self._stamp_converts(line, bsd_times):
+                return groups, line.start(), source
+            groups.append(line.groups()[stamp_groups:])
+        return groups, found.end(), source
 
     def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
         """Whether ``decode`` converts this stamp without a report (the fraction of a second
         never matters, so the answer is remembered per stamp without it)."""
-        frac = stamp.start("frac")
-        text = stamp[0] if frac < 0 else stamp.string[stamp.start() : frac]
-        key = (convert, text, stamp.string[stamp.end("frac") : stamp.end()] if frac >= 0 else b"")
+        key = (convert, stamp.group(*_stamp_fields(stamp.re)))
         known = self._converts.get(key)
         if known is None:
             try:
@@ -216,3 +246,19 @@ class JournalDecoder:
             self._monotonic_host = host
             return True
         return host == self._monotonic_host
+
+
+@functools.cache
+def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
+    """The groups of a stamp pattern that decide whether it converts (not the fraction)."""
+    return tuple(name for name in pattern.groupindex if name != "frac")
+
+
+@functools.lru_cache(maxsize=256)
+def _run_patterns(shape: bytes, host: bytes | None) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A run of default-style kernel lines of ``host`` whose text is ``shape``, and one such
+    line (the stamp's groups, then the shape's)."""
+    tail = rb" %skernel: (?:%s)\n" % (b"" if host is None else re.escape(host) + b" ", shape)
+    return re.compile(rb"(?:%s)+" % (uncaptured(SHORT.pattern) + tail)), re.compile(
+        SHORT.pattern + tail
+    )
