@@ -210,6 +210,9 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
+    # the text markers of the lines it can still use, as of Assembler._wants_epoch wants_epoch
+    wants: tuple[str, ...] = ()
+    wants_epoch: int = -1
 
 
 @dataclass(slots=True)
@@ -289,6 +292,9 @@ class Assembler:
         self._pending = 0
         self._blocks = 0  # open reports inside an evidence block
         self._wanted: tuple[bytes, ...] | None = None
+        # counts the changes of what open reports can use (_forget_wants): a report's own
+        # markers are worked out again only after one
+        self._wants_epoch = 0
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
@@ -332,6 +338,11 @@ class Assembler:
                     want.update(dict.fromkeys(_report_wants(src.report)))
             self._wanted = tuple(want)
         return self._wanted
+
+    def _forget_wants(self) -> None:
+        """What an open report can still use may have changed."""
+        self._wanted = None
+        self._wants_epoch += 1
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, line: KernelLine) -> list[OomRecord]:
@@ -404,8 +415,10 @@ class Assembler:
         test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
         evidence = report.evidence
         if not report.in_block:
-            wants = _text_markers(_report_wants(report))
-            if not any(marker in text for marker in wants):
+            if report.wants_epoch != self._wants_epoch:
+                report.wants = _text_markers(_report_wants(report))
+                report.wants_epoch = self._wants_epoch
+            if not any(marker in text for marker in report.wants):
                 return False
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)
@@ -415,7 +428,7 @@ class Assembler:
             report.in_block = evidence.in_block
             self._blocks += 1 if report.in_block else -1
         if not used:
-            self._wanted = None  # what the report can still use may have changed
+            self._forget_wants()  # what the report can still use may have changed
         return used
 
     def note_gap(self, key: SourceKey) -> None:
@@ -433,7 +446,7 @@ class Assembler:
                 self._close(src, out)
             self._set_pending(src, None)
         self._sources.clear()
-        self._wanted = None
+        self._forget_wants()
         return out
 
     # --- line handlers (one per row of LINE_KINDS) ---------------------------------------------
@@ -456,7 +469,7 @@ class Assembler:
         self._touch(report, line)
         report.summary_time = (line.wall_us, line.kernel_us)
         report.summary_us = _us(line)
-        self._wanted = None
+        self._forget_wants()
         if not _summary(report, text):
             self._set_pending(src, _Pending(_summary, text, MAX_PENDING_LINES))
 
@@ -572,14 +585,14 @@ class Assembler:
             report.record.trigger_pid = int(m.group("pid"))
             if report.record.trigger_process_name is None:
                 report.record.trigger_process_name = m.group("comm")
-            self._wanted = None
+            self._forget_wants()
 
     def _on_task_in(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
         if text.startswith("Task in "):
             self._touch(report, line)
-            self._wanted = None
+            self._forget_wants()
             if not _task_in(report, text):
                 self._set_pending(src, _Pending(_task_in, text, MAX_PENDING_LINES))
 
@@ -589,7 +602,7 @@ class Assembler:
         m = MEMCG_USAGE_RE.match(text)
         if m is not None:
             self._touch(report, line)
-            self._wanted = None
+            self._forget_wants()
             record = report.record
             record.memory_usage_kb = int(m.group(1))
             record.memory_limit_kb = int(m.group(2))
@@ -600,7 +613,7 @@ class Assembler:
         assert report is not None
         if text.startswith("Memory cgroup stats for"):
             self._touch(report, line)
-            self._wanted = None
+            self._forget_wants()
             if not _stats(report, text):
                 self._set_pending(src, _Pending(_stats, text, MAX_PENDING_LINES))
 
@@ -610,7 +623,7 @@ class Assembler:
         assert report is not None
         src.report = None
         self._open -= 1
-        self._wanted = None
+        self._forget_wants()
         self._set_pending(src, None)
         if report.in_block:
             report.in_block = False
@@ -683,7 +696,7 @@ class Assembler:
         src.group = None
         src.chosen = None
         self._open += 1
-        self._wanted = None
+        self._forget_wants()
         return report
 
     def _touch(self, report: _Report, line: KernelLine) -> None:
@@ -711,7 +724,7 @@ class Assembler:
         joined = pending.text + line.text
         if not pending.handler(report, joined):
             self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
-        self._wanted = None
+        self._forget_wants()
 
     def _set_pending(self, src: _Source, pending: _Pending | None) -> None:
         if (src.pending is None) != (pending is None):
