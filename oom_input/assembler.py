@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from oom_input.evidence import DEFAULT_TOP_TASKS, ReportEvidence
+from oom_input.evidence import DEFAULT_TOP_TASKS, BlockReader, ReportEvidence
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
 from oom_input.identity import record_id
@@ -210,6 +210,9 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
+    # the text markers of the lines it can still use, as of Assembler._wants_epoch wants_epoch
+    wants: tuple[str, ...] = ()
+    wants_epoch: int = -1
 
 
 @dataclass(slots=True)
@@ -289,6 +292,9 @@ class Assembler:
         self._pending = 0
         self._blocks = 0  # open reports inside an evidence block
         self._wanted: tuple[bytes, ...] | None = None
+        # counts the changes of what open reports can use (_forget_wants): a report's own
+        # markers are worked out again only after one
+        self._wants_epoch = 0
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
@@ -333,6 +339,11 @@ class Assembler:
             self._wanted = tuple(want)
         return self._wanted
 
+    def _forget_wants(self) -> None:
+        """What an open report can still use may have changed."""
+        self._wanted = None
+        self._wants_epoch += 1
+
     # --- input -------------------------------------------------------------------------------
     def feed(self, line: KernelLine) -> list[OomRecord]:
         """Take one kernel line; return the records it (or a bound it crossed) completed."""
@@ -372,6 +383,20 @@ class Assembler:
             del self._sources[key]
         return out
 
+    def block_reader(self, key: SourceKey) -> BlockReader | None:
+        """A reader's fast path while ``mode`` is EVERY_LINE: the reader of the open evidence
+        block of source ``key``'s report, or None. The lines of that source it uses up are used
+        up as ``feed`` would (completing no record); a line it does not use changes nothing
+        (``feed`` it). It stays valid while it uses lines up and nothing else is fed."""
+        if self._pending:
+            return None
+        src = self._sources.get(key)
+        report = src.report if src is not None else None
+        if report is None or not report.in_block or report.summary_time is not None:
+            return None
+        evidence = report.evidence
+        return None if evidence is None else evidence.block_reader()
+
     def _feed_source(
         self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]
     ) -> None:
@@ -390,8 +415,10 @@ class Assembler:
         test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
         evidence = report.evidence
         if not report.in_block:
-            wants = _text_markers(_report_wants(report))
-            if not any(marker in text for marker in wants):
+            if report.wants_epoch != self._wants_epoch:
+                report.wants = _text_markers(_report_wants(report))
+                report.wants_epoch = self._wants_epoch
+            if not any(marker in text for marker in report.wants):
                 return False
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)
@@ -401,7 +428,7 @@ class Assembler:
             report.in_block = evidence.in_block
             self._blocks += 1 if report.in_block else -1
         if not used:
-            self._wanted = None  # what the report can still use may have changed
+            self._forget_wants()  # what the report can still use may have changed
         return used
 
     def note_gap(self, key: SourceKey) -> None:
@@ -419,7 +446,7 @@ class Assembler:
                 self._close(src, out)
             self._set_pending(src, None)
         self._sources.clear()
-        self._wanted = None
+        self._forget_wants()
         return out
 
     # --- line handlers (one per row of LINE_KINDS) ---------------------------------------------
@@ -442,7 +469,7 @@ class Assembler:
         self._touch(report, line)
         report.summary_time = (line.wall_us, line.kernel_us)
         report.summary_us = _us(line)
-        self._wanted = None
+        self._forget_wants()
         if not _summary(report, text):
             self._set_pending(src, _Pending(_summary, text, MAX_PENDING_LINES))
 
@@ -558,14 +585,14 @@ class Assembler:
             report.record.trigger_pid = int(m.group("pid"))
             if report.record.trigger_process_name is None:
                 report.record.trigger_process_name = m.group("comm")
-            self._wanted = None
+            self._forget_wants()
 
     def _on_task_in(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
         if text.startswith("Task in "):
             self._touch(report, line)
-            self._wanted = None
+            self._forget_wants()
             if not _task_in(report, text):
                 self._set_pending(src, _Pending(_task_in, text, MAX_PENDING_LINES))
 
@@ -575,7 +602,7 @@ class Assembler:
         m = MEMCG_USAGE_RE.match(text)
         if m is not None:
             self._touch(report, line)
-            self._wanted = None
+            self._forget_wants()
             record = report.record
             record.memory_usage_kb = int(m.group(1))
             record.memory_limit_kb = int(m.group(2))
@@ -586,7 +613,7 @@ class Assembler:
         assert report is not None
         if text.startswith("Memory cgroup stats for"):
             self._touch(report, line)
-            self._wanted = None
+            self._forget_wants()
             if not _stats(report, text):
                 self._set_pending(src, _Pending(_stats, text, MAX_PENDING_LINES))
 
@@ -596,7 +623,7 @@ class Assembler:
         assert report is not None
         src.report = None
         self._open -= 1
-        self._wanted = None
+        self._forget_wants()
         self._set_pending(src, None)
         if report.in_block:
             report.in_block = False
@@ -669,7 +696,7 @@ class Assembler:
         src.group = None
         src.chosen = None
         self._open += 1
-        self._wanted = None
+        self._forget_wants()
         return report
 
     def _touch(self, report: _Report, line: KernelLine) -> None:
@@ -697,7 +724,7 @@ class Assembler:
         joined = pending.text + line.text
         if not pending.handler(report, joined):
             self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
-        self._wanted = None
+        self._forget_wants()
 
     def _set_pending(self, src: _Source, pending: _Pending | None) -> None:
         if (src.pending is None) != (pending is None):

@@ -61,6 +61,9 @@ INLINE_STAT_RE = re.compile(r"(?:^|\s)(?P<key>\w+):(?P<value>\d+)(?P<kb>KB)?(?=\
 INLINE_STATS_PART_RE = re.compile(r"(?:\s*\w+:\d+(?:KB)?)+\s*")
 # 5.0+ memory.stat lines: "anon 2133430272" (sizes in bytes, event counters as counted)
 STAT_LINE_RE = re.compile(r"^(?P<key>[a-z][a-z0-9_]*) (?P<value>-?\d+)$")
+# the same lines in bytes, ASCII only and the value's digits capped (int() refuses > 4300), for
+# readers that take a run of them at once (``BlockReader.shape``): groups key, value
+STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]*) (-?[0-9]{1,20})"
 # show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" then the counters in
 # pages, one printk with embedded newlines (2.6.32 stamps each of its lines):
 #   active_anon:1460431 inactive_anon:529170 isolated_anon:0
@@ -156,6 +159,21 @@ LINE_KINDS: Final = (
     LineKind("free_swap", (b"Free swap",), "on_free_swap", note="opens swap_ram"),
     LineKind("swap_ram", (), "on_swap_ram", opened_by="free_swap"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockReader:
+    """How an open block takes its lines. ``line(text)``: True when the line is one of the
+    block's, used up (what ``ReportEvidence.feed`` does with it); False: nothing changed,
+    ``feed`` must see the line. ``shape``: when set, a bytes pattern of lines the block uses
+    up, and ``run`` takes the groups of consecutive such lines at once, as ``line`` would one
+    by one. A shape matches only ASCII letters, digits, "_", "-" and single spaces between
+    them (so decoders may frame it with their line prefixes without other checks)."""
+
+    line: Callable[[str], bool]
+    shape: bytes | None = None
+    run: Callable[[list[tuple[bytes, bytes]]], None] | None = None
+
 
 # block states
 _NO_BLOCK, _ROWS, _COUNTERS, _STATS, _SWAP_RAM = 0, 1, 2, 3, 4
@@ -341,16 +359,10 @@ class ReportEvidence:
         assembler need not look at it)."""
         block = self._block
         if block:
-            if block == _ROWS:
-                if self.on_task_row(text):
-                    return True
-            elif block == _STATS:
-                if self.on_memcg_stat(text):
-                    return True
-            elif block == _COUNTERS:
-                if self.on_memcg_counter(text):
-                    return True
-            elif self.on_swap_ram(text):
+            reader = self.block_reader()
+            if reader is not None and reader.line(text):
+                return True
+            if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
             self._block = _NO_BLOCK
         if text.startswith(TASK_ROW_PREFIX):
@@ -366,6 +378,21 @@ class ReportEvidence:
         elif self._meminfo is not None:
             self.on_meminfo_counters(text)
         return False
+
+    def block_reader(self) -> BlockReader | None:
+        """The reader of the open block of task rows, stats or memcg counters, or None (no block,
+        or the swap/RAM block, whose last line is read without being used up). It stays the
+        reader while it uses lines up."""
+        block = self._block
+        if block == _ROWS:
+            return BlockReader(self.on_task_row)
+        if block == _STATS:
+            if self._stats_done or self._stats is None:
+                return BlockReader(self.on_memcg_stat)
+            return BlockReader(self.on_memcg_stat, STAT_LINE_SHAPE, self.on_memcg_stat_run)
+        if block == _COUNTERS:
+            return BlockReader(self.on_memcg_counter)
+        return None
 
     # --- task table --------------------------------------------------------------------------
     def on_task_header(self, text: str) -> bool:
@@ -469,6 +496,18 @@ class ReportEvidence:
             else:
                 return matched
         return matched
+
+    def on_memcg_stat_run(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        """Consecutive stats lines of STAT_LINE_SHAPE, as their (key, value) groups: what
+        ``on_memcg_stat`` does with each line."""
+        stats = self._stats
+        assert stats is not None and not self._stats_done
+        if len(stats) + len(pairs) <= MAX_STATS:
+            stats.update([(key.decode(), int(value)) for key, value in pairs])
+            return
+        for key, value in pairs:
+            if len(stats) < MAX_STATS:
+                stats[key.decode()] = int(value)
 
     def _inline_stats(self, text: str) -> None:
         stats = self._stats
@@ -662,8 +701,10 @@ def _victim_part(get: Callable[[str], Any], kind: str | None) -> str:
 __all__ = [
     "DEFAULT_TOP_TASKS",
     "LINE_KINDS",
+    "STAT_LINE_SHAPE",
     "SYSTEM_MEMORY_KEYS",
     "TOP_TASK_KEYS",
+    "BlockReader",
     "EvidenceFields",
     "LineKind",
     "ReportEvidence",

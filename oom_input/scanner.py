@@ -24,7 +24,16 @@ from collections import deque
 from collections.abc import Callable
 
 from oom_input.assembler import CONTEXT_MARKERS, KILL_MARKERS, OPEN_MARKERS, Assembler, Mode
-from oom_input.types import IGNORED, Decoder, KernelLine, OomRecord
+from oom_input.evidence import BlockReader
+from oom_input.types import (
+    IGNORED,
+    Decoder,
+    KernelLine,
+    OomRecord,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # The kernel's own lines are at most ~1 KiB (8 KiB with the kmsg dictionary); agents' JSON
 # records are larger but far below this. A longer line is cut to this length.
@@ -34,6 +43,7 @@ MAX_LINE_BYTES = 256 * 1024
 LOOKBACK_BYTES_PER_SOURCE = 64 * 1024
 MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
 _PIECE_BYTES = 64 * 1024
+_MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
 
 
 class LineScanner:
@@ -72,6 +82,16 @@ class LineScanner:
         self._context_upto = 0
         self._floor = 0  # see _window_start
         self._sources_seen = 0
+        # lines of open evidence blocks: the decoder's text alone, handed to the assembler's
+        # fast path (``Assembler.feed_block_line``); the source key of each (host, boot id) the
+        # decoder gives, as normalising makes it
+        self._quick: Callable[[bytes], QuickText | None] | None = getattr(
+            decoder, "quick_text", None
+        )
+        self._keys: dict[SourceKey, SourceKey] = {}
+        self._quick_run: Callable[[bytes, int, int, bytes], QuickRun] | None = getattr(
+            decoder, "quick_run", None
+        )
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -190,6 +210,10 @@ class LineScanner:
                 self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
             if mode is Mode.EVERY_LINE or self._file_start:
+                if self._quick is not None and not self._file_start:
+                    pos = self._block_lines(buf, pos, end, cache)
+                    if pos >= end:
+                        return
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
                 if _holds(buf, KILL_MARKERS, pos, nl):
@@ -214,6 +238,55 @@ class LineScanner:
                 self._look_back(buf, start, base)
             self._line(buf[start:nl], base + nl + 1)
             pos = nl + 1
+
+    def _block_lines(
+        self, buf: bytes, pos: int, end: int, cache: dict[bytes, tuple[int, int, int]]
+    ) -> int:
+        """Hand the lines from ``pos`` on to the assembler's fast path for as long as it uses
+        them up (lines of an open evidence block), runs of plain block lines at once where the
+        decoder can; return where the first other line starts. A kill line is left to
+        ``_line`` (its look-back comes first)."""
+        assert self._quick is not None
+        quick = self._quick
+        kill = _first_marker(buf, KILL_MARKERS, cache, pos, end)
+        if kill >= 0:
+            end = buf.rfind(b"\n", pos, kill) + 1 or pos  # up to the kill line's start
+        reader: BlockReader | None = None
+        source: SourceKey | None = None  # the decoder's source of the lines ``reader`` takes
+        while pos < end:
+            nl = buf.index(b"\n", pos, end)
+            found = quick(buf[pos:nl])
+            if found is None:
+                return pos
+            text, line_source = found
+            if line_source is not source:
+                reader = self._assembler.block_reader(self._source_key(line_source))
+                source = line_source
+            if reader is None or not reader.line(text):
+                return pos
+            pos = nl + 1
+            if reader.run is not None and self._quick_run is not None:
+                assert reader.shape is not None
+                lines, run_end, run_source = self._quick_run(buf, pos, end, reader.shape)
+                if lines and run_source == source:
+                    reader.run(lines)
+                    pos = run_end
+        return pos
+
+    def _source_key(self, source: SourceKey) -> SourceKey:
+        """The source key of a line the decoder gives this (host, boot id), once normalised (a
+        normaliser sets a line's host and boot id from those alone)."""
+        if self._normalise is None:
+            return source
+        key = self._keys.get(source)
+        if key is None:
+            probe = KernelLine("", host=source[0], boot_id=source[1])
+            self._normalise(probe)
+            key = (probe.host, probe.boot_id)
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.clear()
+            self._keys[source] = key
+        return key
 
     def _scan_passthrough(self, buf: bytes, pos: int, end: int, base: int) -> None:
         """``_scan`` for --passthrough: every line is handed on, and the lines ``_scan`` would

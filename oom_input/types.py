@@ -63,6 +63,14 @@ class DecodeOptions:
     report: Callable[[str, bytes], None] = _no_report
 
 
+# what a decoder's optional ``quick_text(raw)`` gives: the text and (host, boot id) that
+# ``decode(raw)`` would give the line (before normalising), for readers that need no more
+QuickText = tuple[str, SourceKey]
+# what a decoder's optional ``quick_run`` gives: the groups of ``shape`` of each line, where the
+# run ends (after its last newline) and the lines' source key
+QuickRun = tuple[list[Any], int, SourceKey]
+
+
 class Decoder(Protocol):
     """One input format. A new format is one new module with one class of this shape."""
 
@@ -84,7 +92,12 @@ class Decoder(Protocol):
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """Decode one line (without its newline): a kernel line, IGNORED (the decoder's format
         but not a kernel message: another program's syslog line, a /dev/kmsg dictionary line),
-        or None (not this format)."""
+        or None (not this format). A decoder may also have ``quick_text(raw) -> QuickText |
+        None``: the same line's text and source when that is cheap to tell and decoding would
+        report nothing, else None (the line must be decoded); readers use it, when present, for
+        lines whose text is all that can matter. And ``quick_run(buf, pos, end, shape) ->
+        QuickRun``: the consecutive lines from ``buf[pos]`` (up to ``end``) whose decoded text
+        fully matches bytes pattern ``shape``, as ``quick_text`` would give them."""
         ...
 
 
@@ -223,6 +236,8 @@ __all__ = [
     "KernelLine",
     "OomRecord",
     "OutputOptions",
+    "QuickRun",
+    "QuickText",
     "RecordSink",
     "Sink",
     "SourceKey",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oom_input.assembler import Assembler
 from oom_input.decoders import make_decoder
+from oom_input.pipeline import make_normaliser
 from oom_input.scanner import LineScanner
 from oom_input.types import DecodeOptions, OomRecord
 
@@ -155,3 +158,133 @@ def test_legacy_chosen_line_before_a_lone_kill_line_gives_the_kind() -> None:
     records = run_scanner(data, [])
     assert records == run_per_line(data)
     assert [(r["pid"], r["kind"], r["complete"]) for r in records] == [(812, "memcg", False)]
+
+
+# lines a fast path must hand back to the full decoder: written by a process, escaped, with a
+# carriage return, not UTF-8, or a kernel line that is no block line; and lines it may take
+ODD_LINES = [
+    b"14,200,6000,-;odd_user 1",  # a process's record shaped like a stats line: IGNORED
+    b"6,201,6001,-;odd\\x5fescaped 2",  # "odd_escaped 2"
+    b"6,202,6002,-;odd_cr 3\r",
+    b"6,203,6003,-;odd_bad \xff4",
+    b"6,204,6004,c;odd_cont 5",
+    b"6,205,6005,-;[ 9999]     0  9999     1000      200      0     0             0 sh",
+    b"6,206,6006,-;kmem: usage 180kB, limit 9007199254740988kB, failcnt 0",
+    b"6,207,6007,-;odd_plain 6",
+    b"6,208,6008,-;Killed process 1 (init) in a stats line",
+]
+
+
+# the same for dmesg's default style, with its own odd lines
+DMESG_ODD_LINES = [
+    b"<14>[ 7000.000001] odd_prefixed 1",
+    b"[ 7000.000002] node-a kernel: odd 2",  # journalctl -o short-monotonic: not dmesg
+    b"[ 7000.000003] [T12] odd_caller 3",
+    b"[ 7000.000004 <    0.000016>] odd_delta 4",
+    b"[ 7000.000005] odd_cr 5\r",
+    b"[ 7000.000006] odd_bad \xff6",
+    b"[ 7000.000007]  odd_spaced 7",
+    b"odd_unstamped 8",
+]
+JOURNAL_ODD_LINES = [
+    b"Feb 30 10:00:00.000001 node-a kernel: odd_date 1",  # reported: no such day
+    b"Nov 25 19:47:26.000002 node-a systemd[1]: odd_other 2",
+    b"Nov 25 19:47:26.000003 node-b kernel: odd_host 3",
+    b"Nov 25 19:47:26.000004 node-\xff kernel: odd_bad_host 4",
+    b"-- Boot 0123456789abcdef0123456789abcdef --",
+    b"Nov 25 19:47:26.000005 node-a kernel: [ 1.000000] odd_klogd 5",
+    b"[ 7000.000006] node-a kernel: odd_monotonic 6",
+    b"2025-11-25T19:47:26.000007+0000 node-a kernel: odd_iso 7",
+]
+_KMSG_RECORD = re.compile(rb"\d+,\d+,(\d+),[^;]*;(.*)")
+
+
+def as_format(name: str, line: bytes) -> bytes:
+    """A kmsg record as dmesg or journalctl prints it (odd records as they are)."""
+    record = _KMSG_RECORD.fullmatch(line)
+    if record is None or name == "kmsg":
+        return line
+    usec = int(record[1])
+    if name == "dmesg":
+        return b"[%5d.%06d] %s" % (usec // 10**6, usec % 10**6, record[2])
+    clock = b"Nov 25 19:%02d:%02d.%06d" % (
+        usec // 60_000_000 % 60,
+        usec // 10**6 % 60,
+        usec % 10**6,
+    )
+    return b"%s node-a kernel: %s" % (clock, record[2])
+
+
+class FullDecoder:
+    """A decoder without its ``quick_text``: the scanner decodes every line it reads."""
+
+    def __init__(self, name: str, options: DecodeOptions) -> None:
+        self.name = name
+        self._decoder = make_decoder(name, options)
+        self.extra_markers = self._decoder.extra_markers
+
+    def decode(self, raw: bytes) -> object:
+        return self._decoder.decode(raw)
+
+
+def run_decoder(name: str, full: bool, data: bytes, host: str | None) -> tuple[list[dict], list]:
+    """The records and the reported lines of ``data`` in format ``name``: decoding every line
+    the scanner reads (``full``), or with the decoder's fast path."""
+    reports: list[tuple[str, bytes]] = []
+    options = DecodeOptions(year=2025, report=lambda reason, raw: reports.append((reason, raw)))
+    decoder = FullDecoder(name, options) if full else make_decoder(name, options)
+    out: list[OomRecord] = []
+    normalise = make_normaliser(host=host)
+    scanner = LineScanner(decoder, Assembler(), out.append, normalise=normalise)  # type: ignore[arg-type]
+    scanner.feed(data)
+    scanner.finish()
+    return [r.as_dict() for r in out], reports
+
+
+@st.composite
+def reports_with_odd_lines(draw: st.DrawFn, name: str) -> bytes:
+    """Reports with noise and odd lines anywhere, inside their evidence blocks too."""
+    lines: list[bytes] = []
+    for _ in range(draw(st.integers(1, 3))):
+        lines += draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
+    odd = ODD_LINES + NOISE_LINES
+    odd += {"dmesg": DMESG_ODD_LINES, "journal": JOURNAL_ODD_LINES}.get(name, [])
+    for _ in range(draw(st.integers(0, 12))):
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(odd)))
+    return b"\n".join(as_format(name, line) for line in lines) + b"\n"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(["kmsg", "dmesg", "journal"]), st.sampled_from([None, "h"]))
+def test_evidence_fast_path_gives_the_records_of_decoding_every_line(
+    data: st.DataObject, name: str, host: str | None
+) -> None:
+    """Lines of evidence blocks taken by the decoder's quick_text and quick_run give the
+    records of decoding them, whatever lines lie among them, with and without a host set by
+    normalising."""
+    stream = data.draw(reports_with_odd_lines(name))
+    expected = run_decoder(name, True, stream, host)
+    assert run_decoder(name, False, stream, host) == expected
+    assert len(expected[0]) >= stream.count(b"Killed process")
+
+
+@pytest.mark.parametrize(
+    ("name", "odd"),
+    [("kmsg", line) for line in ODD_LINES]
+    + [("dmesg", line) for line in DMESG_ODD_LINES]
+    + [("journal", line) for line in JOURNAL_ODD_LINES],
+)
+def test_odd_line_inside_the_stats_block_is_read_as_decoding_gives_it(
+    name: str, odd: bytes
+) -> None:
+    """Each odd line in the middle of a memcg stats block (and of the task table): the records
+    of decoding every line, which see it."""
+    report = REPORTS[0].rstrip(b"\n").split(b"\n")
+    stats = next(i for i, line in enumerate(report) if b"Memory cgroup stats" in line)
+    rows = next(i for i, line in enumerate(report) if b"]   uid  tgid " in line)
+    lines = [*report[: rows + 1], odd, *report[rows + 1 :]]
+    lines = [*lines[: stats + 5], odd, *lines[stats + 5 :]]
+    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+    expected = run_decoder(name, True, stream, None)
+    assert run_decoder(name, False, stream, None) == expected
+    assert expected[0]

@@ -23,11 +23,20 @@ Adding a format: copy ``_template.py`` to ``<format>.py``, fill it in, and add o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from oom_input.registry import LINE_FORMATS, STREAM_FORMATS, detect_stream, line_format
 from oom_input.registry import stream_format as _stream_format
-from oom_input.types import DecodeOptions, Decoder, Ignored, KernelLine, StreamDecoder
+from oom_input.types import (
+    DecodeOptions,
+    Decoder,
+    Ignored,
+    KernelLine,
+    QuickRun,
+    QuickText,
+    StreamDecoder,
+)
 
 if TYPE_CHECKING:
     from oom_input.decoders.plain import PlainDecoder
@@ -84,6 +93,18 @@ class AutoDecoder:
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
 
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """The previous line's format's ``quick_text`` (a line it claims is that format's)."""
+        quick = getattr(self._last, "quick_text", None)
+        return None if quick is None else quick(raw)
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The previous line's format's ``quick_run`` (none: an empty run)."""
+        run = getattr(self._last, "quick_run", None)
+        if run is None:
+            return [], pos, (None, None)
+        return run(buf, pos, end, shape)  # type: ignore[no-any-return]
+
 
 class FormatDecoder:
     """One named format; a line it rejects is reported and offered as plain text."""
@@ -97,6 +118,13 @@ class FormatDecoder:
         self._plain = plain
         self._report = options.report
         self._reason = f"not a {self.name} line"
+        # the format's own (a line it rejects gives None), or None when it has none
+        self.quick_text: Callable[[bytes], QuickText | None] | None = getattr(
+            self._decoder, "quick_text", None
+        )
+        self.quick_run: Callable[[bytes, int, int, bytes], QuickRun] | None = getattr(
+            self._decoder, "quick_run", None
+        )
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line in this format, else reported and taken as plain text."""

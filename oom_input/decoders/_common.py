@@ -193,12 +193,10 @@ def tail_line(
     stamp, convert, tail = found
     if tail["ident"] != b"kernel":
         return IGNORED
-    message = tail["message"] or b""
     wall_us, kernel_us = stamp_times(convert, stamp, options, raw)
-    in_message = KERNEL_STAMP_IN_MESSAGE.match(message)
+    message, in_message = tail_message(tail)
     if in_message is not None:
         kernel_us = seconds_us(in_message["sec"], in_message["frac"])
-        message = message[in_message.end() :]
     host = tail["host"]
     return KernelLine(
         text=decode_text(message, raw, options),
@@ -207,3 +205,17 @@ def tail_line(
         host=None if host is None else decode_text(host, raw, options),
         source_format=source_format,
     )
+
+
+def tail_message(tail: re.Match[bytes]) -> tuple[bytes, re.Match[bytes] | None]:
+    """The kernel's text in a SYSLOG_TAIL match, and the printk time klogd left before it."""
+    message = tail["message"] or b""
+    in_message = KERNEL_STAMP_IN_MESSAGE.match(message)
+    if in_message is not None:
+        message = message[in_message.end() :]
+    return message, in_message
+
+
+def uncaptured(pattern: bytes) -> bytes:
+    """A pattern with its named groups made non-capturing (to frame another pattern's groups)."""
+    return re.sub(rb"\(\?P<\w+>", rb"(?:", pattern)

@@ -31,6 +31,7 @@ all: that is the plain decoder's. Example::
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import ClassVar
 
@@ -52,9 +53,10 @@ from oom_input.decoders._common import (
     monotonic_times,
     stamp_times,
     strip_cr,
+    uncaptured,
     yearless_wall_us,
 )
-from oom_input.types import DecodeOptions, Ignored, KernelLine
+from oom_input.types import DecodeOptions, Ignored, KernelLine, QuickRun, QuickText, SourceKey
 
 _FACILITIES = (
     rb"kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res[0-3]|local[0-7]"
@@ -77,7 +79,9 @@ RELTIME_MINUTE = re.compile(rb"\[%s(?P<day>\d\d) (?P<hour_minute>\d\d:\d\d)\]" %
 # dmesg reltime between its minute stamps "[  +0.000123]", --time-format delta "[<    0.000123>]"
 DELTA = re.compile(rb"\[(?: *\+\d+\.\d+|< *\d+\.\d+>)\]")
 # what follows a stamp: an optional printk caller id, then one space before the text
+STAMP_END_SPACE = CALLER_ID + rb" "
 STAMP_END = re.compile(CALLER_ID + rb"(?: |\Z)")
+_NO_SOURCE: SourceKey = (None, None)  # dmesg names no host or boot
 
 
 def _ctime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
@@ -136,6 +140,38 @@ class DmesgDecoder:
             wall_us=wall_us,
             source_format=self.name,
         )
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text of a line of dmesg's default style (``[  499.798531] text``, no
+        other prefix), valid UTF-8; None for any other line (``decode`` it)."""
+        line = strip_cr(raw)
+        stamp = KERNEL_TIME.match(line)
+        if stamp is None:
+            return None
+        end = STAMP_END.match(line, stamp.end())
+        if end is None or _is_journal(line, stamp.end()):
+            return None
+        try:
+            return line[end.end() :].decode("utf-8"), _NO_SOURCE
+        except UnicodeDecodeError:
+            return None
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The lines of dmesg's default style from ``buf[pos]`` on whose text fully matches
+        ``shape`` (letters, digits, "_", "-" and inner spaces: never journalctl's "host
+        kernel:", and the stamp's end is where ``decode`` finds it)."""
+        run, each = _run_patterns(shape)
+        found = run.match(buf, pos, end)
+        if found is None:
+            return [], pos, _NO_SOURCE
+        return each.findall(buf, pos, found.end()), found.end(), _NO_SOURCE
+
+
+@functools.cache
+def _run_patterns(shape: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A run of default-style lines whose text is ``shape``, and one such line (its groups)."""
+    line = uncaptured(KERNEL_TIME.pattern) + STAMP_END_SPACE + rb"(?:%s)\n" % shape
+    return re.compile(rb"(?:%s)+" % line), re.compile(line)
 
 
 def _is_journal(line: bytes, stamp_end: int) -> bool:

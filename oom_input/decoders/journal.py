@@ -38,9 +38,10 @@ exactly like ``-o short``; in auto-detection, this decoder (tried first) names t
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timezone, tzinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from oom_input.decoders._common import (
     BSD_STAMP,
@@ -50,6 +51,7 @@ from oom_input.decoders._common import (
     MONOTONIC_STAMP,
     WEEKDAY,
     Stamp,
+    StampConverter,
     Times,
     bsd_times,
     dashed_uuid,
@@ -61,8 +63,18 @@ from oom_input.decoders._common import (
     seconds_us,
     strip_cr,
     tail_line,
+    tail_message,
+    uncaptured,
 )
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
@@ -84,6 +96,7 @@ BOOT_SEPARATOR = re.compile(rb"-- Boot (?P<boot_id>[0-9a-fA-F]{32}) --\Z")
 # journalctl notes: empty result, head of older versions' output, their boot change
 JOURNAL_NOTE = re.compile(rb"-- (?:No entries|Logs begin at .*|Journal begins at .*|Reboot) --\Z")
 _UTC_NAMES = (b"UTC", b"GMT")
+_MAX_REMEMBERED = 4096  # stamps and sources quick_text remembers
 
 
 def _full_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
@@ -122,6 +135,11 @@ class JournalDecoder:
         self.options = options
         self._boot_id: str | None = None
         self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
+        # quick_text: whether each stamp (without its fraction) converts, the source of each
+        # (host, boot id)
+        self._converts: dict[tuple[StampConverter, Any], bool] = {}
+        self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
+        self._quick_host: bytes | None = None  # the host of the last line quick_text read
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
@@ -138,6 +156,74 @@ class JournalDecoder:
         if isinstance(result, KernelLine):
             result.boot_id = self._boot_id
         return result
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
+        a date ``decode`` does not report); None for any other line (``decode`` it)."""
+        line = strip_cr(raw)
+        if line.startswith(b"-- "):
+            return None
+        found = find_stamped_tail(JOURNAL_STAMPS, line)
+        if found is None:
+            return None
+        stamp, convert, tail = found
+        if convert is monotonic_times or tail["ident"] != b"kernel":
+            return None
+        if not self._stamp_converts(stamp, convert):
+            return None
+        message, _ = tail_message(tail)
+        try:
+            text, source = message.decode("utf-8"), self._source(tail["host"])
+        except UnicodeDecodeError:
+            return None
+        self._quick_host = tail["host"]
+        return text, source
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The kernel lines of the default style (``Nov 26 18:37:34[.frac] host kernel: text``)
+        of the host ``quick_text`` read last, from ``buf[pos]`` on, whose text fully matches
+        ``shape`` (letters, digits, "_", "-" and inner spaces: no klogd stamp, and the tail
+        parses as ``decode`` parses it) and whose stamp converts."""
+        host = self._quick_host
+        source = self._source(host)
+        run, each = _run_patterns(shape, host)
+        found = run.match(buf, pos, end)
+        if found is None:
+            return [], pos, source
+        groups: list[Any] = []
+        stamp_groups = SHORT.groups
+        for line in each.finditer(buf, pos, found.end()):
+            if not self._stamp_converts(line, bsd_times):
+                return groups, line.start(), source
+            groups.append(line.groups()[stamp_groups:])
+        return groups, found.end(), source
+
+    def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
+        """Whether ``decode`` converts this stamp without a report (the fraction of a second
+        never matters, so the answer is remembered per stamp without it)."""
+        key = (convert, stamp.group(*_stamp_fields(stamp.re)))
+        known = self._converts.get(key)
+        if known is None:
+            try:
+                convert(stamp, self.options)
+                known = True
+            except (ValueError, OverflowError):  # what stamp_times reports
+                known = False
+            if len(self._converts) >= _MAX_REMEMBERED:
+                self._converts.clear()
+            self._converts[key] = known
+        return known
+
+    def _source(self, host: bytes | None) -> SourceKey:
+        """The (host, boot id) of a kernel line of this host, one tuple per source."""
+        key = (host, self._boot_id)
+        source = self._sources.get(key)
+        if source is None:
+            source = (None if host is None else host.decode("utf-8"), self._boot_id)
+            if len(self._sources) >= _MAX_REMEMBERED:
+                self._sources.clear()
+            self._sources[key] = source
+        return source
 
     def _note(self, line: bytes) -> Ignored | None:
         separator = BOOT_SEPARATOR.match(line)
@@ -160,3 +246,19 @@ class JournalDecoder:
             self._monotonic_host = host
             return True
         return host == self._monotonic_host
+
+
+@functools.cache
+def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
+    """The groups of a stamp pattern that decide whether it converts (not the fraction)."""
+    return tuple(name for name in pattern.groupindex if name != "frac")
+
+
+@functools.lru_cache(maxsize=256)
+def _run_patterns(shape: bytes, host: bytes | None) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A run of default-style kernel lines of ``host`` whose text is ``shape``, and one such
+    line (the stamp's groups, then the shape's)."""
+    tail = rb" %skernel: (?:%s)\n" % (b"" if host is None else re.escape(host) + b" ", shape)
+    return re.compile(rb"(?:%s)+" % (uncaptured(SHORT.pattern) + tail)), re.compile(
+        SHORT.pattern + tail
+    )

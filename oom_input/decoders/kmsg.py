@@ -31,11 +31,20 @@ rejected (None). Example::
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import ClassVar
 
 from oom_input.decoders._common import decode_text, strip_cr
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # /dev/kmsg record prefix (kernel >= 3.5): "PRI,SEQ,USEC,FLAGS[,FIELD...];" - fields after FLAGS
 # (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. Taken apart with
@@ -44,6 +53,15 @@ from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
 MAX_PRI_DIGITS, MAX_NUMBER_DIGITS = 4, 20
 # PRI = facility * 8 + level; the kernel's own records have facility 0 (LOG_KERN)
 FACILITY_SHIFT = 3
+# the same prefix with a PRI below 1 << FACILITY_SHIFT (facility 0, the kernel's), then a text
+# holding no escape and no carriage return: a record decode() takes as it is (quick_text)
+KERNEL_PREFIX = rb"0{0,%d}[0-7],\d{1,%d},\d{1,%d},[^;\n]*;" % (
+    MAX_PRI_DIGITS - 1,
+    MAX_NUMBER_DIGITS,
+    MAX_NUMBER_DIGITS,
+)
+KERNEL_RECORD = re.compile(KERNEL_PREFIX + rb"([^\\\r]*)")
+_NO_SOURCE: SourceKey = (None, None)  # /dev/kmsg names no host or boot
 # something that starts like a kmsg prefix ("digits," ... ";" with three commas) but is broken
 KMSG_LIKE = re.compile(rb"\d+,[^;\s,]*,[^;\s,]*,[^;\s]*;")
 # /dev/kmsg dictionary line continuing the record before it: " SUBSYSTEM=acpi"
@@ -104,3 +122,32 @@ class KmsgDecoder:
             cont=b"c" in flags or b"+" in flags,
             source_format=self.name,
         )
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text and source of a plain kernel record (no escape, no carriage return,
+        valid UTF-8), without building its line; None for any other line (``decode`` it)."""
+        record = KERNEL_RECORD.fullmatch(raw)
+        if record is None:
+            return None
+        try:
+            return record[1].decode("utf-8"), _NO_SOURCE
+        except UnicodeDecodeError:
+            return None
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The kernel records from ``buf[pos]`` on whose text fully matches ``shape`` (which
+        matches no newline, backslash or carriage return: such a text is decoded as it is)."""
+        run, each = _run_patterns(shape)
+        found = run.match(buf, pos, end)
+        if found is None:
+            return [], pos, _NO_SOURCE
+        return each.findall(buf, pos, found.end()), found.end(), _NO_SOURCE
+
+
+@functools.cache
+def _run_patterns(shape: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A run of records whose text is ``shape``, and one such record (its groups)."""
+    return (
+        re.compile(rb"(?:%s(?:%s)\n)+" % (KERNEL_PREFIX, shape)),
+        re.compile(rb"%s(?:%s)\n" % (KERNEL_PREFIX, shape)),
+    )
