@@ -51,6 +51,7 @@ from oom_input.decoders._common import (
     find_stamp,
     iso_times,
     monotonic_times,
+    quick_run_of,
     stamp_times,
     strip_cr,
     uncaptured,
@@ -160,11 +161,7 @@ class DmesgDecoder:
         """The lines of dmesg's default style from ``buf[pos]`` on whose text fully matches
         ``shape`` (letters, digits, "_", "-" and inner spaces: never journalctl's "host
         kernel:", and the stamp's end is where ``decode`` finds it)."""
-        run, each = _run_patterns(shape)
-        found = run.match(buf, pos, end)
-        if found is None:
-            return [], pos, _NO_SOURCE
-        return each.findall(buf, pos, found.end()), found.end(), _NO_SOURCE
+        return quick_run_of(_run_patterns(shape), buf, pos, end, _NO_SOURCE)
 
 
 @functools.cache

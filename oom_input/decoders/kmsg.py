@@ -35,7 +35,7 @@ import functools
 import re
 from typing import ClassVar
 
-from oom_input.decoders._common import decode_text, strip_cr
+from oom_input.decoders._common import decode_text, quick_run_of, strip_cr
 from oom_input.types import (
     IGNORED,
     DecodeOptions,
@@ -137,11 +137,7 @@ class KmsgDecoder:
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The kernel records from ``buf[pos]`` on whose text fully matches ``shape`` (which
         matches no newline, backslash or carriage return: such a text is decoded as it is)."""
-        run, each = _run_patterns(shape)
-        found = run.match(buf, pos, end)
-        if found is None:
-            return [], pos, _NO_SOURCE
-        return each.findall(buf, pos, found.end()), found.end(), _NO_SOURCE
+        return quick_run_of(_run_patterns(shape), buf, pos, end, _NO_SOURCE)
 
 
 @functools.cache
