@@ -32,7 +32,7 @@ from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
 from oom_input.identity import record_id
 from oom_input.timefmt import format_time
-from oom_input.types import KernelLine, OomRecord, SourceKey
+from oom_input.types import RECORD_FIELDS, KernelLine, OomRecord, SourceKey
 
 # Process and cgroup names are chosen by users and may hold any byte, "\n" included (decoded
 # from a kmsg "\x0a"): the patterns that capture names let "." match it too.
@@ -538,6 +538,7 @@ class Assembler:
                 seq_last=line.seq,
             )
             _apply_kill(member, m)
+            _bound_numbers(member)
             member.reason = build_reason(member)
             member.id = record_id(member)  # not the first victim's: a kill of its own
             out.append(member)
@@ -649,6 +650,7 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         _apply_evidence(record, report.evidence)
+        _bound_numbers(record)
         record.id = record_id(record)
         if report.killed:
             src.group = _Group(record, since_us=kern if kern is not None else wall)
@@ -946,6 +948,34 @@ def _apply_evidence(record: OomRecord, evidence: ReportEvidence | None) -> None:
         if record.oom_score_adj is None:
             record.oom_score_adj = found.victim_oom_score_adj
     record.reason = build_reason(record)
+
+
+# what a record's numbers may be (JSON readers, orjson and msgpack stop at 64 bits); a damaged
+# or crafted line may print any digits
+MAX_NUMBER = (1 << 63) - 1
+
+
+def _in_range(value: object) -> bool:
+    return not isinstance(value, int) or -MAX_NUMBER <= value <= MAX_NUMBER
+
+
+def _bound_numbers(record: OomRecord) -> None:
+    """A number no 64-bit reader can hold is unknown: null, a statistic left out, a task row
+    dropped (the record is not emitted yet)."""
+    for name in RECORD_FIELDS:
+        if not _in_range(getattr(record, name)):
+            setattr(record, name, None)
+            record.complete = False
+    if record.memcg_stats is not None:
+        record.memcg_stats = {k: v for k, v in record.memcg_stats.items() if _in_range(v)}
+    if record.system_memory is not None:
+        record.system_memory = {
+            k: v if _in_range(v) else None for k, v in record.system_memory.items()
+        }
+    if record.top_tasks is not None:
+        record.top_tasks = [
+            task for task in record.top_tasks if all(_in_range(v) for v in task.values())
+        ]
 
 
 def _group_template(first: OomRecord) -> OomRecord:

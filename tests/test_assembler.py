@@ -455,3 +455,43 @@ class TestCraftedNames:
         kill = KILL.replace("(stress)", "(\ufffdbad\ufffd)")
         r = one(assemble([HEADER, kill]))
         assert r["process_name"] == "\ufffdbad\ufffd" and r["pid"] == 3171
+
+
+class TestNumbers:
+    """Numbers no 64-bit reader can hold (a damaged or crafted line) become unknown."""
+
+    def test_huge_pid_and_statistic_are_unknown_and_the_record_serialises(self) -> None:
+        """A 23-digit pid is null (record incomplete), a 30-digit statistic is left out; the
+        record is valid JSON for orjson and the schema."""
+        import orjson
+
+        lines = [
+            HEADER,
+            "memory: usage 40960kB, limit 40960kB, failcnt 66",
+            "Memory cgroup stats for /demo:",
+            "rss 4096",
+            "cache " + "9" * 30,
+            SUMMARY,
+            KILL.replace("Killed process 3171", "Killed process " + "9" * 23),
+        ]
+        r = one(assemble(lines))
+        assert (r["pid"], r["complete"]) == (None, False)
+        assert r["memcg_stats"] == {"rss": 4096}
+        assert orjson.loads(orjson.dumps(r)) == r
+
+    def test_lone_kill_line_with_huge_numbers(self) -> None:
+        """Every number of a lone kill line too large: nulls, never an exception."""
+        import orjson
+
+        kill = (
+            "Memory cgroup out of memory: Killed process "
+            + "1" * 25
+            + " (x) total-vm:"
+            + "2" * 25
+            + "kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, UID:"
+            + "3" * 25
+            + " pgtables:1kB oom_score_adj:0"
+        )
+        r = one(assemble([kill]))
+        assert (r["pid"], r["total_vm_kb"], r["uid"], r["anon_rss_kb"]) == (None, None, None, 1)
+        assert orjson.loads(orjson.dumps(r)) == r
