@@ -6,10 +6,13 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 
 - always the lines with an ``OPEN_MARKERS`` entry (they may open or complete a report);
 - while a report is open (``Mode.OPEN``), also the lines with one of ``wanted_markers()``;
-- while a pr_cont fragment is due (``Mode.EVERY_LINE``), every line;
+- while a pr_cont fragment or an evidence block (lines without markers: memcg statistics, task
+  rows) is due (``Mode.EVERY_LINE``), every line; a block's lines through the decoder's quick
+  paths (``quick_text``, ``quick_run``) when it has them;
 - before each kill line, the CONTEXT lines (legacy chosen victim, memory.oom.group) in the bytes
-  since the last kill line, at most ``lookback_bytes()`` back: the kernel prints them right before
-  a kill line, but other hosts' lines may lie between in a merged stream.
+  since the last kill line, at most ``lookback_bytes()`` back (64 KiB per source seen): the
+  kernel prints them right before a kill line, but other hosts' lines may lie between in a
+  merged stream.
 
 Which lines are fed depends only on the bytes and on the assembler's state, never on how the
 bytes were cut into chunks: ``feed_line`` is ``feed`` of one line, and the last lines read stay
