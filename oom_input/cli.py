@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tz = _zone(args.timezone, parser)
     live = args.kmsg is not None or args.journal
-    _check_options(args, parser, "live" if live else "offline")
+    check_options(args, parser, "live" if live else "offline")
 
     # imported here so that --help and --version stay fast
     from oom_input.diagnostics import Diagnostics
@@ -349,7 +349,7 @@ def _join_dash_values(argv: list[str]) -> list[str]:
     return out
 
 
-def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mode: str) -> None:
+def check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mode: str) -> None:
     """Refuse (exit 2) a value out of range or an option the mode cannot honour."""
     import math
 
@@ -648,7 +648,7 @@ def _summary_main(argv: list[str]) -> int:
     if args.kmsg is not None or args.journal:
         parser.error("summary reads FILEs (or stdin), not a live source")
     tz = _zone(args.timezone, parser)
-    _check_options(args, parser, "summary")
+    check_options(args, parser, "summary")
 
     from oom_input.diagnostics import Diagnostics
     from oom_input.sources import read_chunks

@@ -25,7 +25,7 @@ import msgpack
 import pytest
 import yaml
 
-from oom_input.cli import build_parser
+from oom_input.cli import build_parser, check_options
 
 try:
     import tomllib
@@ -348,8 +348,13 @@ def test_config_runs_oom_input(name: str) -> None:
 @pytest.mark.parametrize("command", all_commands(), ids=lambda c: c.where)
 def test_command_line_is_accepted_by_the_cli(command: Command) -> None:
     """Each oom-input command line in the configs parses with the CLI's own parser."""
+    parser = build_parser()
     try:
-        build_parser().parse_args(list(command.args))
+        args = parser.parse_args(list(command.args))
+        if not command.args or command.args[0] != "summary":
+            # the checks main() makes next: values, and options the mode can honour
+            live = args.kmsg is not None or args.journal
+            check_options(args, parser, "live" if live else "offline")
     except SystemExit as exc:  # argparse exits 2 on a usage error
         pytest.fail(f"{command.where}: oom-input {shlex.join(command.args)} rejected ({exc})")
 
