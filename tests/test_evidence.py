@@ -460,11 +460,8 @@ NOISE = [
     b"4,105,5005,-;Free swap is low",
     b"6,106,5006,-;Mem-Info: not a report",
 ]
-EVIDENCE_REPORTS = [
-    (LEGACY / "v6.12-cgroup-v2-sidecar.kmsg").read_bytes(),
-    (LEGACY / "v6.12-arm64-16k-global-oom.kmsg").read_bytes(),
-    (REAL / "simple-memcg.kmsg").read_bytes(),
-]
+# every raw /dev/kmsg capture in tests/data (a new one joins by existing)
+EVIDENCE_REPORTS = [p.read_bytes() for p in sorted(REAL.parent.glob("*/*.kmsg"))]
 
 
 def _records(data: bytes, cuts: list[int] | None) -> list[dict]:

@@ -24,6 +24,8 @@ REPORTS = [
         "systemd-besteffort-container-limit.kmsg",
     )
 ]
+# every raw /dev/kmsg capture in tests/data (a new one joins the property tests by existing)
+ALL_REPORTS = [p.read_bytes() for p in sorted(REAL.parent.glob("*/*.kmsg"))]
 NOISE_LINES = [
     b"6,100,5000,-;eth0: link becomes ready",
     b" SUBSYSTEM=net",
@@ -65,7 +67,7 @@ def noisy_stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
     parts: list[bytes] = []
     for _ in range(draw(st.integers(1, 4))):
         parts += draw(st.lists(st.sampled_from(NOISE_LINES), max_size=30))
-        report = draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
+        report = draw(st.sampled_from(ALL_REPORTS)).rstrip(b"\n").split(b"\n")
         if draw(st.booleans()):  # truncate some reports: they must still give a record
             report = report[: draw(st.integers(1, len(report)))]
         parts += report
@@ -246,7 +248,7 @@ def reports_with_odd_lines(draw: st.DrawFn, name: str) -> bytes:
     """Reports with noise and odd lines anywhere, inside their evidence blocks too."""
     lines: list[bytes] = []
     for _ in range(draw(st.integers(1, 3))):
-        lines += draw(st.sampled_from(REPORTS)).rstrip(b"\n").split(b"\n")
+        lines += draw(st.sampled_from(ALL_REPORTS)).rstrip(b"\n").split(b"\n")
     odd = ODD_LINES + NOISE_LINES
     odd += {"dmesg": DMESG_ODD_LINES, "journal": JOURNAL_ODD_LINES}.get(name, [])
     for _ in range(draw(st.integers(0, 12))):
