@@ -19,7 +19,7 @@ import heapq
 import re
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
@@ -228,16 +228,10 @@ class EvidenceFields:
     victim_oom_score_adj: int | None = None
 
     def record_fields(self) -> dict[str, Any]:
-        """The fields that go into the record as they are."""
+        """The fields that go into the record as they are (every field but the victim's row
+        values; a name OomRecord lacks fails loudly: its slots take no other)."""
         return {
-            "task_count": self.task_count,
-            "tasks_rss_kb": self.tasks_rss_kb,
-            "top_tasks": self.top_tasks,
-            "memcg_stats": self.memcg_stats,
-            "swap_usage_kb": self.swap_usage_kb,
-            "swap_limit_kb": self.swap_limit_kb,
-            "kmem_usage_kb": self.kmem_usage_kb,
-            "system_memory": self.system_memory,
+            f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("victim_")
         }
 
 
