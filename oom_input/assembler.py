@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 import re
+import typing
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 from oom_input.evidence import DEFAULT_TOP_TASKS, BlockReader, ReportEvidence
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
 from oom_input.identity import record_id
+from oom_input.numbers import in_range, parse_int
 from oom_input.timefmt import format_time
-from oom_input.types import RECORD_FIELDS, KernelLine, OomRecord, SourceKey
+from oom_input.types import KernelLine, OomRecord, SourceKey, changed
 
 # Process and cgroup names are chosen by users and may hold any byte, "\n" included (decoded
 # from a kmsg "\x0a"): the patterns that capture names let "." match it too.
@@ -182,6 +186,7 @@ KIND_BY_REASON = {
 }
 _VALUE_STARTS = frozenset("/(0123456789")
 _Time = tuple["int | None", "int | None"]  # (wall µs, kernel µs) of a line
+_ID_AT_CLOSE = "-"  # an open report's record: _close sets its id from the final fields
 
 
 @dataclass(slots=True)
@@ -397,6 +402,18 @@ class Assembler:
         evidence = report.evidence
         return None if evidence is None else evidence.block_reader()
 
+    def feed_text(self, key: SourceKey, text: str) -> bool:
+        """``feed`` of a line of source ``key`` whose text is ``text``, when the text is all it
+        needs: a line of no kind of LINE_KINDS (an evidence line, or nothing) while no pr_cont
+        fragment is due. True: done so (it completes no record); False: ``feed`` the line."""
+        if self._pending or _kind_of(text) is not None:
+            return False
+        src = self._sources.get(key)
+        report = src.report if src is not None else None
+        if report is not None and report.summary_time is None:
+            self._evidence(report, text)
+        return True
+
     def _feed_source(
         self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]
     ) -> None:
@@ -480,7 +497,7 @@ class Assembler:
             m = KILL_PID_RE.match(text)
             if m is None:  # "Killed process" inside some other line
                 return
-        pid = int(m.group("pid"))
+        pid = parse_int(m.group("pid"))
         chosen, src.chosen = src.chosen, None
         group = src.group
         if (
@@ -529,7 +546,7 @@ class Assembler:
             return False
         if pid not in group.pids:
             group.pids.add(pid)
-            member = replace(
+            member = changed(
                 group.template,
                 container_name=group.path,
                 time_of_death=format_time(line.wall_us),
@@ -583,7 +600,7 @@ class Assembler:
         m = TRIGGER_RE.match(text) or TRIGGER_LEGACY_RE.match(text)
         if m is not None:
             self._touch(report, line)
-            report.record.trigger_pid = int(m.group("pid"))
+            report.record.trigger_pid = parse_int(m.group("pid"))
             if report.record.trigger_process_name is None:
                 report.record.trigger_process_name = m.group("comm")
             self._forget_wants()
@@ -605,9 +622,9 @@ class Assembler:
             self._touch(report, line)
             self._forget_wants()
             record = report.record
-            record.memory_usage_kb = int(m.group(1))
-            record.memory_limit_kb = int(m.group(2))
-            record.memory_failcnt = int(m.group(3))
+            record.memory_usage_kb = parse_int(m.group(1))
+            record.memory_limit_kb = parse_int(m.group(2))
+            record.memory_failcnt = parse_int(m.group(3))
 
     def _on_stats(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         report = src.report
@@ -650,12 +667,13 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         _apply_evidence(record, report.evidence)
+        pid = record.pid  # as printed, even when no reader can hold it
         _bound_numbers(record)
         record.id = record_id(record)
         if report.killed:
             src.group = _Group(record, since_us=kern if kern is not None else wall)
-            if record.pid is not None:
-                src.group.pids.add(record.pid)
+            if pid is not None:
+                src.group.pids.add(pid)
         out.append(record)
 
     def _expired(self, src: _Source, report: _Report, line: KernelLine) -> bool:
@@ -692,6 +710,7 @@ class Assembler:
             boot_id=line.boot_id,
             seq_first=line.seq,
             source_format=line.source_format,
+            id=_ID_AT_CLOSE,
         )
         report = _Report(record=record, opened_at=_us(line))
         src.report = report
@@ -813,6 +832,11 @@ INNER_MARKERS = tuple(
     dict.fromkeys((*(m for kind in INNER_KINDS for m in kind.markers), *EVIDENCE_MARKERS))
 )
 CONTEXT_MARKERS = tuple(m for kind in LINE_KINDS if kind.role is Role.CONTEXT for m in kind.markers)
+# the markers of evidence lines that are of no kind of LINE_KINDS: such a line needs only its
+# text (``feed_text``)
+TEXT_ONLY_MARKERS = tuple(
+    m for m in EVIDENCE_MARKERS if not any(m in kind.markers for kind in LINE_KINDS)
+)
 # every byte string a line of some kind holds (readers that skip records whole use it)
 REPORT_MARKERS = tuple(dict.fromkeys((*OPEN_MARKERS, *INNER_MARKERS, *CONTEXT_MARKERS)))
 # the kind whose lines make a reader look back for CONTEXT lines
@@ -872,7 +896,7 @@ def _header(report: _Report, text: str) -> bool:
         return False
     record.trigger_process_name = m.group("comm")
     record.gfp_mask = m.group("gfp")
-    record.order = int(m.group("order"))
+    record.order = parse_int(m.group("order"))
     return True
 
 
@@ -888,10 +912,10 @@ def _summary(report: _Report, text: str) -> bool:
     report.oom_memcg = m.group("oom_memcg")
     report.global_oom = m.group("global_oom") is not None
     report.task_memcg = m.group("task_memcg")
-    report.summary_pid = int(m.group("pid"))
+    report.summary_pid = parse_int(m.group("pid"))
     if record.pid is None:
         record.process_name = m.group("task")
-        record.uid = int(m.group("uid"))
+        record.uid = parse_int(m.group("uid"))
     return True
 
 
@@ -916,11 +940,11 @@ def _stats(report: _Report, text: str) -> bool:
 def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
     """Copy the victim's fields from a kill line match into a record not yet emitted."""
     groups = m.groupdict()
-    record.pid = int(groups["pid"])
+    record.pid = parse_int(groups["pid"])
     record.process_name = groups.get("comm")
     uid = groups.get("uid_a") or groups.get("uid_b") or groups.get("uid_c")
     if uid is not None:
-        record.uid = int(uid)
+        record.uid = parse_int(uid)
     for name, key in (
         ("total_vm_kb", "total_vm"),
         ("anon_rss_kb", "anon"),
@@ -931,7 +955,7 @@ def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
     ):
         value = groups.get(key)
         if value is not None:
-            setattr(record, name, int(value))
+            setattr(record, name, parse_int(value))
 
 
 def _apply_evidence(record: OomRecord, evidence: ReportEvidence | None) -> None:
@@ -950,38 +974,44 @@ def _apply_evidence(record: OomRecord, evidence: ReportEvidence | None) -> None:
     record.reason = build_reason(record)
 
 
-# what a record's numbers may be (JSON readers, orjson and msgpack stop at 64 bits); a damaged
-# or crafted line may print any digits
-MAX_NUMBER = (1 << 63) - 1
-
-
-def _in_range(value: object) -> bool:
-    return not isinstance(value, int) or -MAX_NUMBER <= value <= MAX_NUMBER
+_NUMBER_FIELDS = tuple(
+    name for name, hint in typing.get_type_hints(OomRecord).items() if hint == int | None
+)
+_record_numbers = operator.attrgetter(*_NUMBER_FIELDS)
 
 
 def _bound_numbers(record: OomRecord) -> None:
     """A number no 64-bit reader can hold is unknown: null, a statistic left out, a task row
     dropped (the record is not emitted yet)."""
-    for name in RECORD_FIELDS:
-        if not _in_range(getattr(record, name)):
-            setattr(record, name, None)
-            record.complete = False
-    if record.memcg_stats is not None:
-        record.memcg_stats = {k: v for k, v in record.memcg_stats.items() if _in_range(v)}
+    numbers = [value for value in _record_numbers(record) if value is not None]
+    if numbers and not (in_range(min(numbers)) and in_range(max(numbers))):
+        for name in _NUMBER_FIELDS:
+            value = getattr(record, name)
+            if value is not None and not in_range(value):
+                setattr(record, name, None)
+        record.complete = False
+    stats = record.memcg_stats
+    if stats and not (in_range(min(stats.values())) and in_range(max(stats.values()))):
+        record.memcg_stats = {k: v for k, v in stats.items() if in_range(v)}
     if record.system_memory is not None:
         record.system_memory = {
-            k: v if _in_range(v) else None for k, v in record.system_memory.items()
+            k: v if v is None or in_range(v) else None for k, v in record.system_memory.items()
         }
-    if record.top_tasks is not None:
-        record.top_tasks = [
-            task for task in record.top_tasks if all(_in_range(v) for v in task.values())
-        ]
+    top = record.top_tasks
+    if top:
+        numbers = [v for task in top for v in task.values() if type(v) is int]
+        if numbers and not (in_range(min(numbers)) and in_range(max(numbers))):
+            record.top_tasks = [task for task in top if _task_in_range(task)]
+
+
+def _task_in_range(task: dict[str, Any]) -> bool:
+    return all(in_range(v) for v in task.values() if isinstance(v, int))
 
 
 def _group_template(first: OomRecord) -> OomRecord:
     """What every member of a memory.oom.group kill shares: the first victim's record without
     its victim's own fields."""
-    return replace(
+    return changed(
         first,
         pid=None,
         process_name=None,

@@ -374,12 +374,11 @@ def check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mod
     if args.tag != parser.get_default("tag") and args.output_format != "forward":
         parser.error("--tag names forward output entries: it needs -o forward")
     if mode != "summary" and not (args.events or args.events_dry_run):
+        events_only = _event_dests() - {"events", "events_dry_run"} - _shared_with_pods(args)
         given = [
             action.option_strings[-1]
             for action in parser._actions
-            if action.dest
-            in _event_dests() - {"events", "events_dry_run"} - _shared_with_pods(args)
-            and getattr(args, action.dest) != action.default
+            if action.dest in events_only and getattr(args, action.dest) != action.default
         ]
         if given:
             parser.error(f"{', '.join(given)}: only with --events or --events-dry-run")
@@ -402,11 +401,11 @@ def check_options(args: argparse.Namespace, parser: argparse.ArgumentParser, mod
         parser.error("--jobs cannot be combined with --passthrough")
     if mode == "summary":
         defaults = {action.dest: action.default for action in parser._actions}
+        refusable = set(_SUMMARY_REFUSED) | _event_dests()
         refused = [
             action.option_strings[-1]
             for action in parser._actions
-            if action.dest in _SUMMARY_REFUSED or action.dest in _event_dests()
-            if getattr(args, action.dest) != defaults[action.dest]
+            if action.dest in refusable and getattr(args, action.dest) != defaults[action.dest]
         ]
         if refused:
             parser.error(

@@ -17,11 +17,11 @@ against exact shapes and anything else is left unattributed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from oom_input.types import OomRecord
+from oom_input.types import OomRecord, changed
 
 # Every pattern below is applied with fullmatch to one whole path segment: no substring can match,
 # and [0-9a-f] (not \d or \w) keeps Unicode lookalike digits out.
@@ -154,7 +154,7 @@ def kubernetes_enricher(record: OomRecord) -> OomRecord:
         and record.container_runtime == attribution.container_runtime
     ):
         return record
-    return replace(
+    return changed(
         record,
         pod_uid=attribution.pod_uid,
         container_id=attribution.container_id,

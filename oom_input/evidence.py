@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import re
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
+
+from oom_input.numbers import MAX_NUMBER, parse_int
 
 _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
 
@@ -230,9 +233,13 @@ class EvidenceFields:
     def record_fields(self) -> dict[str, Any]:
         """The fields that go into the record as they are (every field but the victim's row
         values; a name OomRecord lacks fails loudly: its slots take no other)."""
-        return {
-            f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("victim_")
-        }
+        return dict(zip(_RECORD_FIELD_NAMES, _record_field_values(self), strict=True))
+
+
+_RECORD_FIELD_NAMES: Final = tuple(
+    f.name for f in fields(EvidenceFields) if not f.name.startswith("victim_")
+)
+_record_field_values = operator.attrgetter(*_RECORD_FIELD_NAMES)
 
 
 class TopTasks:
@@ -405,10 +412,10 @@ class ReportEvidence:
         m = layout.row_re.match(text)
         if m is None:
             return False
-        pid = int(m.group(1))
-        rss = int(m.group(layout.rss)) if layout.rss else 0
-        uid = int(m.group(layout.uid)) if layout.uid else -1
-        adj = int(m.group(layout.adj)) if layout.adj else None
+        pid = parse_int(m.group(1))
+        rss = parse_int(m.group(layout.rss)) if layout.rss else 0
+        uid = parse_int(m.group(layout.uid)) if layout.uid else -1
+        adj = parse_int(m.group(layout.adj)) if layout.adj else None
         self._rows += 1
         self._rss_pages += rss
         top = self._top
@@ -416,13 +423,19 @@ class ReportEvidence:
             top.offer(
                 rss,
                 pid,
-                int(m.group(layout.tgid)) if layout.tgid else pid,
+                parse_int(m.group(layout.tgid)) if layout.tgid else pid,
                 uid,
-                int(m.group(layout.swap)) if layout.swap else None,
+                parse_int(m.group(layout.swap)) if layout.swap else None,
                 adj,
                 m.group("name") or "",
             )
-        if len(self._index_pid) < MAX_INDEXED_ROWS:
+        # the index holds 64-bit numbers: a row with larger ones cannot be the victim's
+        if (
+            len(self._index_pid) < MAX_INDEXED_ROWS
+            and -MAX_NUMBER <= pid <= MAX_NUMBER
+            and -MAX_NUMBER <= rss <= MAX_NUMBER
+            and -MAX_NUMBER <= uid <= MAX_NUMBER
+        ):
             self._index_pid.append(pid)
             self._index_rss.append(rss)
             self._index_uid.append(uid)
@@ -438,12 +451,12 @@ class ReportEvidence:
     def on_memcg_counter(self, text: str) -> bool:
         if (m := SWAP_USAGE_RE.match(text)) is not None:
             if self.swap_usage_kb is None:
-                self.swap_usage_kb = int(m.group("usage"))
-                self.swap_limit_kb = int(m.group("limit"))
+                self.swap_usage_kb = parse_int(m.group("usage"))
+                self.swap_limit_kb = parse_int(m.group("limit"))
             return True
         if (m := KMEM_USAGE_RE.match(text)) is not None:
             if self.kmem_usage_kb is None:
-                self.kmem_usage_kb = int(m.group("usage"))
+                self.kmem_usage_kb = parse_int(m.group("usage"))
             return True
         return False
 
@@ -472,7 +485,7 @@ class ReportEvidence:
             key, _, value = text.partition(" ")
             if value.isdigit() and key.isidentifier() and key.islower():
                 if len(stats) < MAX_STATS:
-                    stats[key] = int(value)
+                    stats[key] = parse_int(value)
                 return True
         matched = False
         for part in text.split("\n") if "\n" in text else (text,):
@@ -482,7 +495,7 @@ class ReportEvidence:
             m = STAT_LINE_RE.match(part)
             if m is not None:
                 if len(stats) < MAX_STATS:
-                    stats[m.group("key")] = int(m.group("value"))
+                    stats[m.group("key")] = parse_int(m.group("value"))
                 matched = True
             elif INLINE_STATS_PART_RE.fullmatch(part):
                 self._inline_stats(part)
@@ -496,8 +509,9 @@ class ReportEvidence:
         ``on_memcg_stat`` does with each line."""
         stats = self._stats
         assert stats is not None and not self._stats_done
-        if len(stats) + len(pairs) <= MAX_STATS:
-            stats.update([(key.decode(), int(value)) for key, value in pairs])
+        if pairs and len(stats) + len(pairs) <= MAX_STATS:
+            keys, values = zip(*pairs, strict=True)  # values: <= 20 digits (the shape's)
+            stats.update(zip(map(bytes.decode, keys), map(int, values), strict=True))
             return
         for key, value in pairs:
             if len(stats) < MAX_STATS:
@@ -508,7 +522,7 @@ class ReportEvidence:
         assert stats is not None
         for m in INLINE_STAT_RE.finditer(text):
             if len(stats) < MAX_STATS:
-                value = int(m.group("value"))
+                value = parse_int(m.group("value"))
                 stats[m.group("key")] = value * 1024 if m.group("kb") else value
 
     # --- system memory -----------------------------------------------------------------------
@@ -529,7 +543,7 @@ class ReportEvidence:
             for m in MEMINFO_PAIR_RE.finditer(part):
                 key = m.group("key")
                 if key in _MEMINFO_KEYS and key not in meminfo:
-                    meminfo[key] = int(m.group("value"))
+                    meminfo[key] = parse_int(m.group("value"))
                     found = True
         return found
 
@@ -537,16 +551,16 @@ class ReportEvidence:
         m = FREE_SWAP_RE.match(text)
         if m is None:
             return False
-        self._swap_free_kb = int(m.group("kb"))
+        self._swap_free_kb = parse_int(m.group("kb"))
         self._block = _SWAP_RAM
         return True
 
     def on_swap_ram(self, text: str) -> bool:
         if (m := TOTAL_SWAP_RE.match(text)) is not None:
-            self._swap_total_kb = int(m.group("kb"))
+            self._swap_total_kb = parse_int(m.group("kb"))
             return True
         if (m := RAM_PAGES_RE.match(text)) is not None:
-            self._ram_pages = int(m.group("pages"))
+            self._ram_pages = parse_int(m.group("pages"))
             return False  # the last line of the block
         return False
 

@@ -26,7 +26,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from oom_input.assembler import CONTEXT_MARKERS, KILL_MARKERS, OPEN_MARKERS, Assembler, Mode
+from oom_input.assembler import (
+    CONTEXT_MARKERS,
+    KILL_MARKERS,
+    OPEN_MARKERS,
+    TEXT_ONLY_MARKERS,
+    Assembler,
+    Mode,
+)
 from oom_input.evidence import BlockReader
 from oom_input.types import (
     IGNORED,
@@ -217,6 +224,8 @@ class LineScanner:
                     pos = self._block_lines(buf, pos, end, cache)
                     if pos >= end:
                         return
+                    if assembler.mode is not Mode.EVERY_LINE:
+                        continue  # the block ended at a line it took
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
                 if _holds(buf, KILL_MARKERS, pos, nl):
@@ -239,7 +248,9 @@ class LineScanner:
             nl = buf.index(b"\n", hit, end)
             if _holds(buf, KILL_MARKERS, start, nl):
                 self._look_back(buf, start, base)
-            self._line(buf[start:nl], base + nl + 1)
+                self._line(buf[start:nl], base + nl + 1)
+            else:
+                self._take(buf[start:nl], base + nl + 1)
             pos = nl + 1
 
     def _block_lines(
@@ -254,8 +265,10 @@ class LineScanner:
         kill = _first_marker(buf, KILL_MARKERS, cache, pos, end)
         if kill >= 0:
             end = buf.rfind(b"\n", pos, kill) + 1 or pos  # up to the kill line's start
+        assembler = self._assembler
         reader: BlockReader | None = None
         source: SourceKey | None = None  # the decoder's source of the lines ``reader`` takes
+        key: SourceKey = (None, None)  # its key once normalised
         while pos < end:
             nl = buf.index(b"\n", pos, end)
             found = quick(buf[pos:nl])
@@ -263,10 +276,18 @@ class LineScanner:
                 return pos
             text, line_source = found
             if line_source is not source:
-                reader = self._assembler.block_reader(self._source_key(line_source))
+                key = self._source_key(line_source)
+                reader = assembler.block_reader(key)
                 source = line_source
             if reader is None or not reader.line(text):
-                return pos
+                # not a line of the open block: the text alone may still be all ``feed`` needs
+                if not assembler.feed_text(key, text):
+                    return pos
+                pos = nl + 1
+                if assembler.mode is not Mode.EVERY_LINE:
+                    return pos
+                reader = assembler.block_reader(key)  # a block may have ended or begun
+                continue
             pos = nl + 1
             if reader.run is not None and self._quick_run is not None:
                 assert reader.shape is not None
@@ -354,6 +375,17 @@ class LineScanner:
             out.append((bytes(self._small), 0, len(self._small), self._small_at))
         out.append((buf, self._stream_pos - base, line_start, self._stream_pos))
         return out
+
+    def _take(self, raw: bytes, line_end: int) -> None:
+        """``_line``, by the decoder's text alone when that is all the assembler needs (an
+        evidence line: no KernelLine is built)."""
+        if self._quick is not None and any(m in raw for m in TEXT_ONLY_MARKERS):
+            found = self._quick(raw)
+            if found is not None and self._assembler.feed_text(
+                self._source_key(found[1]), found[0]
+            ):
+                return
+        self._line(raw, line_end)
 
     def _line(self, raw: bytes, line_end: int) -> None:
         """Decode and feed one line (``line_end``: the stream offset after its newline)."""

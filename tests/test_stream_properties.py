@@ -239,6 +239,34 @@ def test_flush_is_idempotent() -> None:
         assert assembler.flush() == [] and len(out) == n > 0, path
 
 
+@pytest.mark.parametrize("digits", [25, 5000])
+@pytest.mark.parametrize("path", sorted(REPORTS))
+def test_every_number_too_long_never_stops_the_stream(path: str, digits: int) -> None:
+    """Every number of every line of a report made 25 digits long (beyond 64 bits) or 5,000
+    (beyond what int() reads), each still its own (nines put in front): the same number of records, valid, no exception; in kmsg, dmesg
+    and journal JSON, whole and line by line (quick paths cap digits, the full path reads them)."""
+    records = REPORTS[path]
+    longer = [
+        kernel_record(
+            r.pri, r.seq, r.usec, re.sub(rb"\d+", lambda m: m[0].rjust(digits, b"9"), r.text)
+        )
+        for r in records
+    ]
+    want = len(whole(path))
+    renderings = {
+        "kmsg": b"".join(r.line + b"\n" for r in longer),
+        "dmesg": b"".join(
+            b"[%5d.%06d] %s\n" % (r.usec // 10**6, r.usec % 10**6, part)
+            for r in longer
+            for part in r.text.split(b"\n")
+        ),
+        "journal-json": RENDERINGS["journal-json"][0](longer, Source()),
+    }
+    for fmt, data in renderings.items():
+        assert len(records_of([data])) == want, fmt
+        assert len(records_of(lines_of(data))) == want, fmt
+
+
 # --- (b) many hosts interleaved -------------------------------------------------------------------
 NOISE = [
     b"eth0: link becomes ready",

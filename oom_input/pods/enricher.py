@@ -21,7 +21,7 @@ from oom_input.pods.model import (
     kubernetes_object,
     workload,
 )
-from oom_input.types import OomRecord, Sink
+from oom_input.types import OomRecord, Sink, changed
 
 if TYPE_CHECKING:
     from oom_input.pods.api import ApiPodIndex
@@ -62,7 +62,7 @@ class PodMetadataEnricher:
     def __call__(self, record: OomRecord) -> OomRecord:
         uid = record.pod_uid
         if not uid:
-            return record if record.kubernetes is None else replace(record, kubernetes=None)
+            return record if record.kubernetes is None else changed(record, kubernetes=None)
         end = time.monotonic() + self.wait
         cid = record.container_id
         host = self.node_name or (record.host.lower() if record.host else None)
@@ -79,10 +79,10 @@ class PodMetadataEnricher:
             if found is not None:
                 pod = _merge(pod, found)
         if pod is None:
-            return record if record.kubernetes is None else replace(record, kubernetes=None)
+            return record if record.kubernetes is None else changed(record, kubernetes=None)
         owner = workload(pod, lambda kind, ns, name: self._parent(kind, ns, name, end))
         obj = kubernetes_object(pod, cid, owner=owner, host=host, with_labels=self.with_labels)
-        return replace(record, kubernetes=obj)
+        return changed(record, kubernetes=obj)
 
     def _parent(
         self, kind: str, namespace: str, name: str, end: float
