@@ -67,15 +67,18 @@ TRIGGER_RE = re.compile(
 TRIGGER_LEGACY_RE = re.compile(
     r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)", _NAMES
 )
+# ".*?" where a comma must follow: the shortest run the rest allows, taken a comma-free stretch
+# at a time (the same matches, without trying the rest after every character)
+_UP_TO_COMMA = r"[^,]*(?:,[^,]*)*?"
 # 4.19 and later (RHEL 8's 4.18 too), one line built with pr_cont; names may hold commas, so
 # anchor on ",pid=N,uid=N" at the end: "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),
 # cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a/b,task=stress,pid=3171,uid=0"
 SUMMARY_RE = re.compile(
     r"^oom-kill:constraint=(?P<constraint>[A-Z_]+)"
-    r"(?:,nodemask=(?P<nodemask>.*?))?"
-    r"(?:,cpuset=(?P<cpuset>.*?),mems_allowed=(?P<mems>[-0-9,]*?))?"
-    r"(?:,oom_memcg=(?P<oom_memcg>.*?)|,(?P<global_oom>global_oom))?"
-    r"(?:,task_memcg=(?P<task_memcg>.*?))?"
+    rf"(?:,nodemask=(?P<nodemask>{_UP_TO_COMMA}))?"
+    rf"(?:,cpuset=(?P<cpuset>{_UP_TO_COMMA}),mems_allowed=(?P<mems>[-0-9,]*?))?"
+    rf"(?:,oom_memcg=(?P<oom_memcg>{_UP_TO_COMMA})|,(?P<global_oom>global_oom))?"
+    rf"(?:,task_memcg=(?P<task_memcg>{_UP_TO_COMMA}))?"
     r",task=(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$",
     _NAMES,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import re
 import select
@@ -222,7 +223,8 @@ class Follower:
             except BlockingIOError:
                 busy = pipeline.assembler.open_reports > 0
                 lost_due = self.lost.due_in()
-                lost_ms = None if lost_due is None else max(1, round(lost_due * 1000))
+                # rounded up: a poll that wakes before the line is due would not print it
+                lost_ms = None if lost_due is None else max(1, math.ceil(lost_due * 1000))
                 waits = [ms for ms in (idle_ms if busy else None, lost_ms) if ms is not None]
                 timeout = min(waits) if waits else None
                 if not poller.poll(timeout):

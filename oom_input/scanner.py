@@ -38,6 +38,7 @@ from oom_input.evidence import BlockReader
 from oom_input.types import (
     IGNORED,
     Decoder,
+    Ignored,
     KernelLine,
     OomRecord,
     QuickRun,
@@ -53,6 +54,9 @@ MAX_LINE_BYTES = 256 * 1024
 LOOKBACK_BYTES_PER_SOURCE = 64 * 1024
 MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
 _PIECE_BYTES = 64 * 1024
+# how far back the line a continuation line continues is looked for (a multi-line kernel record,
+# memory.stat's ~100 lines included, is a few KiB)
+MAX_CONTINUED_BYTES = 64 * 1024
 _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
 
 
@@ -102,6 +106,17 @@ class LineScanner:
         self._quick_run: Callable[[bytes, int, int, bytes], QuickRun] | None = getattr(
             decoder, "quick_run", None
         )
+        # text formats that print a multi-line record as a line and indented continuation
+        # lines (dmesg, journalctl): such a line is decoded with the line it continues
+        self._continues: Callable[[bytes], bool] | None = getattr(decoder, "continues", None)
+        self._continuation: Callable[[bytes, bytes | None], KernelLine | Ignored | None] = getattr(
+            decoder, "continuation", lambda raw, head: None
+        )
+        self._current: tuple[bytes, int] = (b"", 0)  # the buffer being scanned, its offset
+        # (stream offset, line): the lines before that offset back to this line are it and
+        # its continuation lines (see _continued)
+        self._continued_known: tuple[int, bytes] | None = None
+        self._file_at = 0  # stream offset of the current file's first line
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -145,6 +160,7 @@ class LineScanner:
             self._region(tail, 0, len(tail))
         self._discarding = False
         self._file_start = True
+        self._file_at = self._stream_pos
 
     def finish(self) -> None:
         """End of all input: close open reports."""
@@ -209,6 +225,7 @@ class LineScanner:
         """Process ``buf[pos:end]``: whole lines, the last one ending at ``end - 1``."""
         assembler = self._assembler
         base = self._stream_pos - pos  # stream offset of buf[0]
+        self._current = (buf, base)
         if self._passthrough is not None:
             self._scan_passthrough(buf, pos, end, base)
             return
@@ -389,7 +406,11 @@ class LineScanner:
 
     def _line(self, raw: bytes, line_end: int) -> None:
         """Decode and feed one line (``line_end``: the stream offset after its newline)."""
-        decoded = self._decoder.decode(raw)
+        if self._continues is not None and self._continues(raw):
+            head = self._continued(line_end - len(raw) - 1)
+            decoded = self._continuation(raw, head)
+        else:
+            decoded = self._decoder.decode(raw)
         if decoded is None or decoded is IGNORED:
             return
         assert isinstance(decoded, KernelLine)
@@ -401,6 +422,41 @@ class LineScanner:
         if assembler.sources_changed:
             assembler.sources_changed = False
             self._count_sources(line_end)
+
+    def _continued(self, line_at: int) -> bytes | None:
+        """The line that the continuation line at stream offset ``line_at`` continues: the
+        nearest line before it in its file that is no continuation line (None: none within
+        MAX_CONTINUED_BYTES). The regions read lately are kept whole, so this does not depend
+        on how the stream was cut into reads; the last answer is remembered, so a record's
+        continuation lines cost linear time."""
+        assert self._continues is not None
+        known = self._continued_known
+        floor = max(self._file_at, line_at - MAX_CONTINUED_BYTES)
+        buf, base = self._current
+        pieces = [*self._history, (buf, self._stream_pos - base, line_at - base, self._stream_pos)]
+        if self._small:
+            pieces.insert(-1, (bytes(self._small), 0, len(self._small), self._small_at))
+        head: bytes | None = None
+        for piece, start, end, piece_at in reversed(pieces):
+            low = start + max(0, floor - piece_at)
+            end = min(end, start + line_at - piece_at)  # the start of the line after
+            while end > low:
+                if known is not None and piece_at + end - start == known[0]:
+                    head = known[1]  # the lines from here back to it were read before
+                    break
+                first = piece.rfind(b"\n", low, end - 1) + 1 or low
+                if first == low and low > start and piece[low - 1 : low] != b"\n":
+                    break  # the window cuts this line
+                line = piece[first : end - 1]
+                if not self._continues(line):
+                    head = line
+                    break
+                end = first
+            else:
+                continue
+            break
+        self._continued_known = None if head is None else (line_at, head)
+        return head
 
 
 def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool:

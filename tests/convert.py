@@ -80,6 +80,39 @@ def read_kmsg(data: bytes) -> list[Record]:
     return records
 
 
+# dmesg's "[  499.798531] text" (a record's continuation lines carry no stamp)
+_DMESG_LINE = re.compile(rb"^\[\s*(\d+)\.(\d{6})\] (.*)$")
+
+
+def kernel_record(pri: int, seq: int, usec: int, text: bytes) -> Record:
+    """A record as /dev/kmsg gives it: the kernel escapes control bytes, bytes >= 127 and "\\"
+    (printk's msg_print_ext_body)."""
+    escaped = b"".join(
+        b"\\x%02x" % c if c < 32 or c >= 127 or c == 92 else bytes((c,)) for c in text
+    )
+    return Record(pri, seq, usec, b"%d,%d,%d,-;" % (pri, seq, usec) + escaped, text)
+
+
+def kernel_records(path: Path) -> list[Record] | None:
+    """The kernel records of a real or legacy capture (kmsg, or dmesg text read back into
+    records: a stamped line starts one, unstamped lines continue it), else None."""
+    data = path.read_bytes()
+    if path.suffix == ".kmsg":
+        return read_kmsg(data)
+    if path.suffix != ".dmesg":
+        return None
+    records: list[Record] = []
+    for line in data.split(b"\n"):
+        m = _DMESG_LINE.match(line)
+        if m is not None:
+            usec = int(m[1]) * 10**6 + int(m[2])
+            records.append(kernel_record(6, len(records) + 1, usec, m[3]))
+        elif line.strip() and records:
+            last = records[-1]
+            records[-1] = kernel_record(6, last.seq, last.usec, last.text + b"\n" + line.strip())
+    return records
+
+
 def _byte(match: re.Match[bytes]) -> bytes:
     return bytes((int(match[1], 16),))
 
@@ -374,16 +407,77 @@ def real_journalctl(records: list[Record], source: Source, output: str) -> bytes
     """What the real journalctl prints (``-o json`` / ``-o export``) for the records, stored in
     a journal by systemd-journal-remote from their export stream (Debian:
     ``apt-get install systemd-journal-remote``)."""
+    return real_journalctl_export(journal_export(records, source), output)
+
+
+def real_journalctl_export(export: bytes, output: str) -> bytes:
+    """What the real journalctl prints (``-o OUTPUT``) for an export stream."""
     with tempfile.TemporaryDirectory() as tmp:
         journal = Path(tmp) / "capture.journal"
         subprocess.run(
             ["/lib/systemd/systemd-journal-remote", "-o", str(journal), "-"],
-            input=journal_export(records, source),
+            input=export,
             check=True,
             capture_output=True,
         )
         argv = ["journalctl", "--file", str(journal), "-o", output]
         return subprocess.run(argv, check=True, capture_output=True).stdout
+
+
+JOURNALCTL = HERE / "data" / "journalctl"
+LEGACY = HERE / "data" / "legacy"
+# legacy reports with multi-line records (journalctl prints them as indented continuation lines)
+MULTI_LINE_REPORTS = (
+    "v5.10-global-oom",
+    "v5.10-memcg-no-killable",
+    "v5.15-cgroup-v2-memcg",
+    "v5.15-cgroup-v2-oom-group",
+)
+
+
+def app_export(source: Source, wall_us: int) -> bytes:
+    """``journalctl -o export`` of one multi-line message of a program (not the kernel) whose
+    lines read like an OOM report."""
+    message = (
+        b"panic: out of memory\n"
+        b"stress invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
+        b"oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+        b"oom_memcg=/x,task_memcg=/x,task=evil,pid=4242,uid=0\n"
+        b"Memory cgroup out of memory: Killed process 4242 (evil) total-vm:1kB, anon-rss:1kB, "
+        b"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1kB oom_score_adj:0"
+    )
+    fields = {
+        "__REALTIME_TIMESTAMP": str(wall_us).encode(),
+        "__MONOTONIC_TIMESTAMP": b"1000",
+        "_BOOT_ID": source.boot_hex.encode(),
+        "_TRANSPORT": b"stdout",
+        "PRIORITY": b"3",
+        "SYSLOG_IDENTIFIER": b"myapp",
+        "_PID": b"123",
+        "_HOSTNAME": source.host.encode(),
+    }
+    out = b"".join(key.encode() + b"=" + value + b"\n" for key, value in fields.items())
+    out += b"MESSAGE\n" + struct.pack("<Q", len(message)) + message + b"\n"
+    return out + b"\n"
+
+
+def journalctl_fixtures() -> None:
+    """Rewrite tests/data/journalctl/: what the real journalctl prints (short styles) for the
+    legacy reports whose records hold several lines, and for a program's multi-line message."""
+    source = Source()
+    JOURNALCTL.mkdir(exist_ok=True)
+    for name in MULTI_LINE_REPORTS:
+        records = kernel_records(LEGACY / f"{name}.dmesg")
+        assert records is not None
+        for output in ("short-precise", "short-monotonic"):
+            data = real_journalctl(records, source, output)
+            (JOURNALCTL / f"{name}.journal-{output}").write_bytes(data)
+    records = kernel_records(LEGACY / "v5.10-memcg-no-killable.dmesg")
+    assert records is not None
+    export = journal_export(records[:3], source) + app_export(source, records[2].wall_us(source))
+    export += journal_export(records[3:], source)
+    data = real_journalctl_export(export, "short-precise")
+    (JOURNALCTL / "app-multi-line-message.journal-short-precise").write_bytes(data)
 
 
 def main() -> None:
@@ -408,6 +502,7 @@ def main() -> None:
     for output in ("json", "export"):
         data = real_journalctl(odd, source, output)
         (STRUCTURED / f"odd-name.journal-{output}-real-journalctl").write_bytes(data)
+    journalctl_fixtures()
 
 
 if __name__ == "__main__":

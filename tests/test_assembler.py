@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oom_input.assembler import (
+    _UP_TO_COMMA,
     MAX_REPORT_LINES,
     MAX_REPORT_US,
     MAX_US_AFTER_SUMMARY,
+    SUMMARY_RE,
     Assembler,
     Mode,
     assemble,
@@ -495,3 +500,58 @@ class TestNumbers:
         r = one(assemble([kill]))
         assert (r["pid"], r["total_vm_kb"], r["uid"], r["anon_rss_kb"]) == (None, None, None, 1)
         assert orjson.loads(orjson.dumps(r)) == r
+
+
+class TestSummaryPattern:
+    """SUMMARY_RE takes its comma-holding fields a comma-free stretch at a time: it must match
+    exactly what the plain ``.*?`` form matches, groups included."""
+
+    PIECES = (
+        "oom-kill:constraint=CONSTRAINT_MEMCG",
+        ",nodemask=",
+        "(null)",
+        "0-1,3",
+        ",cpuset=",
+        ",mems_allowed=",
+        "0",
+        ",oom_memcg=",
+        ",global_oom",
+        ",task_memcg=",
+        "/kubepods/a,b/c",
+        ",task=",
+        "my (app), v2",
+        ",pid=",
+        "3171",
+        ",uid=",
+        "0",
+        ",",
+        "\n",
+        " ",
+        "x",
+    )
+
+    @staticmethod
+    def plain() -> re.Pattern[str]:
+        return re.compile(SUMMARY_RE.pattern.replace(_UP_TO_COMMA, ".*?"), SUMMARY_RE.flags)
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(st.sampled_from(PIECES), max_size=24))
+    def test_same_matches_as_lazy_dot_star(self, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        a, b = SUMMARY_RE.match(text), self.plain().match(text)
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert a.groupdict() == b.groupdict()
+
+    def test_real_summaries_match_alike(self) -> None:
+        """Every summary line of the real captures: the same groups both ways."""
+        lines = [
+            line.split(";", 1)[1]
+            for path in sorted((Path(__file__).parent / "data" / "real").glob("*.kmsg"))
+            for line in path.read_text(errors="replace").splitlines()
+            if "oom-kill:constraint=" in line
+        ]
+        assert lines
+        for text in lines:
+            a, b = SUMMARY_RE.match(text), self.plain().match(text)
+            assert a is not None and b is not None and a.groupdict() == b.groupdict()

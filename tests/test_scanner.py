@@ -218,12 +218,15 @@ def as_format(name: str, line: bytes) -> bytes:
 
 
 class FullDecoder:
-    """A decoder without its ``quick_text``: the scanner decodes every line it reads."""
+    """A decoder without its quick paths (``quick_text``, ``quick_run``): the scanner decodes
+    every line it reads (continuation lines with the line they continue, as the decoder does)."""
 
     def __init__(self, name: str, options: DecodeOptions) -> None:
         self.name = name
         self._decoder = make_decoder(name, options)
         self.extra_markers = self._decoder.extra_markers
+        self.continues = getattr(self._decoder, "continues", None)
+        self.continuation = getattr(self._decoder, "continuation", None)
 
     def decode(self, raw: bytes) -> object:
         return self._decoder.decode(raw)

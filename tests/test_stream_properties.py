@@ -27,7 +27,7 @@ from helpers import run_pipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convert import LINE_FORMATS, STREAM_FORMATS, Record, Source, read_kmsg
+from convert import LINE_FORMATS, STREAM_FORMATS, Record, Source, kernel_record, kernel_records
 from oom_input.assembler import Assembler
 from oom_input.decoders import detect_stream, make_decoder
 from oom_input.pipeline import STREAM_HEAD_BYTES, Pipeline
@@ -43,8 +43,6 @@ FIXTURES = sorted(
     for p in DATA.rglob("*")
     if p.is_file() and p.suffix not in NOT_FIXTURES and p.parent.name not in NOT_KERNEL_LOGS
 )
-# dmesg's "[  499.798531] text" (a record's continuation lines carry no stamp)
-_DMESG_LINE = re.compile(rb"^\[\s*(\d+)\.(\d{6})\] (.*)$")
 # the fields a report gives whatever format carried it (host, boot, times and seq depend on it)
 REPORT_KEYS = (
     "pid",
@@ -88,35 +86,6 @@ def test_every_kind_of_fixture_is_drawn() -> None:
 
 
 # --- the variants: every fixture as it is, every report in every format -------------------------
-def kernel_record(pri: int, seq: int, usec: int, text: bytes) -> Record:
-    """A record as /dev/kmsg gives it: the kernel escapes control bytes, bytes >= 127 and "\\"
-    (printk's msg_print_ext_body)."""
-    escaped = b"".join(
-        b"\\x%02x" % c if c < 32 or c >= 127 or c == 92 else bytes((c,)) for c in text
-    )
-    return Record(pri, seq, usec, b"%d,%d,%d,-;" % (pri, seq, usec) + escaped, text)
-
-
-def kernel_records(path: Path) -> list[Record] | None:
-    """The kernel records of a real or legacy capture (kmsg, or dmesg text read back into
-    records: a stamped line starts one, unstamped lines continue it), else None."""
-    data = path.read_bytes()
-    if path.suffix == ".kmsg":
-        return read_kmsg(data)
-    if path.suffix != ".dmesg":
-        return None
-    records: list[Record] = []
-    for line in data.split(b"\n"):
-        m = _DMESG_LINE.match(line)
-        if m is not None:
-            usec = int(m[1]) * 10**6 + int(m[2])
-            records.append(kernel_record(6, len(records) + 1, usec, m[3]))
-        elif line.strip() and records:
-            last = records[-1]
-            records[-1] = kernel_record(6, last.seq, last.usec, last.text + b"\n" + line.strip())
-    return records
-
-
 REPORTS = {
     p.relative_to(DATA).as_posix(): recs
     for p in FIXTURES

@@ -93,6 +93,17 @@ class AutoDecoder:
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
 
+    def continues(self, raw: bytes) -> bool:
+        """The previous line's format's ``continues`` (a format without: False)."""
+        test = getattr(self._last, "continues", None)
+        return test is not None and bool(test(raw))
+
+    def continuation(self, raw: bytes, head: bytes | None) -> KernelLine | Ignored:
+        """The previous line's format's ``continuation``, else the line as plain text."""
+        read = getattr(self._last, "continuation", None)
+        result = None if read is None else read(raw, head)
+        return self._plain.decode(raw) if result is None else result
+
     def quick_text(self, raw: bytes) -> QuickText | None:
         """The previous line's format's ``quick_text`` (a line it claims is that format's)."""
         quick = getattr(self._last, "quick_text", None)
@@ -125,10 +136,18 @@ class FormatDecoder:
         self.quick_run: Callable[[bytes, int, int, bytes], QuickRun] | None = getattr(
             self._decoder, "quick_run", None
         )
+        self.continues: Callable[[bytes], bool] | None = getattr(self._decoder, "continues", None)
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line in this format, else reported and taken as plain text."""
-        result = self._decoder.decode(raw)
+        return self._or_plain(self._decoder.decode(raw), raw)
+
+    def continuation(self, raw: bytes, head: bytes | None) -> KernelLine | Ignored:
+        """The format's reading of a continuation line of ``head``, else as ``decode``."""
+        read = getattr(self._decoder, "continuation", None)
+        return self._or_plain(None if read is None else read(raw, head), raw)
+
+    def _or_plain(self, result: KernelLine | Ignored | None, raw: bytes) -> KernelLine | Ignored:
         if result is None:
             self._report(self._reason, raw)
             return self._plain.decode(raw)

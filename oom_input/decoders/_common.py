@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Final
 
 from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickRun, SourceKey
 
@@ -58,6 +59,36 @@ KERNEL_STAMP_IN_MESSAGE = re.compile(MONOTONIC_STAMP + rb"\]" + CALLER_ID + rb"(
 def strip_cr(raw: bytes) -> bytes:
     """The line without a trailing carriage return (files written on or for Windows)."""
     return raw[:-1] if raw.endswith(b"\r") else raw
+
+
+# util-linux dmesg and journalctl print a multi-line message (memory.stat on 5.0-6.3, Mem-Info's
+# counters) as its first line, then the others indented by these, without a stamp
+CONTINUATION_INDENTS: Final = (b" ", b"\t")
+
+
+def continues(raw: bytes) -> bool:
+    """Is this line a continuation line (of the nearest line before it that is none)?"""
+    return raw[:1] in CONTINUATION_INDENTS
+
+
+def continuation_line(
+    raw: bytes,
+    options: DecodeOptions,
+    source_format: str,
+    host: str | None = None,
+    boot_id: str | None = None,
+) -> KernelLine | Ignored:
+    """A continuation line of a kernel message from ``host``: its text without the indent (an
+    empty one is nothing to read)."""
+    text = strip_cr(raw).strip()
+    if not text:
+        return IGNORED
+    return KernelLine(
+        text=decode_text(text, raw, options),
+        host=host,
+        boot_id=boot_id,
+        source_format=source_format,
+    )
 
 
 def dashed_uuid(hex32: bytes) -> str:

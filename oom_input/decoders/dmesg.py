@@ -45,8 +45,11 @@ from oom_input.decoders._common import (
     SYSLOG_TAIL,
     WEEKDAY,
     Stamp,
+    StampConverter,
     Times,
     civil_wall_us,
+    continuation_line,
+    continues,
     decode_text,
     find_stamp,
     iso_times,
@@ -120,27 +123,30 @@ class DmesgDecoder:
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One dmesg line, or None when it has neither a dmesg stamp nor ``-x`` names."""
         line = strip_cr(raw)
-        prefix = DMESG_PREFIX.match(line)
-        assert prefix is not None  # every part of the prefix is optional
-        found = find_stamp(DMESG_STAMPS, line, prefix.end())
+        parsed = _parse(line)
+        if parsed is None:
+            return None
+        text_at, found = parsed
         if found is None:
-            if prefix["facility"] is None:
-                return None
-            text = decode_text(line[prefix.end() :], raw, self.options)
+            text = decode_text(line[text_at:], raw, self.options)
             return KernelLine(text=text, source_format=self.name)
         stamp, convert = found
-        end = STAMP_END.match(line, stamp.end())
-        if end is None:
-            return None
-        if convert is monotonic_times and prefix.end() == 0 and _is_journal(line, stamp.end()):
-            return None
         wall_us, kernel_us = stamp_times(convert, stamp, self.options, raw)
         return KernelLine(
-            text=decode_text(line[end.end() :], raw, self.options),
+            text=decode_text(line[text_at:], raw, self.options),
             kernel_us=kernel_us,
             wall_us=wall_us,
             source_format=self.name,
         )
+
+    continues = staticmethod(continues)
+
+    def continuation(self, raw: bytes, head: bytes | None) -> KernelLine | Ignored | None:
+        """A continuation line (``continues``) of line ``head``: kernel text when ``head`` is a
+        dmesg line (dmesg prints no times on them), else None."""
+        if head is None or _parse(strip_cr(head)) is None:
+            return None
+        return continuation_line(raw, self.options, self.name)
 
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text of a line of dmesg's default style (``[  499.798531] text``, no
@@ -169,6 +175,23 @@ def _run_patterns(shape: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """A run of default-style lines whose text is ``shape``, and one such line (its groups)."""
     line = uncaptured(KERNEL_TIME.pattern) + STAMP_END_SPACE + rb"(?:%s)\n" % shape
     return re.compile(rb"(?:%s)+" % line), re.compile(line)
+
+
+def _parse(line: bytes) -> tuple[int, tuple[re.Match[bytes], StampConverter] | None] | None:
+    """Where a dmesg line's text starts, and its stamp (None with ``-x -t``); None when the line
+    is no dmesg line."""
+    prefix = DMESG_PREFIX.match(line)
+    assert prefix is not None  # every part of the prefix is optional
+    found = find_stamp(DMESG_STAMPS, line, prefix.end())
+    if found is None:
+        return None if prefix["facility"] is None else (prefix.end(), None)
+    stamp, convert = found
+    end = STAMP_END.match(line, stamp.end())
+    if end is None:
+        return None
+    if convert is monotonic_times and prefix.end() == 0 and _is_journal(line, stamp.end()):
+        return None
+    return end.end(), found
 
 
 def _is_journal(line: bytes, stamp_end: int) -> bool:

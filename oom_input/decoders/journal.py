@@ -52,8 +52,11 @@ from oom_input.decoders._common import (
     WEEKDAY,
     Stamp,
     StampConverter,
+    StampedTail,
     Times,
     bsd_times,
+    continuation_line,
+    continues,
     dashed_uuid,
     dated_wall_us,
     find_stamped_tail,
@@ -146,16 +149,44 @@ class JournalDecoder:
         line = strip_cr(raw)
         if line.startswith(b"-- "):
             return self._note(line)
-        found = find_stamped_tail(JOURNAL_STAMPS, line)
+        found = self._stamped_tail(line)
         if found is None:
-            return None
-        _stamp, convert, tail = found
-        if convert is monotonic_times and not self._claims_monotonic(tail):
             return None
         result = tail_line(found, raw, self.options, self.name)
         if isinstance(result, KernelLine):
             result.boot_id = self._boot_id
         return result
+
+    continues = staticmethod(continues)
+
+    def continuation(self, raw: bytes, head: bytes | None) -> KernelLine | Ignored | None:
+        """A continuation line (``continues``) of line ``head``: kernel text of ``head``'s host
+        when ``head`` is a kernel line, IGNORED when another program's (its message goes on:
+        never kernel text), else None."""
+        line = None if head is None else strip_cr(head)
+        found = None if line is None or line.startswith(b"-- ") else self._stamped_tail(line)
+        if found is None:
+            return None
+        tail = found[2]
+        if tail["ident"] != b"kernel":
+            return IGNORED
+        host = tail["host"]
+        return continuation_line(
+            raw,
+            self.options,
+            self.name,
+            None if host is None else host.decode("utf-8", errors="replace"),
+            self._boot_id,
+        )
+
+    def _stamped_tail(self, line: bytes) -> StampedTail | None:
+        """The stamp and ``host ident: message`` of a journalctl line, else None."""
+        found = find_stamped_tail(JOURNAL_STAMPS, line)
+        if found is None:
+            return None
+        if found[1] is monotonic_times and not self._claims_monotonic(found[2]):
+            return None
+        return found
 
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
