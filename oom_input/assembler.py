@@ -218,8 +218,9 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
-    # the text markers of the lines it can still use, as of Assembler._wants_epoch wants_epoch
-    wants: tuple[str, ...] = ()
+    # the markers of the lines it can still use (bytes, text), as of Assembler._wants_epoch
+    # wants_epoch
+    wants: tuple[tuple[bytes, ...], tuple[str, ...]] = ((), ())
     wants_epoch: int = -1
 
 
@@ -343,9 +344,17 @@ class Assembler:
                     break
                 if src.report is not None:
                     left -= 1
-                    want.update(dict.fromkeys(_report_wants(src.report)))
+                    want.update(dict.fromkeys(self._wants_of(src.report)[0]))
             self._wanted = tuple(want)
         return self._wanted
+
+    def _wants_of(self, report: _Report) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+        """``_report_wants(report)`` (and as text), worked out once per change of wants."""
+        if report.wants_epoch != self._wants_epoch:
+            wants = _report_wants(report)
+            report.wants = (wants, _text_markers(wants))
+            report.wants_epoch = self._wants_epoch
+        return report.wants
 
     def _forget_wants(self) -> None:
         """What an open report can still use may have changed."""
@@ -435,10 +444,10 @@ class Assembler:
         test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
         evidence = report.evidence
         if not report.in_block:
-            if report.wants_epoch != self._wants_epoch:
-                report.wants = _text_markers(_report_wants(report))
-                report.wants_epoch = self._wants_epoch
-            if not any(marker in text for marker in report.wants):
+            for marker in self._wants_of(report)[1]:
+                if marker in text:
+                    break
+            else:
                 return False
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)

@@ -412,10 +412,11 @@ class ReportEvidence:
         m = layout.row_re.match(text)
         if m is None:
             return False
-        pid = parse_int(m.group(1))
-        rss = parse_int(m.group(layout.rss)) if layout.rss else 0
-        uid = parse_int(m.group(layout.uid)) if layout.uid else -1
-        adj = parse_int(m.group(layout.adj)) if layout.adj else None
+        group = m.group
+        pid = parse_int(group(1))
+        rss = parse_int(group(layout.rss)) if layout.rss else 0
+        uid = parse_int(group(layout.uid)) if layout.uid else -1
+        adj = parse_int(group(layout.adj)) if layout.adj else None
         self._rows += 1
         self._rss_pages += rss
         top = self._top
@@ -423,9 +424,9 @@ class ReportEvidence:
             top.offer(
                 rss,
                 pid,
-                parse_int(m.group(layout.tgid)) if layout.tgid else pid,
+                parse_int(group(layout.tgid)) if layout.tgid else pid,
                 uid,
-                parse_int(m.group(layout.swap)) if layout.swap else None,
+                parse_int(group(layout.swap)) if layout.swap else None,
                 adj,
                 m.group("name") or "",
             )

@@ -396,7 +396,7 @@ class LineScanner:
     def _take(self, raw: bytes, line_end: int) -> None:
         """``_line``, by the decoder's text alone when that is all the assembler needs (an
         evidence line: no KernelLine is built)."""
-        if self._quick is not None and any(m in raw for m in TEXT_ONLY_MARKERS):
+        if self._quick is not None and _contains(raw, TEXT_ONLY_MARKERS):
             found = self._quick(raw)
             if found is not None and self._assembler.feed_text(
                 self._source_key(found[1]), found[0]
@@ -459,8 +459,20 @@ class LineScanner:
         return head
 
 
+# (loops, not any() of a generator: these run for every line found, and a generator costs more
+# than the searches on a short line)
 def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool:
-    return any(buf.find(marker, start, end) >= 0 for marker in markers)
+    for marker in markers:  # noqa: SIM110
+        if buf.find(marker, start, end) >= 0:
+            return True
+    return False
+
+
+def _contains(raw: bytes, markers: tuple[bytes, ...]) -> bool:
+    for marker in markers:  # noqa: SIM110
+        if marker in raw:
+            return True
+    return False
 
 
 def _first_marker(
