@@ -53,10 +53,10 @@ MAX_LINE_BYTES = 256 * 1024
 # stream of N hosts puts about N lines between two lines of one host), within a cap.
 LOOKBACK_BYTES_PER_SOURCE = 64 * 1024
 MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
-_PIECE_BYTES = 64 * 1024
 # how far back the line a continuation line continues is looked for (a multi-line kernel record,
-# memory.stat's ~100 lines included, is a few KiB)
-MAX_CONTINUED_BYTES = 64 * 1024
+# memory.stat's ~100 lines included, is a few KiB); the bytes kept always reach this far
+MAX_CONTINUED_BYTES = LOOKBACK_BYTES_PER_SOURCE
+_PIECE_BYTES = 64 * 1024
 _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
 
 
@@ -113,9 +113,9 @@ class LineScanner:
             decoder, "continuation", lambda raw, head: None
         )
         self._current: tuple[bytes, int] = (b"", 0)  # the buffer being scanned, its offset
-        # (stream offset, line): the lines before that offset back to this line are it and
-        # its continuation lines (see _continued)
-        self._continued_known: tuple[int, bytes] | None = None
+        # (stream offset, line or None): the lines before that offset back to this line are it
+        # and its continuation lines, or there is no such line (see _continued)
+        self._continued_known: tuple[int, bytes | None] | None = None
         self._file_at = 0  # stream offset of the current file's first line
 
     # --- input -------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ class LineScanner:
         nearest line before it in its file that is no continuation line (None: none within
         MAX_CONTINUED_BYTES). The regions read lately are kept whole, so this does not depend
         on how the stream was cut into reads; the last answer is remembered, so a record's
-        continuation lines cost linear time."""
+        continuation lines cost linear time, found or not."""
         assert self._continues is not None
         known = self._continued_known
         floor = max(self._file_at, line_at - MAX_CONTINUED_BYTES)
@@ -455,7 +455,7 @@ class LineScanner:
             else:
                 continue
             break
-        self._continued_known = None if head is None else (line_at, head)
+        self._continued_known = (line_at, head)
         return head
 
 

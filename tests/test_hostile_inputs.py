@@ -58,6 +58,11 @@ def read_lines(data: bytes) -> None:
     pipeline.finish()
 
 
+DMESG_STATS_HEAD = (
+    b"[    1.000000] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0\n"
+    b"[    1.000001] memory: usage 1kB, limit 1kB, failcnt 1\n"
+    b"[    1.000002] Memory cgroup stats for /x:\n"
+)
 # name -> (reader, the input of a given size)
 HOSTILE: dict[str, tuple[Callable[[bytes], None], Callable[[int], bytes]]] = {
     # issue 16's case: array16 headers declaring 65535 items, nested
@@ -90,6 +95,15 @@ HOSTILE: dict[str, tuple[Callable[[bytes], None], Callable[[int], bytes]]] = {
     "json nested objects": (read_lines, lambda n: repeated(b'{"a":', n)),
     "text markers without newline": (read_lines, lambda n: repeated(b"invoked oom-killer: ", n)),
     "text lone kill lines": (read_lines, lambda n: repeated(b"Killed process 1 (x)\n", n)),
+    # continuation lines are read with the line they continue (found once, then remembered)
+    "dmesg continuation lines in a stats block": (
+        read_lines,
+        lambda n: DMESG_STATS_HEAD + repeated(b"                anon 1\n", n),
+    ),
+    "dmesg continuation kill lines": (
+        read_lines,
+        lambda n: b"[    1.000000] x\n" + repeated(b"   Killed process 1 (x)\n", n),
+    ),
 }
 
 
