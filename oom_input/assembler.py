@@ -859,11 +859,14 @@ _TESTS = tuple((tuple(m.decode() for m in kind.markers), kind.prefix, kind) for 
 _FRESH_EVIDENCE_WANTS = ReportEvidence().wanted_markers()
 
 
+_INNER_WANTED = tuple(kind.wanted for kind in INNER_KINDS if kind.wanted is not None)
+
+
 def _report_wants(report: _Report) -> tuple[bytes, ...]:
     """The markers of the inner lines this report can still use: its own kinds' and, before
     its summary, its evidence's."""
     return _wants(
-        tuple(kind.wanted(report) for kind in INNER_KINDS if kind.wanted is not None),
+        tuple([wanted(report) for wanted in _INNER_WANTED]),
         (report.evidence.wanted_markers() if report.evidence is not None else _FRESH_EVIDENCE_WANTS)
         if report.summary_time is None
         else (),

@@ -99,9 +99,13 @@ RAM_PAGES_RE = re.compile(r"^(?P<pages>\d+) pages RAM")
 
 # --- bounds and defaults ----------------------------------------------------------------------
 DEFAULT_TOP_TASKS = 5
-# rows whose pid and sizes are kept to find the victim's row once the kill line names it (26
+# rows whose pid and sizes are kept to find the victim's row once the kill line names it (32
 # bytes each); later rows still count for task_count and top_tasks
 MAX_INDEXED_ROWS = 131_072
+_INDEXED = 4  # numbers per row in the index
+_INDEX_LIMIT = MAX_INDEXED_ROWS * _INDEXED
+# a line this long cannot hold a number int() refuses (its limit is 4300 digits)
+_INT_SAFE_CHARS = 4300
 MAX_STATS = 512  # memory.stat has ~100 keys; more would be a damaged report
 DEFAULT_PAGE_KB = 4
 PAGE_SIZES_KB: Final = (4, 8, 16, 32, 64, 128, 256)  # every Linux architecture's choices
@@ -305,10 +309,7 @@ class ReportEvidence:
 
     __slots__ = (
         "_block",
-        "_index_adj",
-        "_index_pid",
-        "_index_rss",
-        "_index_uid",
+        "_index",
         "_layout",
         "_meminfo",
         "_ram_pages",
@@ -330,10 +331,7 @@ class ReportEvidence:
         self._layout: _Layout | None = None
         self._rows = 0
         self._rss_pages = 0
-        self._index_pid = array("q")
-        self._index_rss = array("q")
-        self._index_uid = array("q")
-        self._index_adj = array("h")
+        self._index = array("q")  # pid, rss, uid, oom_score_adj of each row indexed
         self._stats: dict[str, int] | None = None
         self._stats_done = False
         self._meminfo: dict[str, int] | None = None
@@ -412,11 +410,14 @@ class ReportEvidence:
         m = layout.row_re.match(text)
         if m is None:
             return False
-        group = m.group
-        pid = parse_int(group(1))
-        rss = parse_int(group(layout.rss)) if layout.rss else 0
-        uid = parse_int(group(layout.uid)) if layout.uid else -1
-        adj = parse_int(group(layout.adj)) if layout.adj else None
+        *digits, name = m.groups()
+        # number[i] is group i + 1's; a line too short to hold a number int() refuses needs no
+        # parse_int per column
+        number = list(map(int if len(text) <= _INT_SAFE_CHARS else parse_int, digits))
+        pid = number[0]
+        rss = number[layout.rss - 1] if layout.rss else 0
+        uid = number[layout.uid - 1] if layout.uid else -1
+        adj = number[layout.adj - 1] if layout.adj else None
         self._rows += 1
         self._rss_pages += rss
         top = self._top
@@ -424,23 +425,21 @@ class ReportEvidence:
             top.offer(
                 rss,
                 pid,
-                parse_int(group(layout.tgid)) if layout.tgid else pid,
+                number[layout.tgid - 1] if layout.tgid else pid,
                 uid,
-                parse_int(group(layout.swap)) if layout.swap else None,
+                number[layout.swap - 1] if layout.swap else None,
                 adj,
-                m.group("name") or "",
+                name or "",
             )
         # the index holds 64-bit numbers: a row with larger ones cannot be the victim's
         if (
-            len(self._index_pid) < MAX_INDEXED_ROWS
+            len(self._index) < _INDEX_LIMIT
             and -MAX_NUMBER <= pid <= MAX_NUMBER
             and -MAX_NUMBER <= rss <= MAX_NUMBER
             and -MAX_NUMBER <= uid <= MAX_NUMBER
         ):
-            self._index_pid.append(pid)
-            self._index_rss.append(rss)
-            self._index_uid.append(uid)
-            self._index_adj.append(0 if adj is None else max(-32768, min(32767, adj)))
+            clamped = 0 if adj is None else -32768 if adj < -32768 else min(adj, 32767)
+            self._index.extend((pid, rss, uid, clamped))
         return True
 
     # --- memory cgroup -----------------------------------------------------------------------
@@ -589,10 +588,10 @@ class ReportEvidence:
         if pid is None:
             return None
         try:
-            i = self._index_pid.index(pid)
+            at = self._index[0::_INDEXED].index(pid) * _INDEXED
         except ValueError:
             return None
-        return self._index_rss[i], self._index_uid[i], self._index_adj[i]
+        return self._index[at + 1], self._index[at + 2], self._index[at + 3]
 
     def _system_memory(self, page_kb: int) -> dict[str, int | None] | None:
         meminfo = self._meminfo
