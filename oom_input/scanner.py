@@ -12,7 +12,10 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 - before each kill line, the CONTEXT lines (legacy chosen victim, memory.oom.group) in the bytes
   since the last kill line, at most ``lookback_bytes()`` back (64 KiB per source seen): the
   kernel prints them right before a kill line, but other hosts' lines may lie between in a
-  merged stream.
+  merged stream;
+- a line of no kind of its own (an evidence line) by its text alone (``Assembler.feed_text``);
+- a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
+  line and indented lines) together with the line it continues, found in the bytes kept.
 
 Which lines are fed depends only on the bytes and on the assembler's state, never on how the
 bytes were cut into chunks: ``feed_line`` is ``feed`` of one line, and the last lines read stay
@@ -433,11 +436,8 @@ class LineScanner:
         known = self._continued_known
         floor = max(self._file_at, line_at - MAX_CONTINUED_BYTES)
         buf, base = self._current
-        pieces = [*self._history, (buf, self._stream_pos - base, line_at - base, self._stream_pos)]
-        if self._small:
-            pieces.insert(-1, (bytes(self._small), 0, len(self._small), self._small_at))
         head: bytes | None = None
-        for piece, start, end, piece_at in reversed(pieces):
+        for piece, start, end, piece_at in reversed(self._segments(buf, line_at - base, base)):
             low = start + max(0, floor - piece_at)
             end = min(end, start + line_at - piece_at)  # the start of the line after
             while end > low:

@@ -98,7 +98,11 @@ class Decoder(Protocol):
         report nothing, else None (the line must be decoded); readers use it, when present, for
         lines whose text is all that can matter. And ``quick_run(buf, pos, end, shape) ->
         QuickRun``: the consecutive lines from ``buf[pos]`` (up to ``end``) whose decoded text
-        fully matches bytes pattern ``shape``, as ``quick_text`` would give them."""
+        fully matches bytes pattern ``shape``, as ``quick_text`` would give them. A text format
+        that prints a multi-line record as indented continuation lines has ``continues(raw) ->
+        bool`` and ``continuation(raw, head) -> KernelLine | Ignored | None``: the line read
+        with ``head``, the nearest line before it that does not continue (None: none); readers
+        decode such lines with it instead of ``decode``."""
         ...
 
 
