@@ -35,14 +35,14 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
 from oom_input.decoders._common import strip_cr
-from oom_input.decoders._records import RecordReader, envelope_entries
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
+from oom_input.decoders._records import NotQuick, RecordReader, envelope_entries
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
@@ -51,6 +51,8 @@ RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
 # prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
 JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
+Record = Mapping[str, Any]
+T = TypeVar("T")
 
 
 class JsonDecoder:
@@ -65,10 +67,26 @@ class JsonDecoder:
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
-        value = self._parse(raw)
+        return self._read(raw, self.options, self._reader.read)
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text and (host, boot id) of a JSON record that is a kernel line, without
+        building the line; None for any other line and one ``decode`` would report (decode it)."""
+        try:
+            found = self._read(raw, self._reader.quick_options, self._reader.quick_text)
+        except NotQuick:
+            return None
+        return None if isinstance(found, Ignored) else found
+
+    def _read(
+        self, raw: bytes, options: DecodeOptions, read: Callable[[Record, bytes, int | None], T]
+    ) -> T | Ignored | None:
+        """``read`` of the line's record (the first event of an event array), IGNORED for
+        other JSON, None for a non-JSON line; what is wrong is reported to ``options``."""
+        value = self._parse(raw, options)
         if value is None or not self._claims(value):
             return None
-        record: Mapping[str, Any]
+        record: Record
         wall_us: int | None
         if type(value) is dict:  # the common case, a bare record
             record, wall_us = value, None
@@ -77,14 +95,14 @@ class JsonDecoder:
             if not entries:
                 return IGNORED
             if len(entries) > 1:
-                self.options.report("several events in one JSON line: only the first is read", raw)
+                options.report("several events in one JSON line: only the first is read", raw)
             record, wall_us = entries[0]
-        return self._reader.read(record, raw, wall_us)
+        return read(record, raw, wall_us)
 
     def _claims(self, value: object) -> bool:
         return True  # any JSON value that starts like a record
 
-    def _parse(self, raw: bytes) -> object | None:
+    def _parse(self, raw: bytes, options: DecodeOptions) -> object | None:
         body = raw  # the common case: an object (orjson takes a trailing CR as white space)
         if raw[:1] != b"{":
             body = strip_cr(raw)
@@ -96,7 +114,7 @@ class JsonDecoder:
         try:
             value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
-            self.options.report("invalid JSON", raw)
+            options.report("invalid JSON", raw)
             return None
         return value
 
