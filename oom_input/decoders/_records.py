@@ -77,7 +77,7 @@ WALL_US_KEYS = (
 WALL_TIME_KEYS = ("timestamp", "@timestamp", "time", "date")
 # keys only journalctl's own output has: such records are labelled "journal-json"
 JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
-KMSG_RECORD_KEYS = ("sec", "usec", "msg")
+KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}\Z")
@@ -88,6 +88,8 @@ _MAX_SOURCES = 4096  # (host, boot id) tuples quick_text remembers
 
 
 def _first_value(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    if record.keys().isdisjoint(keys):  # most fields are absent from most records: ask once
+        return None
     for key in keys:
         value = record.get(key)
         if value is not None:
@@ -234,7 +236,7 @@ def text_of(value: Any, raw: bytes, options: DecodeOptions) -> str | None:
 
 
 def _is_kmsg_record(record: Mapping[str, Any]) -> bool:
-    return all(key in record for key in KMSG_RECORD_KEYS)
+    return record.keys() >= KMSG_RECORD_KEYS
 
 
 class RecordReader:
@@ -353,6 +355,8 @@ class RecordReader:
 
     @staticmethod
     def _kmsg_text(message: Any, raw: bytes, options: DecodeOptions) -> str:
+        if isinstance(message, str) and message.isascii() and "\\" not in message:
+            return message.partition("\n")[0]  # the common case: no escape, nothing to decode
         body = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else b""
         if isinstance(message, (bytes, bytearray)):
             body = bytes(message)
