@@ -320,13 +320,9 @@ class RecordReader:
             if text_of(transport, raw, options) != "kernel":
                 return IGNORED
             facility = _first_value(record, FACILITY_KEYS)
-            if (
-                facility is not None
-                and (
-                    str(facility) if isinstance(facility, int) else text_of(facility, raw, options)
-                )
-                != "0"
-            ):
+            if isinstance(facility, int):
+                facility = str(facility)
+            if facility is not None and text_of(facility, raw, options) != "0":
                 return IGNORED  # written into /dev/kmsg by a process
         if _is_kmsg_record(record):
             return self._kmsg_text(record["msg"], raw, options)
