@@ -85,21 +85,59 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
 _MICROS = Decimal(10**6)
 _MAX_SOURCES = 4096  # (host, boot id) tuples quick_text remembers
+# key layouts whose Fields a reader remembers, and the most keys such a layout has
+_MAX_LAYOUTS, _MAX_LAYOUT_KEYS = 256, 64
+
+
+class Fields(NamedTuple):
+    """The keys of each field that records of one key layout hold, in the order of precedence
+    (the first that is not null wins); worked out once per layout, since a stream's records
+    mostly share a few."""
+
+    message: tuple[str, ...]
+    transport: tuple[str, ...]
+    facility: tuple[str, ...]
+    host: tuple[str, ...]
+    boot_id: tuple[str, ...]
+    monotonic: tuple[str, ...]
+    wall_us: tuple[str, ...]
+    wall_time: tuple[str, ...]
+    kmsg: bool  # a Fluent Bit kmsg record
+    journalctl: bool  # written by journalctl
+
+
+def fields_of(record: Mapping[str, Any]) -> Fields:
+    """The ``Fields`` of a record."""
+    keys = record.keys()
+
+    def held(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(name for name in names if name in keys)
+
+    return Fields(
+        message=held(MESSAGE_KEYS),
+        transport=held(TRANSPORT_KEYS),
+        facility=held(FACILITY_KEYS),
+        host=held(HOST_KEYS),
+        boot_id=held(BOOT_ID_KEYS),
+        monotonic=held(MONOTONIC_KEYS),
+        wall_us=held(WALL_US_KEYS),
+        wall_time=held(WALL_TIME_KEYS),
+        kmsg=keys >= KMSG_RECORD_KEYS,
+        journalctl=not keys.isdisjoint(JOURNALCTL_KEYS),
+    )
 
 
 def _first_value(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
-    if record.keys().isdisjoint(keys):  # most fields are absent from most records: ask once
-        return None
     for key in keys:
-        value = record.get(key)
+        value = record[key]
         if value is not None:
             return value
     return None
 
 
-def message_of(record: Mapping[str, Any]) -> Any:
+def message_of(record: Mapping[str, Any], fields: Fields) -> Any:
     """The raw value of a record's text field (see the module docstring), None without one."""
-    message = _first_value(record, MESSAGE_KEYS)
+    message = _first_value(record, fields.message)
     return record.get("exec") if message is None else message
 
 
@@ -235,10 +273,6 @@ def text_of(value: Any, raw: bytes, options: DecodeOptions) -> str | None:
     return None
 
 
-def _is_kmsg_record(record: Mapping[str, Any]) -> bool:
-    return record.keys() >= KMSG_RECORD_KEYS
-
-
 class RecordReader:
     """Turns records into kernel lines; one per stream (the line decoders it uses for agents'
     text lines keep per-stream state)."""
@@ -249,6 +283,7 @@ class RecordReader:
         self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
         self.quick_options = replace(options, report=refuse)  # what quick paths report to
         self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
+        self._layouts: dict[tuple[Any, ...], Fields] = {}
 
     @property
     def extra_markers(self) -> tuple[bytes, ...]:
@@ -259,23 +294,24 @@ class RecordReader:
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> KernelLine | Ignored:
         """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
-        found = self._line_text(record, raw, self.options, self._decode_line)
+        fields = self._fields(record)
+        found = self._line_text(record, fields, raw, self.options, self._decode_line)
         if isinstance(found, Ignored):
             return IGNORED
-        line = self._own_line(record, found) if isinstance(found, str) else found
-        own_wall = self._wall_us(record)
+        line = self._own_line(record, fields, found) if isinstance(found, str) else found
+        own_wall = self._wall_us(record, fields)
         if own_wall is not None:
             wall_us = own_wall
         if line.kernel_us is None:
-            line.kernel_us = _as_int(_first_value(record, MONOTONIC_KEYS))
+            line.kernel_us = _as_int(_first_value(record, fields.monotonic))
         if line.wall_us is None:
             line.wall_us = wall_us
         if line.host is None:
-            line.host = self._host(record, raw, self.options)
+            line.host = self._host(record, fields, raw, self.options)
         if line.boot_id is None:
-            line.boot_id = self._boot_id(record, raw, self.options)
+            line.boot_id = self._boot_id(record, fields, raw, self.options)
         line.source_format = self.source_format
-        if self.source_format == "json" and any(key in record for key in JOURNALCTL_KEYS):
+        if self.source_format == "json" and fields.journalctl:
             line.source_format = "journal-json"
         return line
 
@@ -284,8 +320,9 @@ class RecordReader:
     ) -> QuickText | None:
         """``read``'s text and (host, boot id) of a record, without building its line; None
         when it is not a kernel line or reading it would report something (read it then)."""
+        fields = self._fields(record)
         try:
-            found = self._line_text(record, raw, self.quick_options, self._quick_line)
+            found = self._line_text(record, fields, raw, self.quick_options, self._quick_line)
             if isinstance(found, Ignored):
                 return None
             if isinstance(found, str):
@@ -293,9 +330,9 @@ class RecordReader:
             else:
                 text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:
-                host = self._host(record, raw, self.quick_options)
+                host = self._host(record, fields, raw, self.quick_options)
             if boot_id is None:
-                boot_id = self._boot_id(record, raw, self.quick_options)
+                boot_id = self._boot_id(record, fields, raw, self.quick_options)
         except NotQuick:
             return None
         source = (host, boot_id)
@@ -306,27 +343,40 @@ class RecordReader:
             known = self._sources[source] = source
         return text, known
 
+    def _fields(self, record: Mapping[str, Any]) -> Fields:
+        """The record's ``Fields``, remembered per key layout."""
+        if len(record) > _MAX_LAYOUT_KEYS:
+            return fields_of(record)
+        layout = tuple(record)
+        fields = self._layouts.get(layout)
+        if fields is None:
+            if len(self._layouts) >= _MAX_LAYOUTS:
+                self._layouts.clear()
+            fields = self._layouts[layout] = fields_of(record)
+        return fields
+
     def _line_text(
         self,
         record: Mapping[str, Any],
+        fields: Fields,
         raw: bytes,
         options: DecodeOptions,
         decode_line: Callable[[str], KernelLine | Ignored | None],
     ) -> str | KernelLine | Ignored:
         """A record's text when its own fields make its line (``_own_line``), the line
         ``decode_line`` makes of the text of an agent's record, or IGNORED."""
-        transport = _first_value(record, TRANSPORT_KEYS)
+        transport = _first_value(record, fields.transport)
         if transport is not None:
             if text_of(transport, raw, options) != "kernel":
                 return IGNORED
-            facility = _first_value(record, FACILITY_KEYS)
+            facility = _first_value(record, fields.facility)
             if isinstance(facility, int):
                 facility = str(facility)
             if facility is not None and text_of(facility, raw, options) != "0":
                 return IGNORED  # written into /dev/kmsg by a process
-        if _is_kmsg_record(record):
+        if fields.kmsg:
             return self._kmsg_text(record["msg"], raw, options)
-        message = message_of(record)
+        message = message_of(record, fields)
         if message is None:
             return IGNORED
         text = text_of(message, raw, options)
@@ -338,9 +388,9 @@ class RecordReader:
         return decoded if isinstance(decoded, KernelLine) else IGNORED
 
     @staticmethod
-    def _own_line(record: Mapping[str, Any], text: str) -> KernelLine:
+    def _own_line(record: Mapping[str, Any], fields: Fields, text: str) -> KernelLine:
         """The line of a record whose own fields make it (a kmsg record's times and sequence)."""
-        if not _is_kmsg_record(record):
+        if not fields.kmsg:
             return KernelLine(text=text)
         sec, usec = _as_int(record["sec"]), _as_int(record["usec"])
         return KernelLine(
@@ -373,23 +423,28 @@ class RecordReader:
         text, (host, boot_id) = found
         return KernelLine(text=text, host=host, boot_id=boot_id)
 
-    def _wall_us(self, record: Mapping[str, Any]) -> int | None:
-        micros = _first_value(record, WALL_US_KEYS)
+    @staticmethod
+    def _wall_us(record: Mapping[str, Any], fields: Fields) -> int | None:
+        micros = _first_value(record, fields.wall_us)
         if micros is not None:
             return _as_int(micros)
-        stamp = _first_value(record, WALL_TIME_KEYS)
+        stamp = _first_value(record, fields.wall_time)
         return None if stamp is None else epoch_us(stamp)
 
     @staticmethod
-    def _host(record: Mapping[str, Any], raw: bytes, options: DecodeOptions) -> str | None:
-        host = _first_value(record, HOST_KEYS)
+    def _host(
+        record: Mapping[str, Any], fields: Fields, raw: bytes, options: DecodeOptions
+    ) -> str | None:
+        host = _first_value(record, fields.host)
         if isinstance(host, dict):  # Elastic Common Schema: "host": {"name": ...}
             host = host.get("name") or host.get("hostname")
         return None if host is None else text_of(host, raw, options)
 
     @staticmethod
-    def _boot_id(record: Mapping[str, Any], raw: bytes, options: DecodeOptions) -> str | None:
-        boot_id = _first_value(record, BOOT_ID_KEYS)
+    def _boot_id(
+        record: Mapping[str, Any], fields: Fields, raw: bytes, options: DecodeOptions
+    ) -> str | None:
+        boot_id = _first_value(record, fields.boot_id)
         text = None if boot_id is None else text_of(boot_id, raw, options)
         if text is None:
             return None
