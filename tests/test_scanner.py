@@ -224,9 +224,12 @@ class FullDecoder:
     def __init__(self, name: str, options: DecodeOptions) -> None:
         self.name = name
         self._decoder = make_decoder(name, options)
-        self.extra_markers = self._decoder.extra_markers
         self.continues = getattr(self._decoder, "continues", None)
         self.continuation = getattr(self._decoder, "continuation", None)
+
+    @property
+    def extra_markers(self) -> tuple[bytes, ...]:
+        return self._decoder.extra_markers  # grows as auto-detection sees formats
 
     def decode(self, raw: bytes) -> object:
         return self._decoder.decode(raw)

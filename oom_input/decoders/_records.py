@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oom_input.decoders._common import (
     ISO_STAMP,
@@ -44,7 +45,10 @@ from oom_input.decoders._common import (
     offset_zone,
 )
 from oom_input.decoders.kmsg import unescape
-from oom_input.types import IGNORED, DecodeOptions, Decoder, Ignored, KernelLine
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText, SourceKey
+
+if TYPE_CHECKING:
+    from oom_input.decoders import AutoDecoder
 
 
 class EventTime(NamedTuple):
@@ -73,26 +77,67 @@ WALL_US_KEYS = (
 WALL_TIME_KEYS = ("timestamp", "@timestamp", "time", "date")
 # keys only journalctl's own output has: such records are labelled "journal-json"
 JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
-KMSG_RECORD_KEYS = ("sec", "usec", "msg")
+KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}\Z")
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
 _MICROS = Decimal(10**6)
+_MAX_SOURCES = 4096  # (host, boot id) tuples quick_text remembers
+# key layouts whose Fields a reader remembers, and the most keys such a layout has
+_MAX_LAYOUTS, _MAX_LAYOUT_KEYS = 256, 64
+
+
+class Fields(NamedTuple):
+    """The keys of each field that records of one key layout hold, in the order of precedence
+    (the first that is not null wins); worked out once per layout, since a stream's records
+    mostly share a few."""
+
+    message: tuple[str, ...]
+    transport: tuple[str, ...]
+    facility: tuple[str, ...]
+    host: tuple[str, ...]
+    boot_id: tuple[str, ...]
+    monotonic: tuple[str, ...]
+    wall_us: tuple[str, ...]
+    wall_time: tuple[str, ...]
+    kmsg: bool  # a Fluent Bit kmsg record
+    journalctl: bool  # written by journalctl
+
+
+def fields_of(record: Mapping[str, Any]) -> Fields:
+    """The ``Fields`` of a record."""
+    keys = record.keys()
+
+    def held(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(name for name in names if name in keys)
+
+    return Fields(
+        message=held(MESSAGE_KEYS),
+        transport=held(TRANSPORT_KEYS),
+        facility=held(FACILITY_KEYS),
+        host=held(HOST_KEYS),
+        boot_id=held(BOOT_ID_KEYS),
+        monotonic=held(MONOTONIC_KEYS),
+        wall_us=held(WALL_US_KEYS),
+        wall_time=held(WALL_TIME_KEYS),
+        kmsg=keys >= KMSG_RECORD_KEYS,
+        journalctl=not keys.isdisjoint(JOURNALCTL_KEYS),
+    )
 
 
 def _first_value(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
-        value = record.get(key)
+        value = record[key]
         if value is not None:
             return value
     return None
 
 
-def message_of(record: Mapping[str, Any]) -> Any:
+def message_of(record: Mapping[str, Any], fields: Fields) -> Any:
     """The raw value of a record's text field (see the module docstring), None without one."""
-    message = _first_value(record, MESSAGE_KEYS)
+    message = _first_value(record, fields.message)
     return record.get("exec") if message is None else message
 
 
@@ -196,6 +241,38 @@ def envelope_entries(
     return None
 
 
+class NotQuick(Exception):
+    """Raised on a quick path where decoding would report something: the line must be decoded."""
+
+
+def refuse(reason: str, raw: bytes) -> None:
+    """The ``report`` of quick paths: a line decoding would report is not a quick one."""
+    raise NotQuick(reason)
+
+
+def text_of(value: Any, raw: bytes, options: DecodeOptions) -> str | None:
+    """A text field's value as text (None when it is not text)."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:  # surrogates: bytes msgpack could not decode
+            value = value.encode("utf-8", "surrogateescape")
+    if isinstance(value, (bytes, bytearray)):
+        return decode_text(bytes(value), raw, options)
+    if isinstance(value, list):
+        if _is_byte_array(value):
+            return decode_text(bytes(value), raw, options)
+        for element in value:  # a repeated field: the first text value
+            if isinstance(element, (str, bytes)) or (
+                isinstance(element, list) and _is_byte_array(element)
+            ):
+                return text_of(element, raw, options)
+    return None
+
+
 class RecordReader:
     """Turns records into kernel lines; one per stream (the line decoders it uses for agents'
     text lines keep per-stream state)."""
@@ -203,91 +280,133 @@ class RecordReader:
     def __init__(self, options: DecodeOptions, source_format: str) -> None:
         self.options = options
         self.source_format = source_format
-        self._lines: Decoder | None = None  # made on first use: the registry imports this module
+        self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
+        self.quick_options = replace(options, report=refuse)  # what quick paths report to
+        self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
+        self._layouts: dict[tuple[Any, ...], Fields] = {}
 
     @property
     def extra_markers(self) -> tuple[bytes, ...]:
         """The extra markers of the line formats seen in records' text (see AutoDecoder)."""
         return () if self._lines is None else self._lines.extra_markers
 
-    def text(self, value: Any, raw: bytes) -> str | None:
-        """A text field's value as text (None when it is not text)."""
-        if isinstance(value, str):
-            if value.isascii():
-                return value
-            try:
-                value.encode("utf-8")
-                return value
-            except UnicodeEncodeError:  # surrogates: bytes msgpack could not decode
-                value = value.encode("utf-8", "surrogateescape")
-        if isinstance(value, (bytes, bytearray)):
-            return decode_text(bytes(value), raw, self.options)
-        if isinstance(value, list):
-            if _is_byte_array(value):
-                return decode_text(bytes(value), raw, self.options)
-            for element in value:  # a repeated field: the first text value
-                if isinstance(element, (str, bytes)) or (
-                    isinstance(element, list) and _is_byte_array(element)
-                ):
-                    return self.text(element, raw)
-        return None
-
     def read(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> KernelLine | Ignored:
         """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
-        transport = _first_value(record, TRANSPORT_KEYS)
-        if transport is not None and self.text(transport, raw) != "kernel":
+        fields = self._fields(record)
+        found = self._line_text(record, fields, raw, self.options, self._decode_line)
+        if isinstance(found, Ignored):
             return IGNORED
-        facility = _first_value(record, FACILITY_KEYS)
-        if transport is not None and facility is not None:
-            value = str(facility) if isinstance(facility, int) else self.text(facility, raw)
-            if value != "0":
-                return IGNORED  # written into /dev/kmsg by a process
-        own_wall = self._wall_us(record)
+        line = self._own_line(record, fields, found) if isinstance(found, str) else found
+        own_wall = self._wall_us(record, fields)
         if own_wall is not None:
             wall_us = own_wall
-        if all(key in record for key in KMSG_RECORD_KEYS):
-            line = self._kmsg_record(record, raw)
-        else:
-            message = message_of(record)
-            if message is None:
-                return IGNORED
-            text = self.text(message, raw)
-            if text is None:
-                return IGNORED
-            if transport is not None or "MESSAGE" in record:
-                line = KernelLine(text=text)
-            else:
-                decoded = self._decode_line(text)
-                if not isinstance(decoded, KernelLine):
-                    return IGNORED
-                line = decoded
         if line.kernel_us is None:
-            line.kernel_us = _as_int(_first_value(record, MONOTONIC_KEYS))
+            line.kernel_us = _as_int(_first_value(record, fields.monotonic))
         if line.wall_us is None:
             line.wall_us = wall_us
         if line.host is None:
-            line.host = self._host(record, raw)
+            line.host = self._host(record, fields, raw, self.options)
         if line.boot_id is None:
-            line.boot_id = self._boot_id(record, raw)
+            line.boot_id = self._boot_id(record, fields, raw, self.options)
         line.source_format = self.source_format
-        if self.source_format == "json" and any(key in record for key in JOURNALCTL_KEYS):
+        if self.source_format == "json" and fields.journalctl:
             line.source_format = "journal-json"
         return line
 
-    def _kmsg_record(self, record: Mapping[str, Any], raw: bytes) -> KernelLine:
-        message = record["msg"]
-        body = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else b""
-        if isinstance(message, (bytes, bytearray)):
-            body = bytes(message)
-        body = unescape(body.split(b"\n", 1)[0])
+    def quick_text(
+        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
+    ) -> QuickText | None:
+        """``read``'s text and (host, boot id) of a record, without building its line; None
+        when it is not a kernel line or reading it would report something (read it then)."""
+        fields = self._fields(record)
+        try:
+            found = self._line_text(record, fields, raw, self.quick_options, self._quick_line)
+            if isinstance(found, Ignored):
+                return None
+            if isinstance(found, str):
+                text, host, boot_id = found, None, None
+            else:
+                text, host, boot_id = found.text, found.host, found.boot_id
+            if host is None:
+                host = self._host(record, fields, raw, self.quick_options)
+            if boot_id is None:
+                boot_id = self._boot_id(record, fields, raw, self.quick_options)
+        except NotQuick:
+            return None
+        source = (host, boot_id)
+        known = self._sources.get(source)
+        if known is None:
+            if len(self._sources) >= _MAX_SOURCES:
+                self._sources.clear()
+            known = self._sources[source] = source
+        return text, known
+
+    def _fields(self, record: Mapping[str, Any]) -> Fields:
+        """The record's ``Fields``, remembered per key layout."""
+        if len(record) > _MAX_LAYOUT_KEYS:
+            return fields_of(record)
+        layout = tuple(record)
+        fields = self._layouts.get(layout)
+        if fields is None:
+            if len(self._layouts) >= _MAX_LAYOUTS:
+                self._layouts.clear()
+            fields = self._layouts[layout] = fields_of(record)
+        return fields
+
+    def _line_text(
+        self,
+        record: Mapping[str, Any],
+        fields: Fields,
+        raw: bytes,
+        options: DecodeOptions,
+        decode_line: Callable[[str], KernelLine | Ignored | None],
+    ) -> str | KernelLine | Ignored:
+        """A record's text when its own fields make its line (``_own_line``), the line
+        ``decode_line`` makes of the text of an agent's record, or IGNORED."""
+        transport = _first_value(record, fields.transport)
+        if transport is not None:
+            if text_of(transport, raw, options) != "kernel":
+                return IGNORED
+            facility = _first_value(record, fields.facility)
+            if isinstance(facility, int):
+                facility = str(facility)
+            if facility is not None and text_of(facility, raw, options) != "0":
+                return IGNORED  # written into /dev/kmsg by a process
+        if fields.kmsg:
+            return self._kmsg_text(record["msg"], raw, options)
+        message = message_of(record, fields)
+        if message is None:
+            return IGNORED
+        text = text_of(message, raw, options)
+        if text is None:
+            return IGNORED
+        if transport is not None or "MESSAGE" in record:
+            return text
+        decoded = decode_line(text)
+        return decoded if isinstance(decoded, KernelLine) else IGNORED
+
+    @staticmethod
+    def _own_line(record: Mapping[str, Any], fields: Fields, text: str) -> KernelLine:
+        """The line of a record whose own fields make it (a kmsg record's times and sequence)."""
+        if not fields.kmsg:
+            return KernelLine(text=text)
         sec, usec = _as_int(record["sec"]), _as_int(record["usec"])
         return KernelLine(
-            text=decode_text(body, raw, self.options),
+            text=text,
             kernel_us=None if sec is None or usec is None else sec * 10**6 + usec,
             seq=_as_int(record.get("sequence")),
         )
+
+    @staticmethod
+    def _kmsg_text(message: Any, raw: bytes, options: DecodeOptions) -> str:
+        if isinstance(message, str) and message.isascii() and "\\" not in message:
+            return message.partition("\n")[0]  # the common case: no escape, nothing to decode
+        body = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else b""
+        if isinstance(message, (bytes, bytearray)):
+            body = bytes(message)
+        return decode_text(unescape(body.split(b"\n", 1)[0]), raw, options)
 
     def _decode_line(self, text: str) -> KernelLine | Ignored | None:
         if self._lines is None:
@@ -296,22 +415,37 @@ class RecordReader:
             self._lines = AutoDecoder(self.options)
         return self._lines.decode(text.encode("utf-8"))
 
-    def _wall_us(self, record: Mapping[str, Any]) -> int | None:
-        micros = _first_value(record, WALL_US_KEYS)
+    def _quick_line(self, text: str) -> KernelLine:
+        """``_decode_line``'s text, host and boot id by the line decoders' quick path."""
+        found = None if self._lines is None else self._lines.quick_text(text.encode("utf-8"))
+        if found is None:
+            raise NotQuick("not a quick line")
+        text, (host, boot_id) = found
+        return KernelLine(text=text, host=host, boot_id=boot_id)
+
+    @staticmethod
+    def _wall_us(record: Mapping[str, Any], fields: Fields) -> int | None:
+        micros = _first_value(record, fields.wall_us)
         if micros is not None:
             return _as_int(micros)
-        stamp = _first_value(record, WALL_TIME_KEYS)
+        stamp = _first_value(record, fields.wall_time)
         return None if stamp is None else epoch_us(stamp)
 
-    def _host(self, record: Mapping[str, Any], raw: bytes) -> str | None:
-        host = _first_value(record, HOST_KEYS)
+    @staticmethod
+    def _host(
+        record: Mapping[str, Any], fields: Fields, raw: bytes, options: DecodeOptions
+    ) -> str | None:
+        host = _first_value(record, fields.host)
         if isinstance(host, dict):  # Elastic Common Schema: "host": {"name": ...}
             host = host.get("name") or host.get("hostname")
-        return None if host is None else self.text(host, raw)
+        return None if host is None else text_of(host, raw, options)
 
-    def _boot_id(self, record: Mapping[str, Any], raw: bytes) -> str | None:
-        boot_id = _first_value(record, BOOT_ID_KEYS)
-        text = None if boot_id is None else self.text(boot_id, raw)
+    @staticmethod
+    def _boot_id(
+        record: Mapping[str, Any], fields: Fields, raw: bytes, options: DecodeOptions
+    ) -> str | None:
+        boot_id = _first_value(record, fields.boot_id)
+        text = None if boot_id is None else text_of(boot_id, raw, options)
         if text is None:
             return None
         if _HEX32.match(text):

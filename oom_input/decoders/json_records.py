@@ -26,6 +26,8 @@ not an object or an event array are IGNORED. A line that starts like JSON but do
 (broken, too deeply nested) is reported (``invalid JSON``) and rejected (None), so that
 auto-detection still reads it as plain text. ``source_format`` is ``journal-json`` for entries
 that journalctl wrote (they have ``__CURSOR`` or ``__REALTIME_TIMESTAMP``), else ``json``.
+``quick_text`` gives the text and (host, boot id) of a kernel record without building its line
+(readers use it inside evidence blocks); None where ``decode`` would report or ignore the line.
 Example::
 
     {"MESSAGE":[115,116,114,101,115,115,255,...],"_TRANSPORT":"kernel",...}
@@ -35,14 +37,14 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
 from oom_input.decoders._common import strip_cr
-from oom_input.decoders._records import RecordReader, envelope_entries
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine
+from oom_input.decoders._records import NotQuick, RecordReader, envelope_entries
+from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
@@ -51,6 +53,8 @@ RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
 # prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
 JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
+Record = Mapping[str, Any]
+T = TypeVar("T")
 
 
 class JsonDecoder:
@@ -59,52 +63,71 @@ class JsonDecoder:
     name: ClassVar[str] = "json"
     extra_markers: ClassVar[tuple[bytes, ...]] = BYTE_ARRAY_MARKERS
 
+    # the keys one of which a record must have to be read (None: any record, or event array)
+    claimed_keys: ClassVar[tuple[str, ...] | None] = None
+
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
         self._reader = RecordReader(options, self.name)
+        self._quick_options = self._reader.quick_options
+        self._quick_record = self._reader.quick_text
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
-        value = self._parse(raw)
-        if value is None or not self._claims(value):
+        return self._read(raw, self.options, self._reader.read)
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text and (host, boot id) of a JSON record that is a kernel line, without
+        building the line; None for any other line and one ``decode`` would report (decode it)."""
+        try:
+            found = self._read(raw, self._quick_options, self._quick_record)
+        except NotQuick:
             return None
-        record: Mapping[str, Any]
-        wall_us: int | None
-        if type(value) is dict:  # the common case, a bare record
-            record, wall_us = value, None
-        else:
-            entries = envelope_entries(value)
-            if not entries:
-                return IGNORED
-            if len(entries) > 1:
-                self.options.report("several events in one JSON line: only the first is read", raw)
-            record, wall_us = entries[0]
-        return self._reader.read(record, raw, wall_us)
+        return None if isinstance(found, Ignored) else found
 
-    def _claims(self, value: object) -> bool:
-        return True  # any JSON value that starts like a record
-
-    def _parse(self, raw: bytes) -> object | None:
-        body = raw  # the common case: an object (orjson takes a trailing CR as white space)
-        if raw[:1] != b"{":
-            body = strip_cr(raw)
-            if body.startswith(RECORD_SEPARATOR):
-                body = body[1:]
-            body = body.lstrip(b" \t")
-            if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
-                return None
+    def _read(
+        self, raw: bytes, options: DecodeOptions, read: Callable[[Record, bytes, int | None], T]
+    ) -> T | Ignored | None:
+        """``read`` of the line's record (the first event of an event array), IGNORED for
+        other JSON, None for a non-JSON line; what is wrong is reported to ``options``."""
+        # the common case: an object (orjson takes a trailing CR as white space)
+        body = raw if raw[:1] == b"{" else _json_body(raw)
+        if body is None:
+            return None
         try:
             value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
-            self.options.report("invalid JSON", raw)
+            options.report("invalid JSON", raw)
             return None
-        return value
+        claimed = self.claimed_keys
+        if type(value) is dict:  # the common case, a bare record
+            if claimed is not None and value.keys().isdisjoint(claimed):
+                return None
+            return read(value, raw, None)
+        if claimed is not None:
+            return None
+        entries = envelope_entries(value)
+        if not entries:
+            return IGNORED
+        if len(entries) > 1:
+            options.report("several events in one JSON line: only the first is read", raw)
+        record, wall_us = entries[0]
+        return read(record, raw, wall_us)
+
+
+def _json_body(raw: bytes) -> bytes | None:
+    """The JSON text of a line that does not start with ``{``, None when it is no record."""
+    body = strip_cr(raw)
+    if body.startswith(RECORD_SEPARATOR):
+        body = body[1:]
+    body = body.lstrip(b" \t")
+    if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
+        return None
+    return body
 
 
 class JournalJsonDecoder(JsonDecoder):
     """``journalctl -o json`` / ``json-seq`` entries only (for ``--input-format journal-json``)."""
 
     name: ClassVar[str] = "journal-json"
-
-    def _claims(self, value: object) -> bool:
-        return isinstance(value, dict) and any(key in value for key in JOURNAL_KEYS)
+    claimed_keys: ClassVar[tuple[str, ...] | None] = JOURNAL_KEYS
