@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/fuzz.py --inputs 1000000 --seconds 600
 
-Each input is a mutation of real kernel output (the captures in tests/data/real/): a random
+Each input is a mutation of kernel output (the captures in tests/data/real/, the legacy dmesg
+reports and the real journalctl output with continuation lines in tests/data/): a random
 window of lines, with byte flips, insertions of hostile tokens, truncations and splices, fed in
 random chunk splits through a random input format. It fails on the first exception or invalid
 output line and prints the seed that reproduces it.
@@ -24,7 +25,8 @@ from oom_input.enrich import kubernetes_enricher
 from oom_input.pipeline import Pipeline
 from oom_input.types import DecodeOptions, OomRecord
 
-REAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "real"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+SAMPLES = ("real/*.kmsg", "legacy/*.dmesg", "journalctl/*.journal-*")
 TOKENS = [
     b"\x00",
     b"\xff",
@@ -49,6 +51,8 @@ TOKENS = [
     b"{",
     b"[",
     b"Tasks in / are going to be killed due to memory.oom.group set",
+    b"\n    ",  # a continuation line (dmesg, journalctl)
+    b"\n\t",
 ]
 
 
@@ -91,7 +95,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    lines = [line for p in sorted(REAL.glob("*.kmsg")) for line in p.read_bytes().split(b"\n")]
+    paths = sorted(p for pattern in SAMPLES for p in DATA.glob(pattern))
+    lines = [line for p in paths for line in p.read_bytes().split(b"\n")]
     formats = ("auto", *DECODER_NAMES)
     started = time.monotonic()
     done = records = 0
