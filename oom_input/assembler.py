@@ -977,15 +977,7 @@ def _apply_evidence(record: OomRecord, evidence: ReportEvidence | None) -> None:
     """The report's evidence into its record (not yet emitted), then the reason built from the
     record."""
     if evidence is not None:
-        sizes = (record.anon_rss_kb, record.file_rss_kb, record.shmem_rss_kb)
-        kill_rss = None if record.anon_rss_kb is None else sum(size or 0 for size in sizes)
-        found = evidence.finish(record.pid, kill_rss)
-        for name, value in found.record_fields().items():
-            setattr(record, name, value)
-        if record.uid is None:
-            record.uid = found.victim_uid
-        if record.oom_score_adj is None:
-            record.oom_score_adj = found.victim_oom_score_adj
+        evidence.finish(record)
     record.reason = build_reason(record)
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import functools
 import heapq
-import operator
 import re
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Final
 
 from oom_input.numbers import MAX_NUMBER, parse_int
+from oom_input.types import OomRecord
 
 _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
 
@@ -216,34 +216,6 @@ def _layout(columns: str) -> _Layout:
         group.get("swapents", 0),
         group.get("oom_score_adj", 0),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceFields:
-    """What a report's evidence adds to its record (OomRecord field names), plus the victim's
-    row values the kill line may lack (2.6-5.2 print no UID or oom_score_adj there)."""
-
-    task_count: int | None = None
-    tasks_rss_kb: int | None = None
-    top_tasks: list[dict[str, Any]] | None = None
-    memcg_stats: dict[str, int] | None = None
-    swap_usage_kb: int | None = None
-    swap_limit_kb: int | None = None
-    kmem_usage_kb: int | None = None
-    system_memory: dict[str, int | None] | None = None
-    victim_uid: int | None = None
-    victim_oom_score_adj: int | None = None
-
-    def record_fields(self) -> dict[str, Any]:
-        """The fields that go into the record as they are (every field but the victim's row
-        values; a name OomRecord lacks fails loudly: its slots take no other)."""
-        return dict(zip(_RECORD_FIELD_NAMES, _record_field_values(self), strict=True))
-
-
-_RECORD_FIELD_NAMES: Final = tuple(
-    f.name for f in fields(EvidenceFields) if not f.name.startswith("victim_")
-)
-_record_field_values = operator.attrgetter(*_RECORD_FIELD_NAMES)
 
 
 class TopTasks:
@@ -565,24 +537,28 @@ class ReportEvidence:
         return False
 
     # --- the end -----------------------------------------------------------------------------
-    def finish(self, victim_pid: int | None, victim_rss_kb: int | None) -> EvidenceFields:
-        """The record's new fields, once the kill line named the victim (``victim_rss_kb``:
-        its anon + file + shmem RSS from the kill line, which gives the page size)."""
-        row = self._victim_row(victim_pid)
-        page_kb = page_size_kb(row[0] if row else None, victim_rss_kb)
-        tasks = self._layout is not None
-        return EvidenceFields(
-            task_count=self._rows if tasks else None,
-            tasks_rss_kb=self._rss_pages * page_kb if tasks else None,
-            top_tasks=self._top.largest(page_kb) if tasks and self._top.enabled else None,
-            memcg_stats=self._stats,
-            swap_usage_kb=self.swap_usage_kb,
-            swap_limit_kb=self.swap_limit_kb,
-            kmem_usage_kb=self.kmem_usage_kb,
-            system_memory=self._system_memory(page_kb),
-            victim_uid=row[1] if row and row[1] >= 0 else None,
-            victim_oom_score_adj=row[2] if row and self._layout and self._layout.adj else None,
-        )
+    def finish(self, record: OomRecord) -> None:
+        """Write the evidence into the report's record (not yet emitted) once its kill line named
+        the victim: the victim's RSS there against its task row gives the page size, and the row
+        gives the uid and oom_score_adj the kill line lacks (2.6-5.2)."""
+        sizes = (record.anon_rss_kb, record.file_rss_kb, record.shmem_rss_kb)
+        kill_rss_kb = None if record.anon_rss_kb is None else sum(size or 0 for size in sizes)
+        row = self._victim_row(record.pid)
+        page_kb = page_size_kb(row[0] if row else None, kill_rss_kb)
+        if self._layout is not None:
+            record.task_count = self._rows
+            record.tasks_rss_kb = self._rss_pages * page_kb
+            record.top_tasks = self._top.largest(page_kb) if self._top.enabled else None
+        record.memcg_stats = self._stats
+        record.swap_usage_kb = self.swap_usage_kb
+        record.swap_limit_kb = self.swap_limit_kb
+        record.kmem_usage_kb = self.kmem_usage_kb
+        record.system_memory = self._system_memory(page_kb)
+        if row is not None:
+            if record.uid is None and row[1] >= 0:
+                record.uid = row[1]
+            if record.oom_score_adj is None and self._layout and self._layout.adj:
+                record.oom_score_adj = row[2]
 
     def _victim_row(self, pid: int | None) -> tuple[int, int, int] | None:
         if pid is None:
@@ -713,7 +689,6 @@ __all__ = [
     "SYSTEM_MEMORY_KEYS",
     "TOP_TASK_KEYS",
     "BlockReader",
-    "EvidenceFields",
     "LineKind",
     "ReportEvidence",
     "TopTasks",

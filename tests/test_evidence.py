@@ -58,7 +58,16 @@ def table(header: str, rows: list[str], victim: int | None = None, kill_kb: int 
     evidence.feed(header)
     for row in rows:
         assert evidence.feed(row), row
-    return evidence.finish(victim, kill_kb)
+    return finished(evidence, victim, kill_kb)
+
+
+def finished(
+    evidence: ReportEvidence, victim: int | None = None, kill_kb: int | None = None
+) -> OomRecord:
+    """The record the evidence finishes, for a victim with this pid and kill-line RSS."""
+    record = OomRecord(pid=victim, anon_rss_kb=kill_kb, id="-")
+    evidence.finish(record)
+    return record
 
 
 class TestTaskTableLayouts:
@@ -94,7 +103,7 @@ class TestTaskTableLayouts:
                 "oom_score_adj": -1000,
             },
         ]
-        assert (found.victim_uid, found.victim_oom_score_adj) == (27, 0)
+        assert (found.uid, found.oom_score_adj) == (27, 0)
 
     def test_3_10_nr_ptes(self) -> None:
         """3.10 rows (nr_ptes swapents) give swap and the victim's uid."""
@@ -104,8 +113,8 @@ class TestTaskTableLayouts:
             victim=23145,
         )
         assert found.top_tasks is not None
-        assert (found.top_tasks[0]["swap_kb"], found.victim_uid) == (100, 1000)
-        assert found.victim_oom_score_adj == 982
+        assert (found.top_tasks[0]["swap_kb"], found.uid) == (100, 1000)
+        assert found.oom_score_adj == 982
 
     def test_4_14_nr_ptes_nr_pmds(self) -> None:
         """4.11-4.14 rows (nr_ptes nr_pmds swapents) are read column by name."""
@@ -146,9 +155,9 @@ class TestTaskTableLayouts:
 
     def test_no_table_gives_nulls(self) -> None:
         """Without a task table: task_count, tasks_rss_kb and top_tasks are null, not 0."""
-        found = ReportEvidence().finish(1, 100)
+        found = finished(ReportEvidence(), 1, 100)
         assert (found.task_count, found.tasks_rss_kb, found.top_tasks) == (None, None, None)
-        assert (found.victim_uid, found.victim_oom_score_adj) == (None, None)
+        assert (found.uid, found.oom_score_adj) == (None, None)
 
     def test_table_ends_at_the_first_other_line(self) -> None:
         """A line that is not a row closes the table: later "[...]" lines are not rows."""
@@ -159,7 +168,7 @@ class TestTaskTableLayouts:
         evidence.feed("oom-kill:constraint=CONSTRAINT_MEMCG,...")
         assert not evidence.in_block
         assert not evidence.feed("[  2]     0     2     100      99       0        0       0 b")
-        assert evidence.finish(None, None).task_count == 1
+        assert finished(evidence).task_count == 1
 
 
 class TestTopTasks:
@@ -175,7 +184,7 @@ class TestTopTasks:
         found = ReportEvidence(0)
         found.feed(HEADER_5)
         found.feed("[  1]     0     1     100      10       0        0             0 a")
-        result = found.finish(None, None)
+        result = finished(found)
         assert (result.top_tasks, result.task_count) == (None, 1)
 
     def test_a_table_of_100000_rows_stays_small(self) -> None:
@@ -188,7 +197,7 @@ class TestTopTasks:
         evidence.feed(HEADER_6)
         for row in rows:
             evidence.feed(row)
-        found = evidence.finish(None, None)
+        found = finished(evidence)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert found.task_count == 100_000
@@ -243,7 +252,7 @@ class TestMemcgStats:
         for line in ("cache 0", "rss 41758720", "pgfault 10413"):
             assert evidence.feed(line)
         evidence.feed("Tasks state (memory values in pages):")
-        found = evidence.finish(None, None)
+        found = finished(evidence)
         assert found.memcg_stats == {"cache": 0, "rss": 41758720, "pgfault": 10413}
 
     def test_one_record_with_newlines_5_x(self) -> None:
@@ -251,7 +260,7 @@ class TestMemcgStats:
         evidence = ReportEvidence()
         evidence.feed("Memory cgroup stats for /a:")
         assert evidence.feed("anon 2133430272\nfile 4096\npgmajfault 31")
-        assert evidence.finish(None, None).memcg_stats == {
+        assert finished(evidence).memcg_stats == {
             "anon": 2133430272,
             "file": 4096,
             "pgmajfault": 31,
@@ -263,7 +272,7 @@ class TestMemcgStats:
         evidence.feed("Memory cgroup stats for /a:")
         evidence.feed("anon 10")
         evidence.feed("                 file 20")
-        assert evidence.finish(None, None).memcg_stats == {"anon": 10, "file": 20}
+        assert finished(evidence).memcg_stats == {"anon": 10, "file": 20}
 
     def test_old_inline_kb_form_only_the_limited_cgroup(self) -> None:
         """<= 4.19: one line per cgroup of the subtree; the first (the limited one) counts, KB
@@ -271,7 +280,7 @@ class TestMemcgStats:
         evidence = ReportEvidence()
         evidence.feed("Memory cgroup stats for /pod: cache:0KB rss:8KB swap:0KB")
         evidence.feed("Memory cgroup stats for /pod/ctr: cache:384KB rss:1047948KB swap:0KB")
-        assert evidence.finish(None, None).memcg_stats == {"cache": 0, "rss": 8192, "swap": 0}
+        assert finished(evidence).memcg_stats == {"cache": 0, "rss": 8192, "swap": 0}
 
     def test_old_inline_form_split_by_an_extended_console(self) -> None:
         """4.x with netconsole: each " key:NKB" pr_cont piece a record of its own."""
@@ -280,7 +289,7 @@ class TestMemcgStats:
         evidence.feed(" cache:4KB")
         evidence.feed(" rss:8KB")
         evidence.feed("[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name")
-        assert evidence.finish(None, None).memcg_stats == {"cache": 4096, "rss": 8192}
+        assert finished(evidence).memcg_stats == {"cache": 4096, "rss": 8192}
 
     def test_swap_and_kmem_lines(self) -> None:
         """v1 memory+swap: and kmem:, v2 swap: follow the memory: usage line."""
@@ -288,7 +297,7 @@ class TestMemcgStats:
         v1.feed("memory: usage 40960kB, limit 40960kB, failcnt 66")
         v1.feed("memory+swap: usage 40968kB, limit 9007199254740988kB, failcnt 0")
         v1.feed("kmem: usage 180kB, limit 9007199254740988kB, failcnt 0")
-        found = v1.finish(None, None)
+        found = finished(v1)
         assert (found.swap_usage_kb, found.swap_limit_kb, found.kmem_usage_kb) == (
             40968,
             9007199254740988,
@@ -297,14 +306,14 @@ class TestMemcgStats:
         v2 = ReportEvidence()
         v2.feed("memory: usage 2097152kB, limit 2097152kB, failcnt 1882")
         v2.feed("swap: usage 1024kB, limit 4096kB, failcnt 0")
-        found = v2.finish(None, None)
+        found = finished(v2)
         assert (found.swap_usage_kb, found.swap_limit_kb, found.kmem_usage_kb) == (1024, 4096, None)
 
     def test_stray_swap_line_outside_the_block_is_ignored(self) -> None:
         """A "swap: usage" line not right after "memory: usage" is no cgroup's."""
         evidence = ReportEvidence()
         evidence.feed("swap: usage 1kB, limit 2kB, failcnt 0")
-        assert evidence.finish(None, None).swap_usage_kb is None
+        assert finished(evidence).swap_usage_kb is None
 
 
 class TestSystemMemory:
@@ -323,7 +332,7 @@ class TestSystemMemory:
             "2097151 pages RAM",
         ):
             evidence.feed(line)
-        assert evidence.finish(None, None).system_memory == {
+        assert finished(evidence).system_memory == {
             "free_kb": 85372,
             "slab_reclaimable_kb": 16524,
             "slab_unreclaimable_kb": 39288,
@@ -339,7 +348,7 @@ class TestSystemMemory:
         evidence = ReportEvidence()
         evidence.feed("Mem-Info:")
         evidence.feed("active_anon:1 inactive_anon:2 isolated_anon:0\n free:7 free_pcp:1")
-        memory = evidence.finish(None, None).system_memory
+        memory = finished(evidence).system_memory
         assert memory is not None
         assert (memory["free_kb"], memory["shmem_kb"], memory["ram_kb"]) == (28, None, None)
 
@@ -539,4 +548,4 @@ def test_vanilla_2_6_table_without_oom_score_adj_gives_null_not_zero() -> None:
     )
     assert found.top_tasks is not None
     assert (found.top_tasks[0]["oom_score_adj"], found.top_tasks[0]["name"]) == (None, "mysqld")
-    assert (found.victim_uid, found.victim_oom_score_adj) == (27, None)
+    assert (found.uid, found.oom_score_adj) == (27, None)
