@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import orjson
 
@@ -13,9 +14,14 @@ from oom_input.assembler import Assembler
 from oom_input.decoders import detect_stream, make_decoder, make_stream_decoder
 from oom_input.enrich import kubernetes_enricher
 from oom_input.pipeline import Pipeline
+from oom_input.scanner import LineScanner
 from oom_input.sinks.jsonl import JsonLinesSink
-from oom_input.types import DecodeOptions, StreamDecoder
+from oom_input.types import DecodeOptions, OomRecord, StreamDecoder
 from schema_util import validate_record
+
+DATA = Path(__file__).parent / "data"
+# every raw /dev/kmsg capture in tests/data (a new one joins the property tests by existing)
+KMSG_CAPTURES = [p.read_bytes() for p in sorted(DATA.glob("*/*.kmsg"))]
 
 
 def run_cli(
@@ -56,3 +62,22 @@ def run_pipeline(
     for record in records:
         validate_record(record)
     return records
+
+
+def scan_kmsg(data: bytes, cuts: list[int] | None = None) -> list[dict]:
+    """The records the reader makes of raw /dev/kmsg bytes: fed in pieces cut at ``cuts``, or
+    with ``cuts`` None line by line through ``feed_line`` (the live path)."""
+    out: list[OomRecord] = []
+    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
+    if cuts is None:
+        for raw in data.split(b"\n"):
+            if raw:
+                scanner.feed_line(raw)
+    else:
+        prev = 0
+        for cut in sorted(set(cuts)):
+            scanner.feed(data[prev:cut])
+            prev = cut
+        scanner.feed(data[prev:])
+    scanner.finish()
+    return [r.as_dict() for r in out]

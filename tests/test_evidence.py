@@ -12,7 +12,7 @@ import tracemalloc
 from pathlib import Path
 
 import msgpack
-from helpers import run_cli, run_pipeline
+from helpers import KMSG_CAPTURES, run_cli, run_pipeline, scan_kmsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -469,25 +469,6 @@ NOISE = [
     b"4,105,5005,-;Free swap is low",
     b"6,106,5006,-;Mem-Info: not a report",
 ]
-# every raw /dev/kmsg capture in tests/data (a new one joins by existing)
-EVIDENCE_REPORTS = [p.read_bytes() for p in sorted(REAL.parent.glob("*/*.kmsg"))]
-
-
-def _records(data: bytes, cuts: list[int] | None) -> list[dict]:
-    out: list[OomRecord] = []
-    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
-    if cuts is None:  # the live path: every line on its own, nothing skipped
-        for raw in data.split(b"\n"):
-            if raw:
-                scanner.feed_line(raw)
-    else:
-        prev = 0
-        for cut in sorted(set(cuts)):
-            scanner.feed(data[prev:cut])
-            prev = cut
-        scanner.feed(data[prev:])
-    scanner.finish()
-    return [r.as_dict() for r in out]
 
 
 @st.composite
@@ -495,7 +476,7 @@ def _stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
     parts: list[bytes] = []
     for _ in range(draw(st.integers(1, 3))):
         parts += draw(st.lists(st.sampled_from(NOISE), max_size=10))
-        parts += draw(st.sampled_from(EVIDENCE_REPORTS)).rstrip(b"\n").split(b"\n")
+        parts += draw(st.sampled_from(KMSG_CAPTURES)).rstrip(b"\n").split(b"\n")
     data = b"\n".join(parts) + b"\n"
     return data, draw(st.lists(st.integers(0, len(data)), max_size=12))
 
@@ -505,8 +486,8 @@ def _stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
 def test_skipping_reader_gives_the_same_evidence(case: tuple[bytes, list[int]]) -> None:
     """The chunked, skipping reader finds the same evidence as feeding every line."""
     data, cuts = case
-    expected = _records(data, None)
-    assert _records(data, cuts) == expected
+    expected = scan_kmsg(data, None)
+    assert scan_kmsg(data, cuts) == expected
     assert all(r["task_count"] is not None for r in expected)
 
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import KMSG_CAPTURES, scan_kmsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +25,6 @@ REPORTS = [
         "systemd-besteffort-container-limit.kmsg",
     )
 ]
-# every raw /dev/kmsg capture in tests/data (a new one joins the property tests by existing)
-ALL_REPORTS = [p.read_bytes() for p in sorted(REAL.parent.glob("*/*.kmsg"))]
 NOISE_LINES = [
     b"6,100,5000,-;eth0: link becomes ready",
     b" SUBSYSTEM=net",
@@ -39,35 +38,12 @@ NOISE_LINES = [
 ]
 
 
-def run_scanner(data: bytes, cuts: list[int]) -> list[dict]:
-    out: list[OomRecord] = []
-    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
-    prev = 0
-    for cut in sorted(set(cuts)):
-        scanner.feed(data[prev:cut])
-        prev = cut
-    scanner.feed(data[prev:])
-    scanner.finish()
-    return [r.as_dict() for r in out]
-
-
-def run_per_line(data: bytes) -> list[dict]:
-    """The live path: every line fed one by one, no skipping."""
-    out: list[OomRecord] = []
-    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
-    for raw in data.split(b"\n"):
-        if raw:
-            scanner.feed_line(raw)
-    scanner.finish()
-    return [r.as_dict() for r in out]
-
-
 @st.composite
 def noisy_stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
     parts: list[bytes] = []
     for _ in range(draw(st.integers(1, 4))):
         parts += draw(st.lists(st.sampled_from(NOISE_LINES), max_size=30))
-        report = draw(st.sampled_from(ALL_REPORTS)).rstrip(b"\n").split(b"\n")
+        report = draw(st.sampled_from(KMSG_CAPTURES)).rstrip(b"\n").split(b"\n")
         if draw(st.booleans()):  # truncate some reports: they must still give a record
             report = report[: draw(st.integers(1, len(report)))]
         parts += report
@@ -82,16 +58,16 @@ def noisy_stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
 def test_chunk_boundaries_and_skipping_never_change_records(case: tuple[bytes, list[int]]) -> None:
     """Random report positions in noise and random chunk cuts give the per-line records."""
     data, cuts = case
-    expected = run_per_line(data)
-    assert run_scanner(data, cuts) == expected
-    assert run_scanner(data, []) == expected
+    expected = scan_kmsg(data)
+    assert scan_kmsg(data, cuts) == expected
+    assert scan_kmsg(data, []) == expected
     assert len(expected) >= data.count(b"invoked oom-killer")
 
 
 def test_every_report_found_in_one_big_buffer() -> None:
     """Three real reports in noise, one chunk: three complete records."""
     data = b"".join(b"\n".join(NOISE_LINES) + b"\n" + report for report in REPORTS)
-    records = run_scanner(data, [])
+    records = scan_kmsg(data, [])
     assert [(r["pid"], r["complete"]) for r in records] == [
         (3171, True),
         (3173, True),
@@ -101,7 +77,7 @@ def test_every_report_found_in_one_big_buffer() -> None:
 
 def test_last_line_without_newline_is_read() -> None:
     """A file whose last line (the kill line) lacks a newline still gives a complete record."""
-    records = run_scanner(REPORTS[0].rstrip(b"\n"), [])
+    records = scan_kmsg(REPORTS[0].rstrip(b"\n"), [])
     assert [(r["pid"], r["complete"]) for r in records] == [(3171, True)]
 
 
@@ -157,8 +133,8 @@ def test_legacy_chosen_line_before_a_lone_kill_line_gives_the_kind() -> None:
         + b"\n".join(NOISE_LINES)
         + b"\n"
     )
-    records = run_scanner(data, [])
-    assert records == run_per_line(data)
+    records = scan_kmsg(data, [])
+    assert records == scan_kmsg(data)
     assert [(r["pid"], r["kind"], r["complete"]) for r in records] == [(812, "memcg", False)]
 
 
@@ -254,7 +230,7 @@ def reports_with_odd_lines(draw: st.DrawFn, name: str) -> bytes:
     """Reports with noise and odd lines anywhere, inside their evidence blocks too."""
     lines: list[bytes] = []
     for _ in range(draw(st.integers(1, 3))):
-        lines += draw(st.sampled_from(ALL_REPORTS)).rstrip(b"\n").split(b"\n")
+        lines += draw(st.sampled_from(KMSG_CAPTURES)).rstrip(b"\n").split(b"\n")
     odd = ODD_LINES + NOISE_LINES
     odd += {"dmesg": DMESG_ODD_LINES, "journal": JOURNAL_ODD_LINES}.get(name, [])
     for _ in range(draw(st.integers(0, 12))):
@@ -285,14 +261,21 @@ def test_evidence_fast_path_gives_the_records_of_decoding_every_line(
 def test_odd_line_inside_the_stats_block_is_read_as_decoding_gives_it(
     name: str, odd: bytes
 ) -> None:
-    """Each odd line in the middle of a memcg stats block (and of the task table): the records
-    of decoding every line, which see it."""
-    report = REPORTS[0].rstrip(b"\n").split(b"\n")
-    stats = next(i for i, line in enumerate(report) if b"Memory cgroup stats" in line)
-    rows = next(i for i, line in enumerate(report) if b"]   uid  tgid " in line)
-    lines = [*report[: rows + 1], odd, *report[rows + 1 :]]
-    lines = [*lines[: stats + 5], odd, *lines[stats + 5 :]]
-    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
-    expected = run_decoder(name, True, stream, None)
-    assert run_decoder(name, False, stream, None) == expected
-    assert expected[0]
+    """Each odd line in the middle of a memcg stats block (and of the task table), in every
+    capture that has both: the records of decoding every line, which see it."""
+    captures = [
+        data
+        for data in KMSG_CAPTURES
+        if b"Memory cgroup stats" in data and b"]   uid  tgid " in data
+    ]
+    assert len(captures) >= 3
+    for capture in captures:
+        report = capture.rstrip(b"\n").split(b"\n")
+        stats = next(i for i, line in enumerate(report) if b"Memory cgroup stats" in line)
+        rows = next(i for i, line in enumerate(report) if b"]   uid  tgid " in line)
+        lines = [*report[: rows + 1], odd, *report[rows + 1 :]]
+        lines = [*lines[: stats + 5], odd, *lines[stats + 5 :]]
+        stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+        expected = run_decoder(name, True, stream, None)
+        assert run_decoder(name, False, stream, None) == expected
+        assert expected[0]
