@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from oom_input.numbers import MAX_NUMBER, parse_int
+from oom_input.numbers import INT_SAFE_CHARS, in_range, parse_int
 from oom_input.types import OomRecord
 
 _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
@@ -104,8 +104,6 @@ DEFAULT_TOP_TASKS = 5
 MAX_INDEXED_ROWS = 131_072
 _INDEXED = 4  # numbers per row in the index
 _INDEX_LIMIT = MAX_INDEXED_ROWS * _INDEXED
-# a line this long cannot hold a number int() refuses (its limit is 4300 digits)
-_INT_SAFE_CHARS = 4300
 MAX_STATS = 512  # memory.stat has ~100 keys; more would be a damaged report
 DEFAULT_PAGE_KB = 4
 PAGE_SIZES_KB: Final = (4, 8, 16, 32, 64, 128, 256)  # every Linux architecture's choices
@@ -385,7 +383,7 @@ class ReportEvidence:
         *digits, name = m.groups()
         # number[i] is group i + 1's; a line too short to hold a number int() refuses needs no
         # parse_int per column
-        number = list(map(int if len(text) <= _INT_SAFE_CHARS else parse_int, digits))
+        number = list(map(int if len(text) <= INT_SAFE_CHARS else parse_int, digits))
         pid = number[0]
         rss = number[layout.rss - 1] if layout.rss else 0
         uid = number[layout.uid - 1] if layout.uid else -1
@@ -406,9 +404,8 @@ class ReportEvidence:
         # the index holds 64-bit numbers: a row with larger ones cannot be the victim's
         if (
             len(self._index) < _INDEX_LIMIT
-            and -MAX_NUMBER <= pid <= MAX_NUMBER
-            and -MAX_NUMBER <= rss <= MAX_NUMBER
-            and -MAX_NUMBER <= uid <= MAX_NUMBER
+            and in_range(min(pid, rss, uid))
+            and in_range(max(pid, rss, uid))
         ):
             clamped = 0 if adj is None else -32768 if adj < -32768 else min(adj, 32767)
             self._index.extend((pid, rss, uid, clamped))

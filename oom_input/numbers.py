@@ -12,6 +12,9 @@ import zlib
 from typing import Final
 
 MAX_NUMBER: Final = (1 << 63) - 1
+# int()'s limit (Python 3.11+, sys.get_int_max_str_digits()): a text this short holds no number
+# it refuses, so int() may read its digits directly
+INT_SAFE_CHARS: Final = 4300
 # what a digit string longer than _MAX_CHARS reads as: out of range, so unknown (plus the
 # digits' CRC, so that the same digits still read as the same number and others as another)
 TOO_LONG: Final = 1 << 64
