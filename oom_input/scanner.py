@@ -61,6 +61,8 @@ MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
 MAX_CONTINUED_BYTES = LOOKBACK_BYTES_PER_SOURCE
 _PIECE_BYTES = 64 * 1024
 _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
+# a decoder's continuation(raw, head): a continuation line read with the line it continues
+Continuation = Callable[[bytes, "bytes | None"], "KernelLine | Ignored | None"]
 
 
 class LineScanner:
@@ -111,9 +113,10 @@ class LineScanner:
         )
         # text formats that print a multi-line record as a line and indented continuation
         # lines (dmesg, journalctl): such a line is decoded with the line it continues
-        self._continues: Callable[[bytes], bool] | None = getattr(decoder, "continues", None)
-        self._continuation: Callable[[bytes, bytes | None], KernelLine | Ignored | None] = getattr(
-            decoder, "continuation", lambda raw, head: None
+        continues = getattr(decoder, "continues", None)
+        continuation = getattr(decoder, "continuation", None)
+        self._continuing: tuple[Callable[[bytes], bool], Continuation] | None = (
+            None if continues is None or continuation is None else (continues, continuation)
         )
         self._current: tuple[bytes, int] = (b"", 0)  # the buffer being scanned, its offset
         # (stream offset, line or None): the lines before that offset back to this line are it
@@ -409,9 +412,9 @@ class LineScanner:
 
     def _line(self, raw: bytes, line_end: int) -> None:
         """Decode and feed one line (``line_end``: the stream offset after its newline)."""
-        if self._continues is not None and self._continues(raw):
-            head = self._continued(line_end - len(raw) - 1)
-            decoded = self._continuation(raw, head)
+        continuing = self._continuing
+        if continuing is not None and continuing[0](raw):
+            decoded = continuing[1](raw, self._continued(line_end - len(raw) - 1, continuing[0]))
         else:
             decoded = self._decoder.decode(raw)
         if decoded is None or decoded is IGNORED:
@@ -426,13 +429,12 @@ class LineScanner:
             assembler.sources_changed = False
             self._count_sources(line_end)
 
-    def _continued(self, line_at: int) -> bytes | None:
+    def _continued(self, line_at: int, continues: Callable[[bytes], bool]) -> bytes | None:
         """The line that the continuation line at stream offset ``line_at`` continues: the
         nearest line before it in its file that is no continuation line (None: none within
         MAX_CONTINUED_BYTES). The regions read lately are kept whole, so this does not depend
         on how the stream was cut into reads; the last answer is remembered, so a record's
         continuation lines cost linear time, found or not."""
-        assert self._continues is not None
         known = self._continued_known
         floor = max(self._file_at, line_at - MAX_CONTINUED_BYTES)
         buf, base = self._current
@@ -448,7 +450,7 @@ class LineScanner:
                 if first == low and low > start and piece[low - 1 : low] != b"\n":
                     break  # the window cuts this line
                 line = piece[first : end - 1]
-                if not self._continues(line):
+                if not continues(line):
                     head = line
                     break
                 end = first
