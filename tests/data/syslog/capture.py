@@ -6,8 +6,8 @@ with newlines in its text) go into a journal file written by the real systemd-jo
 their export stream (``convert.journal_export``). In a private mount and UTS namespace (nothing of
 the machine's own journal or host name is touched) that file is laid where imjournal reads the
 local journal, ``/var/log/journal/<machine-id>/system.journal``, the host name is set to the
-journal's ``node-a``, and rsyslogd runs in the foreground with ``rsyslog.conf`` beside this file
-until it has written every record; then it is stopped.
+journal's ``node-a``, and rsyslogd runs in the foreground with ``RSYSLOG_CONF`` until it has
+written every record; then it is stopped.
 
 Needs (for regenerating only; the tests read the files): rsyslog with imjournal and
 systemd-journal-remote (Debian: ``apt-get install rsyslog systemd-journal-remote``), root (for the
@@ -38,7 +38,7 @@ REPORTS = (
     "legacy/v5.15-split-summary.kmsg",
     "legacy/v6.12-arm64-16k-global-oom.kmsg",
 )
-# rsyslog.conf's output files -> the fixture suffix
+# RSYSLOG_CONF's output files -> the fixture suffix
 OUTPUTS = {
     "messages": "syslog-rsyslog-imjournal",
     "messages-rfc3339": "syslog-rsyslog-imjournal-rfc3339",
@@ -47,9 +47,20 @@ OUTPUTS = {
 # the kernel's own escape and a non-ASCII letter: which of them does rsyslog escape, and how
 CONTROL_PROBE = bytes(range(1, 32)) + b" DEL\x7f #012 \\x0a caf\xc3\xa9 end"
 INFO = 6  # RHEL's /var/log/messages selector takes *.info and above
+RSYSLOG_CONF = """\
+# The lines of RHEL 8/9's /etc/rsyslog.conf that decide what /var/log/messages holds, plus a
+# second file in RSYSLOG_FileFormat ($EscapeControlCharactersOnReceive: its default, on)
+global(workDirectory="/var/log/rsyslog-work")
+module(load="builtin:omfile" Template="RSYSLOG_TraditionalFileFormat")
+module(load="imjournal" UsePid="system" StateFile="imjournal.state")
+#module(load="imklog") # reads kernel messages (the same are read from journald)
+*.info;mail.none;authpriv.none;cron.none                /var/log/messages
+*.info;mail.none;authpriv.none;cron.none                action(type="omfile"
+    file="/var/log/messages-rfc3339" template="RSYSLOG_FileFormat")
+"""
 
-# In the namespaces (/var/log an empty tmpfs): $1 the journal file, $2 rsyslog.conf, $3 where the
-# output files go, $4 how many lines rsyslog must write to each.
+# In the namespaces (/var/log an empty tmpfs): $1 the journal file, $2 RSYSLOG_CONF's file, $3
+# where the output files go, $4 how many lines rsyslog must write to each.
 RUN = r"""
 set -e
 hostname node-a
@@ -83,8 +94,10 @@ def rsyslog_output(records: list[Record]) -> dict[str, bytes]:
         )
         out = Path(tmp) / "out"
         out.mkdir()
+        conf = Path(tmp) / "rsyslog.conf"
+        conf.write_text(RSYSLOG_CONF)
         wanted = sum(r.pri & 7 <= INFO for r in records)
-        argv = ["sh", "-c", RUN, "sh", str(journal), str(HERE / "rsyslog.conf"), str(out)]
+        argv = ["sh", "-c", RUN, "sh", str(journal), str(conf), str(out)]
         subprocess.run(["unshare", "--mount", "--uts", *argv, str(wanted)], check=True)
         return {name: (out / name).read_bytes() for name in OUTPUTS}
 
