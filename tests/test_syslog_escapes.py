@@ -5,12 +5,14 @@ the legacy reports with such records (see the README there)."""
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 
 import pytest
 from helpers import run_pipeline
 from test_continuation_lines import read, report_fields
 
+from convert import Source, kernel_records
 from oom_input.decoders import make_decoder
 from oom_input.decoders.journal import JournalDecoder
 from oom_input.decoders.syslog import SyslogDecoder, escaped_by_rsyslog, unescape_controls
@@ -37,6 +39,28 @@ def test_the_fixtures_hold_escaped_multi_line_records() -> None:
         data = path.read_bytes()
         assert b"#012" in data, path.name
         assert not any(line.startswith((b" ", b"\t")) for line in data.splitlines()), path.name
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_each_line_is_a_kernel_record_as_kmsg_has_it(path: Path) -> None:
+    """Every line rsyslog wrote decodes to one kernel record: its text exactly the record's
+    (newlines and the indent of Mem-Info's lines included), its wall time the journal's (to the
+    second in the traditional format). rsyslog puts a space after ``kernel:`` only when the
+    message has none (``sp-if-no-1st-sp``), so a pr_cont fragment's leading space is that one."""
+    records = kernel_records(report_of(path))
+    assert records is not None
+    decoder = SyslogDecoder(DecodeOptions(year=2025, tz=timezone.utc))
+    lines = [decoder.decode(raw) for raw in path.read_bytes().splitlines()]
+    assert all(isinstance(line, KernelLine) for line in lines)
+    got = [(line.text, line.wall_us) for line in lines if isinstance(line, KernelLine)]
+    precise = path.name.endswith("-rfc3339")
+    want = [
+        (r.text.decode().removeprefix(" "), r.wall_us(Source()) // step * step)
+        for r in records
+        for step in [1 if precise else 10**6]
+    ]
+    assert got == want
+    assert any("\n" in text for text, _ in got)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
