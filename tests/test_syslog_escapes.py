@@ -169,3 +169,25 @@ def test_imklog_lines_are_read_as_before() -> None:
     for input_format in FORMATS:
         got, reports = read(kern_log, input_format)
         assert reports == [] and report_fields(got) == want
+
+
+@pytest.mark.parametrize("input_format", FORMATS)
+def test_hosts_interleaved_on_a_log_server_keep_their_records(input_format: str) -> None:
+    """A log server's /var/log/messages: the reports of several hosts (escaped records among
+    them) interleaved line by line give each host the records it gives alone."""
+    streams = []
+    for number, path in enumerate(p for p in FIXTURES if not p.name.endswith("-rfc3339")):
+        data = path.read_bytes().replace(b" node-a kernel: ", b" node-%d kernel: " % number)
+        streams.append(data.splitlines(keepends=True))
+    alone = [read(b"".join(lines), input_format)[0] for lines in streams]
+    mixed = b"".join(
+        lines[i] for i in range(max(map(len, streams))) for lines in streams if i < len(lines)
+    )
+    got, reports = read(mixed, input_format)
+    assert reports == []
+    skip = ("source_format", "id")
+    for number, want in enumerate(alone):
+        mine = [r for r in got if r["host"] == f"node-{number}"]
+        assert want and [{k: v for k, v in r.items() if k not in skip} for r in mine] == [
+            {k: v for k, v in r.items() if k not in skip} for r in want
+        ]
