@@ -191,3 +191,15 @@ def test_hosts_interleaved_on_a_log_server_keep_their_records(input_format: str)
         assert want and [{k: v for k, v in r.items() if k not in skip} for r in mine] == [
             {k: v for k, v in r.items() if k not in skip} for r in want
         ]
+
+
+@pytest.mark.parametrize("path", sorted(SYSLOG.glob("newline-name.*")), ids=lambda p: p.name)
+@pytest.mark.parametrize("input_format", FORMATS)
+def test_a_newline_in_the_victims_name_gives_the_kmsg_record(path: Path, input_format: str) -> None:
+    """A task that put a newline in its name: rsyslog escapes it in the kill line as in any
+    record, and the record is the one /dev/kmsg gives (name included)."""
+    kmsg = (DATA / "real" / "simple-memcg.kmsg").read_bytes().replace(b"stress", b"str\\x0ass")
+    want, _ = read(kmsg)
+    got, reports = read(path.read_bytes(), input_format)
+    assert reports == [] and report_fields(got) == report_fields(want)
+    assert [r["process_name"] for r in got] == ["str\nss"]

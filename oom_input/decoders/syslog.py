@@ -16,9 +16,10 @@ the journal (imjournal: RHEL 7/8/9's default), a multi-line record (memory.stat 
 Mem-Info's counters on every kernel) is one line, ``kernel: anon 123#012file 0#012...``: a kernel
 line's ``#000``-``#037`` are read back as the characters (``#012`` a newline, ``#011`` a tab), so
 the record is one KernelLine whose text holds its newlines, as /dev/kmsg gives it. rsyslog does
-not escape ``#`` itself, so a kernel message whose text really holds ``#012`` reads as a newline
-too: the kernel prints no such text (``#`` and three digits from 000 to 037), and a message that
-did would be just as ambiguous to rsyslog's own readers.
+not escape ``#`` itself, so a message that really holds ``#012`` reads as a newline too: the
+kernel's own words hold no ``#`` and three digits from 000 to 037 (build numbers are ``#1``,
+``#101``), only a name a program chose could, and rsyslog's file cannot tell that from a control
+character either; such a name gives the record /dev/kmsg gives for a name holding a newline.
 
 ``host`` is the host column. A printk caller id after the kernel timestamp
 (``kernel: [  123.456789] [  T123] text``) is dropped too. BSD stamps carry neither year nor

@@ -26,7 +26,14 @@ HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent.parent
 sys.path.insert(0, str(TESTS))
 
-from convert import Record, Source, journal_export, kernel_record, kernel_records  # noqa: E402
+from convert import (  # noqa: E402
+    Record,
+    Source,
+    journal_export,
+    kernel_record,
+    kernel_records,
+    read_kmsg,
+)
 
 # the real and legacy reports whose records hold several lines (memory.stat on 5.x, Mem-Info)
 REPORTS = (
@@ -46,6 +53,9 @@ OUTPUTS = {
 # every control character (tab and newline included), then DEL, text that looks like an escape,
 # the kernel's own escape and a non-ASCII letter: which of them does rsyslog escape, and how
 CONTROL_PROBE = bytes(range(1, 32)) + b" DEL\x7f #012 \\x0a caf\xc3\xa9 end"
+# the real simple-memcg capture with a newline in the victim's name (a task may name itself so):
+# its kill line is one line of rsyslog's too, the name's newline escaped
+NEWLINE_NAME = (b"stress", b"str\\x0ass")
 INFO = 6  # RHEL's /var/log/messages selector takes *.info and above
 RSYSLOG_CONF = """\
 # The lines of RHEL 8/9's /etc/rsyslog.conf that decide what /var/log/messages holds, plus a
@@ -112,6 +122,9 @@ def main() -> None:
         name = Path(report).stem
         for output, data_bytes in rsyslog_output(records).items():
             (HERE / f"{name}.{OUTPUTS[output]}").write_bytes(data_bytes)
+    capture = (data / "real" / "simple-memcg.kmsg").read_bytes().replace(*NEWLINE_NAME)
+    for output, data_bytes in rsyslog_output(read_kmsg(capture)).items():
+        (HERE / f"newline-name.{OUTPUTS[output]}").write_bytes(data_bytes)
     probe = [kernel_record(INFO, 1, 1_000_000, CONTROL_PROBE)]
     for output, data_bytes in rsyslog_output(probe).items():
         (HERE / f"control-characters.{OUTPUTS[output]}").write_bytes(data_bytes)
