@@ -28,7 +28,9 @@ canonical dashed form of /proc/sys/kernel/random/boot_id.
 ``[ts] text`` is dmesg's unless it reads ``[ts] <host> kernel: text``; this decoder then also
 claims (and ignores) other programs' ``[ts] <host> ident: text`` lines of that same host.
 ``journalctl -o cat`` output has no prefix: that is the plain decoder's. BSD syslog lines look
-exactly like ``-o short``; in auto-detection, this decoder (tried first) names them. Example::
+exactly like ``-o short``; in auto-detection, this decoder (tried first) names them, except a
+kernel line with rsyslog's control-character escapes (``kernel: anon 1#012file 0``): journalctl
+never escapes, so such a line is not this decoder's but the syslog decoder's. Example::
 
     Nov 26 18:19:54.840991 node-a kernel: Memory cgroup out of memory: Killed process 3171 ...
     -> KernelLine(text="Memory cgroup out of memory: Killed process 3171 ...",
@@ -69,6 +71,7 @@ from oom_input.decoders._common import (
     tail_message,
     uncaptured,
 )
+from oom_input.decoders.syslog import escaped_by_rsyslog
 from oom_input.types import (
     IGNORED,
     DecodeOptions,
@@ -150,7 +153,7 @@ class JournalDecoder:
         if line.startswith(b"-- "):
             return self._note(line)
         found = self._stamped_tail(line)
-        if found is None:
+        if found is None or _written_by_rsyslog(found):
             return None
         result = tail_line(found, raw, self.options, self.name)
         if isinstance(result, KernelLine):
@@ -203,6 +206,8 @@ class JournalDecoder:
         if not self._stamp_converts(stamp, convert):
             return None
         message, _ = tail_message(tail)
+        if escaped_by_rsyslog(message):
+            return None
         try:
             text, source = message.decode("utf-8"), self._source(tail["host"])
         except UnicodeDecodeError:
@@ -277,6 +282,17 @@ class JournalDecoder:
             self._monotonic_host = host
             return True
         return host == self._monotonic_host
+
+
+def _written_by_rsyslog(found: StampedTail) -> bool:
+    """Is this a kernel line that rsyslog wrote, not journalctl (a stamp both print, a message
+    with rsyslog's escapes)?"""
+    _, convert, tail = found
+    return (
+        convert in (bsd_times, iso_times)
+        and tail["ident"] == b"kernel"
+        and escaped_by_rsyslog(tail["message"] or b"")
+    )
 
 
 @functools.cache
