@@ -329,7 +329,7 @@ class ReportEvidence:
             _NO_MEMINFO
             if meminfo is None
             else _ALL_COUNTERS
-            if len(meminfo) == len(_MEMINFO_KEYS)
+            if len(meminfo) == _COUNTERS_KEPT
             else _SOME_COUNTERS,
             self._ram_pages is None,
         )
@@ -346,9 +346,16 @@ class ReportEvidence:
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
             self._block = _NO_BLOCK
-        if text.startswith(TASK_ROW_PREFIX):
-            if _TASK_HEADER_TEXT in text:  # read by its marker alone (see _STARTS_AFTER_COUNTERS)
+        meminfo = self._meminfo
+        if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
+            # every counter read: only the kinds still wanted, by their markers (_wanted)
+            if text.startswith(TASK_ROW_PREFIX) and _TASK_HEADER_TEXT in text:
                 self.on_task_header(text)
+            elif self._ram_pages is None and text.startswith(FREE_SWAP_PREFIX):
+                self.on_free_swap(text)
+            return False
+        if text.startswith(TASK_ROW_PREFIX):
+            self.on_task_header(text)
         elif text.startswith(MEMCG_USAGE_PREFIX):
             self.on_memcg_usage(text)
         elif text.startswith("Memory cgroup stats for"):
@@ -515,7 +522,7 @@ class ReportEvidence:
 
     def on_meminfo_counters(self, text: str) -> bool:
         meminfo = self._meminfo
-        if meminfo is None or len(meminfo) == len(_MEMINFO_KEYS):
+        if meminfo is None or len(meminfo) == _COUNTERS_KEPT:
             return False  # (each key keeps its first value)
         found = False
         for part in text.split("\n") if "\n" in text else (text,):
@@ -602,28 +609,21 @@ class ReportEvidence:
 
 # what a report has read of the Mem-Info counters (``wanted_markers``)
 _NO_MEMINFO, _SOME_COUNTERS, _ALL_COUNTERS = 0, 1, 2
-# Once every counter kept is read, a line holding a counter marker changes nothing but by the
-# start ``feed`` dispatches on; these markers keep the lines of those starts shown (each such
-# start holds its marker: a task header is read only when it holds TASK_HEADER_MARKER), so
-# that the lines no longer shown are those that ``feed`` would hand to the counters' reader
-# (which keeps the first value of each key) or to the Mem-Info header's (read already): the
-# zone lines ("Node 0 DMA free:15360kB ...") of every system OOM.
-_STARTS_AFTER_COUNTERS: Final = (
-    MEMCG_USAGE_PREFIX.encode(),
-    MEMCG_STATS_MARKER,
-    FREE_SWAP_PREFIX.encode(),
-)
+_COUNTERS_KEPT: Final = len(_MEMINFO_KEYS)
 
 
 @functools.cache
 def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
+    """The markers a report wants (see ``ReportEvidence.wanted_markers``). Once every counter
+    kept is read, the counters' markers are wanted no more: the zone lines of every system OOM
+    ("Node 0 DMA free:15360kB ...") hold them. A reader that skips a line holding one of them
+    then changes nothing, as ``feed`` reads only the kinds still wanted, by their markers."""
     if not table:
         return ()
     if meminfo == _NO_MEMINFO:
         return (TASK_HEADER_MARKER, MEMINFO_HEADER.encode())
-    if meminfo == _ALL_COUNTERS:
-        return (TASK_HEADER_MARKER, *_STARTS_AFTER_COUNTERS)
-    return (TASK_HEADER_MARKER, *MEMINFO_MARKERS, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
+    markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
+    return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
 
 
 def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
