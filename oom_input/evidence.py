@@ -529,10 +529,9 @@ class ReportEvidence:
             part = part.strip()
             if not part.startswith(MEMINFO_LINE_STARTS):
                 continue
-            for m in MEMINFO_PAIR_RE.finditer(part):
-                key = m.group("key")
+            for key, value in MEMINFO_PAIR_RE.findall(part):
                 if key in _MEMINFO_KEYS and key not in meminfo:
-                    meminfo[key] = parse_int(m.group("value"))
+                    meminfo[key] = parse_int(value)
                     found = True
         return found
 
