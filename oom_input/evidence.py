@@ -162,7 +162,10 @@ LINE_KINDS: Final = (
     LineKind("memcg_stat", (), "on_memcg_stat", opened_by="memcg_stats_header"),
     LineKind("meminfo_header", (MEMINFO_HEADER.encode(),), "on_meminfo_header"),
     LineKind(
-        "meminfo_counters", MEMINFO_MARKERS, "on_meminfo_counters", note="after meminfo_header"
+        "meminfo_counters",
+        MEMINFO_MARKERS,
+        "on_meminfo_counters",
+        note="after meminfo_header, until every counter kept is read",
     ),
     LineKind("free_swap", (FREE_SWAP_PREFIX.encode(),), "on_free_swap", note="opens swap_ram"),
     LineKind("swap_ram", (), "on_swap_ram", opened_by="free_swap"),
