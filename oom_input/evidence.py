@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import re
 from array import array
 from collections.abc import Callable, Mapping
@@ -39,6 +40,7 @@ _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
 #               pgtables_bytes swapents oom_score_adj name
 TASK_HEADER_RE = re.compile(r"^\[\s*pid\s*\]\s+(?P<columns>uid\s+tgid\s.*?)\s+name\s*$")
 TASK_HEADER_MARKER = b"]   uid  tgid "
+_TASK_HEADER_TEXT: Final = TASK_HEADER_MARKER.decode()
 # dump_tasks() rows: "[%5d]" (<= 4.18) / "[%7d]" (4.19+), the numbers, one space, the comm
 # (which may hold spaces, brackets and digits: only the column count tells where it starts)
 TASK_ROW_PREFIX = "["
@@ -93,6 +95,7 @@ MEMINFO_MARKERS: Final = (b"slab_reclaimable:", b"shmem:", b"free:")
 MEMINFO_RECORD_MARKERS: Final = MEMINFO_MARKERS[:1]
 # show_swap_cache_info() / show_mem(), system OOMs, every kernel, on consecutive lines:
 # "Free swap  = 0kB", "Total swap = 0kB", "2097151 pages RAM"
+FREE_SWAP_PREFIX = "Free swap"
 FREE_SWAP_RE = re.compile(r"^Free swap\s*=\s*(?P<kb>\d+)kB")
 TOTAL_SWAP_RE = re.compile(r"^Total swap\s*=\s*(?P<kb>\d+)kB")
 RAM_PAGES_RE = re.compile(r"^(?P<pages>\d+) pages RAM")
@@ -159,9 +162,12 @@ LINE_KINDS: Final = (
     LineKind("memcg_stat", (), "on_memcg_stat", opened_by="memcg_stats_header"),
     LineKind("meminfo_header", (MEMINFO_HEADER.encode(),), "on_meminfo_header"),
     LineKind(
-        "meminfo_counters", MEMINFO_MARKERS, "on_meminfo_counters", note="after meminfo_header"
+        "meminfo_counters",
+        MEMINFO_MARKERS,
+        "on_meminfo_counters",
+        note="after meminfo_header, until every counter kept is read",
     ),
-    LineKind("free_swap", (b"Free swap",), "on_free_swap", note="opens swap_ram"),
+    LineKind("free_swap", (FREE_SWAP_PREFIX.encode(),), "on_free_swap", note="opens swap_ram"),
     LineKind("swap_ram", (), "on_swap_ram", opened_by="free_swap"),
 )
 
@@ -320,7 +326,16 @@ class ReportEvidence:
     def wanted_markers(self) -> tuple[bytes, ...]:
         """The marker bytes of the kinds this report can still use (a report prints them in a
         fixed order): a reader may skip other lines while no block is open."""
-        return _wanted(self._layout is None, self._meminfo is not None, self._ram_pages is None)
+        meminfo = self._meminfo
+        return _wanted(
+            self._layout is None,
+            _NO_MEMINFO
+            if meminfo is None
+            else _ALL_COUNTERS
+            if len(meminfo) == _COUNTERS_KEPT
+            else _SOME_COUNTERS,
+            self._ram_pages is None,
+        )
 
     # --- dispatch ----------------------------------------------------------------------------
     def feed(self, text: str) -> bool:
@@ -334,6 +349,14 @@ class ReportEvidence:
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
             self._block = _NO_BLOCK
+        meminfo = self._meminfo
+        if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
+            # every counter read: only the kinds still wanted, by their markers (_wanted)
+            if text.startswith(TASK_ROW_PREFIX) and _TASK_HEADER_TEXT in text:
+                self.on_task_header(text)
+            elif self._ram_pages is None and text.startswith(FREE_SWAP_PREFIX):
+                self.on_free_swap(text)
+            return False
         if text.startswith(TASK_ROW_PREFIX):
             self.on_task_header(text)
         elif text.startswith(MEMCG_USAGE_PREFIX):
@@ -342,7 +365,7 @@ class ReportEvidence:
             self.on_memcg_stats_header(text)
         elif text.startswith(MEMINFO_HEADER):
             self.on_meminfo_header(text)
-        elif text.startswith("Free swap"):
+        elif text.startswith(FREE_SWAP_PREFIX):
             self.on_free_swap(text)
         elif self._meminfo is not None:
             self.on_meminfo_counters(text)
@@ -502,17 +525,16 @@ class ReportEvidence:
 
     def on_meminfo_counters(self, text: str) -> bool:
         meminfo = self._meminfo
-        if meminfo is None:
-            return False
+        if meminfo is None or len(meminfo) == _COUNTERS_KEPT:
+            return False  # (each key keeps its first value)
         found = False
         for part in text.split("\n") if "\n" in text else (text,):
             part = part.strip()
             if not part.startswith(MEMINFO_LINE_STARTS):
                 continue
-            for m in MEMINFO_PAIR_RE.finditer(part):
-                key = m.group("key")
+            for key, value in MEMINFO_PAIR_RE.findall(part):
                 if key in _MEMINFO_KEYS and key not in meminfo:
-                    meminfo[key] = parse_int(m.group("value"))
+                    meminfo[key] = parse_int(value)
                     found = True
         return found
 
@@ -538,10 +560,13 @@ class ReportEvidence:
         """Write the evidence into the report's record (not yet emitted) once its kill line named
         the victim: the victim's RSS there against its task row gives the page size, and the row
         gives the uid and oom_score_adj the kill line lacks (2.6-5.2)."""
-        sizes = (record.anon_rss_kb, record.file_rss_kb, record.shmem_rss_kb)
-        kill_rss_kb = None if record.anon_rss_kb is None else sum(size or 0 for size in sizes)
+        anon = record.anon_rss_kb
         row = self._victim_row(record.pid)
-        page_kb = page_size_kb(row[0] if row else None, kill_rss_kb)
+        page_kb = (
+            DEFAULT_PAGE_KB
+            if row is None or anon is None
+            else page_size_kb(row[0], anon + (record.file_rss_kb or 0) + (record.shmem_rss_kb or 0))
+        )
         if self._layout is not None:
             record.task_count = self._rows
             record.tasks_rss_kb = self._rss_pages * page_kb
@@ -561,6 +586,7 @@ class ReportEvidence:
         if pid is None:
             return None
         try:
+            # (a copy of the pid column: cheaper than a search loop for the usual tables)
             at = self._index[0::_INDEXED].index(pid) * _INDEXED
         except ValueError:
             return None
@@ -580,16 +606,23 @@ class ReportEvidence:
         return out
 
 
+# what a report has read of the Mem-Info counters (``wanted_markers``)
+_NO_MEMINFO, _SOME_COUNTERS, _ALL_COUNTERS = 0, 1, 2
+_COUNTERS_KEPT: Final = len(_MEMINFO_KEYS)
+
+
 @functools.cache
-def _wanted(table: bool, meminfo: bool, ram: bool) -> tuple[bytes, ...]:
-    markers: tuple[bytes, ...] = (TASK_HEADER_MARKER,) if table else ()
-    if table and not meminfo:
-        markers += (MEMINFO_HEADER.encode(),)
-    if table and meminfo:
-        markers += MEMINFO_MARKERS
-        if ram:
-            markers += (b"Free swap",)
-    return markers
+def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
+    """The markers a report wants (see ``ReportEvidence.wanted_markers``). Once every counter
+    kept is read, the counters' markers are wanted no more: the zone lines of every system OOM
+    ("Node 0 DMA free:15360kB ...") hold them. A reader that skips a line holding one of them
+    then changes nothing, as ``feed`` reads only the kinds still wanted, by their markers."""
+    if not table:
+        return ()
+    if meminfo == _NO_MEMINFO:
+        return (TASK_HEADER_MARKER, MEMINFO_HEADER.encode())
+    markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
+    return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
 
 
 def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
@@ -598,19 +631,26 @@ def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
     if not row_rss_pages or not kill_rss_kb:
         return DEFAULT_PAGE_KB
     ratio = kill_rss_kb / row_rss_pages
-    best = min(PAGE_SIZES_KB, key=lambda size: abs(ratio - size))
+    best = PAGE_SIZES_KB[0]
+    for size in PAGE_SIZES_KB[1:]:  # ascending: the nearest (the first of a tie), then farther
+        if abs(ratio - size) >= abs(ratio - best):
+            break
+        best = size
     return best if abs(ratio - best) <= best * PAGE_RATIO_TOLERANCE else DEFAULT_PAGE_KB
 
 
 # --- the one-line reason ----------------------------------------------------------------------
 def human_kb(kb: int) -> str:
     """1536 -> "1.5 MiB"; a decimal only below 10."""
-    value, unit = float(kb), "KiB"
-    for bigger in ("MiB", "GiB", "TiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, bigger
-    return f"{value:.1f} {unit}" if value < 10 and unit != "KiB" else f"{value:.0f} {unit}"
+    value = float(kb)
+    if value < 1024:
+        return f"{value:.0f} KiB"
+    value, unit = value / 1024, "MiB"
+    if value >= 1024:
+        value, unit = value / 1024, "GiB"
+        if value >= 1024:
+            value, unit = value / 1024, "TiB"
+    return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
 
 
 _KIND_WORDS: Final = {
@@ -619,64 +659,94 @@ _KIND_WORDS: Final = {
     "cpuset": "cpuset out of memory",
     "mempolicy": "memory policy out of memory",
 }
+# the fields ``reason`` reads, in the order ``_reason`` takes them
+_REASON_FIELDS: Final = (
+    "kind",
+    "memory_limit_kb",
+    "memory_usage_kb",
+    "memory_failcnt",
+    "system_memory",
+    "process_name",
+    "pid",
+    "anon_rss_kb",
+    "file_rss_kb",
+    "shmem_rss_kb",
+    "top_tasks",
+    "tasks_rss_kb",
+)
+_reason_fields = operator.attrgetter(*_REASON_FIELDS)
 
 
 def reason(record: Any) -> str:
     """One line a person can read in a log viewer, from the record's own fields (an OomRecord
     or a dict of one); parts whose fields are null are left out."""
-    get: Callable[[str], Any] = (
-        record.get if isinstance(record, Mapping) else lambda key: getattr(record, key, None)
-    )
-    kind = get("kind")
-    limit = get("memory_limit_kb")
+    if type(record) is OomRecord:  # the assembler's, once per record: no per-key calls
+        return _reason(*_reason_fields(record))
+    if isinstance(record, Mapping):
+        return _reason(*map(record.get, _REASON_FIELDS))
+    return _reason(*(getattr(record, key, None) for key in _REASON_FIELDS))
+
+
+def _reason(
+    kind: Any,
+    limit: Any,
+    usage: Any,
+    failcnt: Any,
+    system: Any,
+    name: Any,
+    pid: Any,
+    anon: Any,
+    file: Any,
+    shmem: Any,
+    top: Any,
+    tasks_rss: Any,
+) -> str:
     if kind == "memcg" and limit is not None:
         head = f"memcg limit {human_kb(limit)} reached"
-        usage, failcnt = get("memory_usage_kb"), get("memory_failcnt")
-        detail = [f"usage {human_kb(usage)}" if usage is not None else None]
-        detail.append(f"failcnt {failcnt}" if failcnt is not None else None)
-        shown = [part for part in detail if part]
-        if shown:
-            head += f" ({', '.join(shown)})"
+        if usage is not None:
+            if failcnt is not None:
+                head += f" (usage {human_kb(usage)}, failcnt {failcnt})"
+            else:
+                head += f" (usage {human_kb(usage)})"
+        elif failcnt is not None:
+            head += f" (failcnt {failcnt})"
     else:
         head = _KIND_WORDS.get(kind or "", "out of memory")
-    system = get("system_memory")
-    if isinstance(system, Mapping):
-        free, ram = system.get("free_kb"), system.get("ram_kb")
-        facts = []
-        if free is not None:
-            facts.append(f"{human_kb(free)} free" + (f" of {human_kb(ram)}" if ram else ""))
-        swap_total, swap_free = system.get("swap_total_kb"), system.get("swap_free_kb")
-        if swap_total == 0:
-            facts.append("no swap")
-        elif swap_total is not None and swap_free is not None:
-            facts.append(f"swap {human_kb(swap_free)} free of {human_kb(swap_total)}")
-        if facts:
-            head += ": " + ", ".join(facts)
-    parts = [head]
-    parts.append(_victim_part(get, kind))
-    return "; ".join(part for part in parts if part)
-
-
-def _victim_part(get: Callable[[str], Any], kind: str | None) -> str:
-    name, pid = get("process_name"), get("pid")
-    sizes = [get("anon_rss_kb"), get("file_rss_kb"), get("shmem_rss_kb")]
-    top = get("top_tasks") or []
-    largest = top[0] if top else None
+    if system is not None and (type(system) is dict or isinstance(system, Mapping)):
+        head += _system_part(system)
     if pid is None:
         victim = "no victim"
-    elif all(size is None for size in sizes):
+    elif anon is None and file is None and shmem is None:
         victim = f'victim "{name}"'
     else:
-        held = sum(size or 0 for size in sizes)
-        victim = f'victim "{name}" held {human_kb(held)}'
-        total = get("tasks_rss_kb")
-        if kind == "memcg" and total:
-            victim += f" of the cgroup's {human_kb(total)} task RSS"
-    if largest is None:
-        return victim
+        victim = f'victim "{name}" held {human_kb((anon or 0) + (file or 0) + (shmem or 0))}'
+        if kind == "memcg" and tasks_rss:
+            victim += f" of the cgroup's {human_kb(tasks_rss)} task RSS"
+    if not top:
+        return f"{head}; {victim}"
+    largest = top[0]
     if largest.get("pid") == pid:
-        return victim + ", the largest task"
-    return f'{victim}; largest task "{largest.get("name")}" {human_kb(largest.get("rss_kb") or 0)}'
+        return f"{head}; {victim}, the largest task"
+    return (
+        f'{head}; {victim}; largest task "{largest.get("name")}" '
+        f"{human_kb(largest.get('rss_kb') or 0)}"
+    )
+
+
+def _system_part(system: Mapping[str, Any]) -> str:
+    """The system memory part: ": 97 MiB free of 7.8 GiB, no swap", or "" (none known)."""
+    free, ram = system.get("free_kb"), system.get("ram_kb")
+    facts = []
+    if free is not None:
+        facts.append(
+            f"{human_kb(free)} free of {human_kb(ram)}" if ram else f"{human_kb(free)} free"
+        )
+    swap_total, swap_free = system.get("swap_total_kb"), system.get("swap_free_kb")
+    if swap_total == 0:
+        facts.append("no swap")
+    elif swap_total is not None and swap_free is not None:
+        facts.append(f"swap {human_kb(swap_free)} free of {human_kb(swap_total)}")
+    return ": " + ", ".join(facts) if facts else ""
 
 
 __all__ = [
