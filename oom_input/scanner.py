@@ -292,6 +292,7 @@ class LineScanner:
         reader: BlockReader | None = None
         source: SourceKey | None = None  # the decoder's source of the lines ``reader`` takes
         key: SourceKey = (None, None)  # its key once normalised
+        run_stop = -1  # where the last run stopped (the line there is none of its shape)
         while pos < end:
             nl = buf.index(b"\n", pos, end)
             found = quick(buf[pos:nl])
@@ -302,6 +303,21 @@ class LineScanner:
                 key = self._source_key(line_source)
                 reader = assembler.block_reader(key)
                 source = line_source
+            if (
+                reader is not None
+                and reader.run is not None
+                and self._quick_run is not None
+                and pos != run_stop
+            ):
+                # a run of the block's plain lines from this one on (quick_text read it last:
+                # a decoder that keeps its source between the two calls has it right)
+                assert reader.shape is not None
+                lines, run_end, run_source = self._quick_run(buf, pos, end, reader.shape)
+                if lines and run_source == source:
+                    reader.run(lines)
+                    pos = run_stop = run_end
+                    continue
+                run_stop = pos
             if reader is None or not reader.line(text):
                 # not a line of the open block: the text alone may still be all ``feed`` needs
                 if not assembler.feed_text(key, text):
@@ -312,12 +328,6 @@ class LineScanner:
                 reader = assembler.block_reader(key)  # a block may have ended or begun
                 continue
             pos = nl + 1
-            if reader.run is not None and self._quick_run is not None:
-                assert reader.shape is not None
-                lines, run_end, run_source = self._quick_run(buf, pos, end, reader.shape)
-                if lines and run_source == source:
-                    reader.run(lines)
-                    pos = run_end
         return pos
 
     def _source_key(self, source: SourceKey) -> SourceKey:
