@@ -302,9 +302,12 @@ class TopTasks:
         """Consecutive rows of a run (their groups, RSS read): ``offer`` of each."""
         n, heap, seq = self._n, self._heap, self._seq
         count = len(rss)
-        # only the run's own N largest can be kept (ties: the earlier row), offered in order
+        # only the run's own N largest can be kept (a stable sort: ties keep the earlier row),
+        # offered in table order
         picks = (
-            range(count) if count <= n else sorted(heapq.nlargest(n, range(count), rss.__getitem__))
+            range(count)
+            if count <= n
+            else sorted(sorted(range(count), key=rss.__getitem__, reverse=True)[:n])
         )
         for i in picks:
             size = rss[i]

@@ -61,6 +61,8 @@ MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
 MAX_CONTINUED_BYTES = LOOKBACK_BYTES_PER_SOURCE
 _PIECE_BYTES = 64 * 1024
 _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
+# bytes of block lines taken as one run at most (its groups are held at once: ~4x the bytes)
+MAX_RUN_BYTES = 64 * 1024
 # a decoder's continuation(raw, head): a continuation line read with the line it continues
 Continuation = Callable[[bytes, "bytes | None"], "KernelLine | Ignored | None"]
 
@@ -312,7 +314,8 @@ class LineScanner:
                 # a run of the block's plain lines from this one on (quick_text read it last:
                 # a decoder that keeps its source between the two calls has it right)
                 assert reader.shape is not None
-                lines, run_end, run_source = self._quick_run(buf, pos, end, reader.shape)
+                run_to = min(end, pos + MAX_RUN_BYTES)  # a line across it: on its own
+                lines, run_end, run_source = self._quick_run(buf, pos, run_to, reader.shape)
                 if lines and run_source == source:
                     reader.run(lines)
                     pos = run_stop = run_end

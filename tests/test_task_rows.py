@@ -12,6 +12,7 @@ read whole, a byte at a time and a line at a time.
 from __future__ import annotations
 
 import re
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
@@ -244,6 +245,35 @@ def test_plain_rows_are_taken_in_runs(name: str) -> None:
         if b"\\x" not in capture:  # no escaped comm: every row fits the shape
             assert counts == tables, capture[:80]
         assert sum(counts) == plain  # runs go on after a row they cannot take
+
+
+def test_100000_rows_in_one_read_stay_small() -> None:
+    """A table of 10^5 rows fed in one piece: the right count and top 5, and memory of a few MB
+    (runs are taken a bounded stretch at a time, not the whole table's groups at once)."""
+    capture = (DATA / "real" / "simple-memcg.kmsg").read_bytes()
+    lines = capture.rstrip(b"\n").split(b"\n")
+    at = next(i for i, line in enumerate(lines) if HEADER_MARK in line) + 1
+    sizes = {pid: (pid * 7919) % 100_003 for pid in range(10_000, 110_000)}
+    rows = [
+        b"6,968,1194840967,-;[%7d]  1000 %5d    90000 %8d %8d 0 0 65536 0 0 task-%d"
+        % (pid, pid, rss, rss, pid)
+        for pid, rss in sizes.items()
+    ]
+    data = b"\n".join([*lines[:at], *rows, *lines[at:]]) + b"\n"
+    del rows
+    out: list[OomRecord] = []
+    tracemalloc.start()
+    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
+    scanner.feed(data)
+    scanner.finish()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    (record,) = out
+    assert record.task_count is not None and record.task_count > 100_000
+    largest = sorted(sizes, key=lambda pid: (-sizes[pid], pid))[:5]
+    assert record.top_tasks is not None
+    assert [task["pid"] for task in record.top_tasks] == largest
+    assert peak < 12 * 2**20, peak
 
 
 # --- ReportEvidence alone: a run of rows against the same rows one by one ---------------------
