@@ -236,6 +236,7 @@ class _Layout:
     rss: int
     swap: int
     adj: int
+    standard: bool  # the groups are pid, then _READ_COLUMNS in their order, then name
 
 
 @functools.lru_cache(maxsize=64)
@@ -248,7 +249,14 @@ def _layout(header: str) -> _Layout | None:
     read = [name for name in names if name in _READ_COLUMNS]
     group = {name: i + 1 for i, name in enumerate(read)}  # the pid is group 0
     return _Layout(
-        _row_re(names), _row_shape(names), *(group.get(name, 0) for name in _READ_COLUMNS)
+        _row_re(names),
+        _row_shape(names),
+        uid=group.get("uid", 0),
+        tgid=group.get("tgid", 0),
+        rss=group.get("rss", 0),
+        swap=group.get("swapents", 0),
+        adj=group.get("oom_score_adj", 0),
+        standard=tuple(read) == _READ_COLUMNS,
     )
 
 
@@ -324,13 +332,17 @@ class TopTasks:
         for rss, _, row, layout in sorted(self._heap, reverse=True):
             if layout is None:
                 pid, tgid, uid, swap, adj, name = row
-            else:  # a run's groups: numbers of at most 20 digits, an ASCII name
+            elif layout.standard:  # a run's groups: numbers of at most 20 digits, ASCII
+                pid, uid, tgid, _, swap, adj, name = row
+                pid, uid, tgid, swap, adj = int(pid), int(uid), int(tgid), int(swap), int(adj)
+                name = (name or b"").decode()  # None: no name (a decoder's match.groups())
+            else:
                 pid = int(row[0])
                 tgid = int(row[layout.tgid]) if layout.tgid else pid
                 uid = int(row[layout.uid]) if layout.uid else -1
                 swap = int(row[layout.swap]) if layout.swap else None
                 adj = int(row[layout.adj]) if layout.adj else None
-                name = (row[-1] or b"").decode()  # None: no name (a decoder's finditer)
+                name = (row[-1] or b"").decode()
             out.append(
                 {
                     "pid": pid,
