@@ -48,6 +48,7 @@ FIXTURES = sorted(
     and HEADER_MARK in path.read_bytes()
 )
 NAME_CHARS = "az AZ09[]()/:,.-_\\\"'=é中\t\n\x01\x7f"
+PLAIN_NAME_CHARS = "az AZ09[]()/:,.-_\"'=~"  # printable ASCII without a backslash
 ODD_NAMES = ["", " ", "a  b ", "w [1] (x) 2 y", "12 34", "x\\y", 'q"uote', "ünï", "k:1", "[", "]"]
 INTERESTING_NUMBERS = [
     0,
@@ -99,16 +100,20 @@ def printed(name: str, text: str, seq: int) -> bytes:
 @st.composite
 def task_row(draw: st.DrawFn, columns: int) -> str:
     """A row of a layout with this many numeric columns after the pid: the kernel's spacing or
-    another, any numbers, any name."""
-    pid = draw(st.one_of(st.integers(1, 5_000_000), st.sampled_from(INTERESTING_NUMBERS[7:])))
-    pid = abs(pid)
-    values = [draw(numbers) for _ in range(columns)]
+    another, any name and any numbers, or (half of them) a row a run can take, but for one
+    column or the name, maybe."""
+    plain = draw(st.booleans())
+    pid = draw(st.integers(1, 5_000_000) if plain else numbers.map(abs))
+    values = [draw(st.integers(-1000, 300_000) if plain else numbers) for _ in range(columns)]
+    if plain and draw(st.booleans()):  # one number out of the shape's bounds, or at them
+        values[draw(st.integers(0, columns - 1))] = draw(st.sampled_from(INTERESTING_NUMBERS))
     pad = " " * draw(st.integers(0, 3))
     gaps = [" " * draw(st.integers(1, 3)) for _ in range(columns)]
     row = f"[{pad}{pid}]" + "".join(
         gap + str(value) for gap, value in zip(gaps, values, strict=True)
     )
-    name = draw(st.one_of(st.sampled_from(ODD_NAMES), st.text(NAME_CHARS, max_size=16)))
+    names = st.text(PLAIN_NAME_CHARS if plain else NAME_CHARS, max_size=16)
+    name = draw(st.one_of(st.sampled_from(ODD_NAMES), names))
     return row + ("" if draw(st.booleans()) and not name else " " + name)
 
 
