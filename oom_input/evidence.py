@@ -47,14 +47,15 @@ TASK_ROW_PREFIX = "["
 # backslash (text no decoder escapes or takes for its own framing); numbers short enough that
 # int() reads them as they are, and those of the victim index short enough to need no range
 # check (pid, uid, rss: < 10^18) and no clamp (oom_score_adj: |adj| < 10^4); groups: the pid,
-# the columns of _READ_COLUMNS, the name. Other rows take the per-line path.
+# the columns read (these, in the kernel's column order), the name. Other rows take the
+# per-line path.
 TASK_ROW_PID_SHAPE: Final = rb"\[ *([0-9]{1,18})\]"
 TASK_ROW_COLUMN_SHAPES: Final = {
     "uid": rb" +(-?[0-9]{1,18})",
-    "rss": rb" +(-?[0-9]{1,18})",
-    "oom_score_adj": rb" +(-?[0-9]{1,4})",
     "tgid": rb" +(-?[0-9]{1,20})",
+    "rss": rb" +(-?[0-9]{1,18})",
     "swapents": rb" +(-?[0-9]{1,20})",
+    "oom_score_adj": rb" +(-?[0-9]{1,4})",
 }
 TASK_ROW_OTHER_COLUMN_SHAPE: Final = rb" +-?[0-9]{1,20}"
 TASK_ROW_NAME_SHAPE: Final = rb"(?: ([ -\[\]-~]*))?"
@@ -202,8 +203,7 @@ _NO_BLOCK, _ROWS, _COUNTERS, _STATS, _SWAP_RAM = 0, 1, 2, 3, 4
 
 
 # the columns a row's numbers are read from (the others are matched, not read)
-_READ_COLUMNS: Final = ("uid", "tgid", "rss", "swapents", "oom_score_adj")
-assert set(TASK_ROW_COLUMN_SHAPES) == set(_READ_COLUMNS)
+_READ_COLUMNS: Final = tuple(TASK_ROW_COLUMN_SHAPES)
 
 
 @functools.cache
@@ -263,7 +263,7 @@ def _layout(header: str) -> _Layout | None:
 # a kept row: RSS (pages), -sequence number (ties: the earlier row is the larger), then the
 # row's (pid, tgid, uid, swap, oom_score_adj, name) with layout None, or its groups as a run
 # gives them with their layout (read only if the row stays among the largest)
-_Kept = tuple[int, int, tuple[Any, ...], "_Layout | None"]
+_Kept = tuple[int, int, tuple[Any, ...], _Layout | None]
 
 
 class TopTasks:
