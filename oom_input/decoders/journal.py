@@ -69,7 +69,6 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
     tail_message,
-    uncaptured,
 )
 from oom_input.decoders.syslog import escaped_by_rsyslog
 from oom_input.types import (
@@ -218,21 +217,17 @@ class JournalDecoder:
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The kernel lines of the default style (``Nov 26 18:37:34[.frac] host kernel: text``)
         of the host ``quick_text`` read last, from ``buf[pos]`` on, whose text fully matches
-        ``shape`` (letters, digits, "_", "-" and inner spaces: no klogd stamp, and the tail
-        parses as ``decode`` parses it) and whose stamp converts."""
+        ``shape`` (a ``BlockReader`` shape: no klogd stamp, and the tail parses as ``decode``
+        parses it) and whose stamp converts."""
         host = self._quick_host
         source = self._source(host)
-        run, each = _run_patterns(shape, host)
-        found = run.match(buf, pos, end)
-        if found is None:
-            return [], pos, source
         groups: list[Any] = []
         stamp_groups = SHORT.groups
-        for line in each.finditer(buf, pos, found.end()):
-            if not self._stamp_converts(line, bsd_times):
-                return groups, line.start(), source
+        match = _run_line(shape, host).match  # each line where the last one ended
+        while (line := match(buf, pos, end)) is not None and self._stamp_converts(line, bsd_times):
             groups.append(line.groups()[stamp_groups:])
-        return groups, found.end(), source
+            pos = line.end()
+        return groups, pos, source
 
     def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
         """Whether ``decode`` converts this stamp without a report (the fraction of a second
@@ -302,10 +297,8 @@ def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def _run_patterns(shape: bytes, host: bytes | None) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """A run of default-style kernel lines of ``host`` whose text is ``shape``, and one such
-    line (the stamp's groups, then the shape's)."""
+def _run_line(shape: bytes, host: bytes | None) -> re.Pattern[bytes]:
+    """A default-style kernel line of ``host`` whose text is ``shape``, one line of a run (the
+    stamp's groups, then the shape's)."""
     tail = rb" %skernel: (?:%s)\n" % (b"" if host is None else re.escape(host) + b" ", shape)
-    return re.compile(rb"(?:%s)+" % (uncaptured(SHORT.pattern) + tail)), re.compile(
-        SHORT.pattern + tail
-    )
+    return re.compile(SHORT.pattern + tail)
