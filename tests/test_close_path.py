@@ -236,7 +236,8 @@ def test_page_size_kb_is_the_nearest_size(row: int | None, kill: int | None) -> 
 def test_victim_row_is_the_first_row_of_its_pid(rows: list[tuple[int, ...]], pid: int) -> None:
     """Pids equal to other columns' values (rss, uid, adj) do not mislead the search."""
     evidence = ReportEvidence()
-    evidence._index = array("q", [n for row in rows for n in row])
+    pids, sizes, uids, adjs = (array("q", [row[i] for row in rows]) for i in range(4))
+    evidence._index = (pids, sizes, uids, adjs)  # the index's four columns
     expected = next((row[1:] for row in rows if row[0] == pid), None)
     assert evidence._victim_row(pid) == expected
 
