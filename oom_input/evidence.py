@@ -374,8 +374,8 @@ class ReportEvidence:
         "_layout",
         "_meminfo",
         "_ram_pages",
+        "_reader",
         "_rows",
-        "_rows_reader",
         "_rss_pages",
         "_stats",
         "_stats_done",
@@ -392,7 +392,8 @@ class ReportEvidence:
         self._block = _NO_BLOCK
         self._layout: _Layout | None = None
         self._rows = 0
-        self._rows_reader: BlockReader | None = None
+        # the open block's reader (task rows, stats, memcg counters): see _open_block
+        self._reader: BlockReader | None = None
         self._rss_pages = 0
         # pid, rss, uid, oom_score_adj (clamped to 16 bits) of each row indexed
         self._index = (array("q"), array("q"), array("q"), array("q"))
@@ -431,12 +432,12 @@ class ReportEvidence:
         assembler need not look at it)."""
         block = self._block
         if block:
-            reader = self.block_reader()
+            reader = self._reader
             if reader is not None and reader.line(text):
                 return True
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
-            self._block = _NO_BLOCK
+            self._block, self._reader = _NO_BLOCK, None
         meminfo = self._meminfo
         if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
             # every counter read: only the kinds still wanted, by their markers (_wanted)
@@ -462,17 +463,27 @@ class ReportEvidence:
     def block_reader(self) -> BlockReader | None:
         """The reader of the open block of task rows, stats or memcg counters, or None (no block,
         or the swap/RAM block, whose last line is read without being used up). It stays the
-        reader while it uses lines up."""
-        block = self._block
-        if block == _ROWS:
-            return self._rows_reader
-        if block == _STATS:
-            if self._stats_done or self._stats is None:
-                return BlockReader(self.on_memcg_stat)
-            return BlockReader(self.on_memcg_stat, STAT_LINE_SHAPE, self.on_memcg_stat_run)
-        if block == _COUNTERS:
-            return BlockReader(self.on_memcg_counter)
-        return None
+        reader while it uses lines up; the first line it does not use ends the block (``feed``
+        then reads that line as the first after the block)."""
+        return self._reader
+
+    def _open_block(
+        self,
+        block: int,
+        line: Callable[[str], bool],
+        shape: bytes | None = None,
+        run: Callable[[list[Any]], None] | None = None,
+    ) -> None:
+        """Open a block of lines without markers; ``line``, ``shape``, ``run``: its reader's."""
+
+        def block_line(text: str) -> bool:
+            if line(text):
+                return True
+            self._block, self._reader = _NO_BLOCK, None  # (feed would try the line again)
+            return False
+
+        self._block = block
+        self._reader = BlockReader(block_line, shape, run)
 
     # --- task table --------------------------------------------------------------------------
     def on_task_header(self, text: str) -> bool:
@@ -481,8 +492,7 @@ class ReportEvidence:
             return False
         if self._layout is None:  # a second table would be another report's
             self._layout = layout
-            self._rows_reader = BlockReader(self.on_task_row, layout.shape, self.on_task_run)
-            self._block = _ROWS
+            self._open_block(_ROWS, self.on_task_row, layout.shape, self.on_task_run)
         return True
 
     def on_task_row(self, text: str) -> bool:
@@ -556,7 +566,7 @@ class ReportEvidence:
     # --- memory cgroup -----------------------------------------------------------------------
     def on_memcg_usage(self, text: str) -> bool:
         """The "memory: usage" line (read by the assembler): its swap and kmem lines follow."""
-        self._block = _COUNTERS
+        self._open_block(_COUNTERS, self.on_memcg_counter)
         return True
 
     def on_memcg_counter(self, text: str) -> bool:
@@ -583,7 +593,7 @@ class ReportEvidence:
         inline = m.group("inline")
         if inline:
             self._inline_stats(inline)
-        self._block = _STATS
+        self._open_block(_STATS, self.on_memcg_stat, STAT_LINE_SHAPE, self.on_memcg_stat_run)
         return True
 
     def on_memcg_stat(self, text: str) -> bool:
@@ -662,7 +672,7 @@ class ReportEvidence:
         if m is None:
             return False
         self._swap_free_kb = parse_int(m.group("kb"))
-        self._block = _SWAP_RAM
+        self._block, self._reader = _SWAP_RAM, None  # (its last line is not used up)
         return True
 
     def on_swap_ram(self, text: str) -> bool:
