@@ -630,9 +630,9 @@ class ReportEvidence:
         ``on_memcg_stat`` does with each line."""
         stats = self._stats
         assert stats is not None and not self._stats_done
-        if pairs and len(stats) + len(pairs) <= MAX_STATS:
-            keys, values = zip(*pairs, strict=True)  # values: <= 20 digits (the shape's)
-            stats.update(zip(map(bytes.decode, keys), map(int, values), strict=True))
+        if len(stats) + len(pairs) <= MAX_STATS:
+            for key, value in pairs:  # values: <= 20 digits (the shape's)
+                stats[key.decode()] = int(value)
             return
         for key, value in pairs:
             if len(stats) < MAX_STATS:
