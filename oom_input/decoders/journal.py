@@ -44,22 +44,28 @@ from datetime import timezone, tzinfo
 from typing import Any, ClassVar
 
 from oom_input.decoders._common import (
+    BSD_SECOND,
     BSD_STAMP,
     CLOCK,
     DATE,
     ISO_STAMP,
+    KERNEL_STAMP_IN_MESSAGE,
     MONOTONIC_STAMP,
+    MONTHS,
     WEEKDAY,
     Stamp,
     StampConverter,
     StampedTail,
+    StampSeconds,
     Times,
     bsd_times,
     continuation_line,
     continues,
     dashed_uuid,
     dated_wall_us,
+    decode_text,
     find_stamped_tail,
+    fraction_us,
     iso_times,
     monotonic_times,
     offset_zone,
@@ -81,6 +87,13 @@ from oom_input.types import (
 
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
+# journalctl -o short / short-precise kernel line up to its message, which has no klogd stamp
+# (the common case, that decode and quick_text read at once): SHORT, then SYSLOG_TAIL with the
+# kernel's ident
+SHORT_KERNEL = re.compile(
+    rb"(?P<second>%s)(?:\.(?P<frac>\d{1,9}))? (?:(?P<host>[^\s:]+) )?kernel(?:\[\d+\])?:"
+    rb"(?: (?!%s)|\Z)" % (BSD_SECOND, uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern))
+)
 # journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
 SHORT_ISO = re.compile(ISO_STAMP)
 # journalctl -o short-full "Wed 2025-11-26 18:37:34 UTC" (zone abbreviation, or "+03")
@@ -143,10 +156,30 @@ class JournalDecoder:
         self._converts: dict[tuple[StampConverter, Any], bool] = {}
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
+        # decode: SHORT_KERNEL stamps' times, each second's (month, day, clock)
+        self._seconds = StampSeconds(options)
+        self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
+        # quick_text: whether each SHORT_KERNEL stamp converts, by its text up to the second
+        self._short_converts: dict[bytes, bool] = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
         line = strip_cr(raw)
+        kernel = SHORT_KERNEL.match(line)
+        if kernel is not None:
+            try:
+                wall_us = self._wall_us(kernel)
+            except (ValueError, OverflowError):
+                pass  # reported below, as stamp_times reports it
+            else:
+                host = kernel["host"]
+                return KernelLine(
+                    text=decode_text(line[kernel.end() :], raw, self.options),
+                    wall_us=wall_us,
+                    host=None if host is None else decode_text(host, raw, self.options),
+                    boot_id=self._boot_id,
+                    source_format=self.name,
+                )
         if line.startswith(b"-- "):
             return self._note(line)
         found = self._stamped_tail(line)
@@ -188,10 +221,39 @@ class JournalDecoder:
             return None
         return found
 
+    def _wall_us(self, kernel: re.Match[bytes]) -> int:
+        """``bsd_times``'s wall µs of a SHORT_KERNEL match (ValueError, OverflowError as it)."""
+        second = kernel["second"]
+        parts = self._second_parts.get(second)
+        if parts is None:
+            parts = (MONTHS[kernel["month"]], int(kernel["day"]), kernel["clock"])
+            if len(self._second_parts) >= _MAX_REMEMBERED:
+                self._second_parts.clear()
+            self._second_parts[second] = parts
+        return self._seconds.yearless_us(*parts, fraction_us(kernel["frac"]))
+
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
         a date ``decode`` does not report); None for any other line (``decode`` it)."""
         line = strip_cr(raw)
+        kernel = SHORT_KERNEL.match(line)
+        if kernel is not None:
+            second = kernel["second"]
+            converts = self._short_converts.get(second)
+            if converts is None:
+                converts = self._stamp_converts(kernel, bsd_times)
+                if len(self._short_converts) >= _MAX_REMEMBERED:
+                    self._short_converts.clear()
+                self._short_converts[second] = converts
+            if not converts:
+                return None
+            host = kernel["host"]
+            try:
+                text, source = line[kernel.end() :].decode("utf-8"), self._source(host)
+            except UnicodeDecodeError:
+                return None
+            self._quick_host = host
+            return text, source
         if line.startswith(b"-- "):
             return None
         found = find_stamped_tail(JOURNAL_STAMPS, line)
