@@ -283,6 +283,7 @@ class RecordReader:
         self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
         self.quick_options = replace(options, report=refuse)  # what quick paths report to
         self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
+        self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
         self._layouts: dict[tuple[Any, ...], Fields] = {}
 
     @property
@@ -326,22 +327,46 @@ class RecordReader:
             if isinstance(found, Ignored):
                 return None
             if isinstance(found, str):
-                text, host, boot_id = found, None, None
-            else:
-                text, host, boot_id = found.text, found.host, found.boot_id
+                return found, self._own_source(record, fields, raw)
+            text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:
                 host = self._host(record, fields, raw, self.quick_options)
             if boot_id is None:
                 boot_id = self._boot_id(record, fields, raw, self.quick_options)
         except NotQuick:
             return None
+        return text, self._source(host, boot_id)
+
+    def _source(self, host: str | None, boot_id: str | None) -> SourceKey:
+        """quick_text's (host, boot id): one tuple per source."""
         source = (host, boot_id)
         known = self._sources.get(source)
         if known is None:
             if len(self._sources) >= _MAX_SOURCES:
                 self._sources.clear()
             known = self._sources[source] = source
-        return text, known
+        return known
+
+    def _own_source(self, record: Mapping[str, Any], fields: Fields, raw: bytes) -> SourceKey:
+        """``_source`` of a record's own host and boot id fields (NotQuick where reading them
+        reports), remembered per their values when they are strings (a stream's records name a
+        few hosts and boots, and reading a string is the same every time)."""
+        values = (_first_value(record, fields.host), _first_value(record, fields.boot_id))
+        host, boot_id = values
+        remember = (host is None or type(host) is str) and (boot_id is None or type(boot_id) is str)
+        if remember:
+            known = self._own_sources.get(values)
+            if known is not None:
+                return known
+        known = self._source(
+            self._host(record, fields, raw, self.quick_options),
+            self._boot_id(record, fields, raw, self.quick_options),
+        )
+        if remember:
+            if len(self._own_sources) >= _MAX_SOURCES:
+                self._own_sources.clear()
+            self._own_sources[values] = known
+        return known
 
     def _fields(self, record: Mapping[str, Any]) -> Fields:
         """The record's ``Fields``, remembered per key layout."""
