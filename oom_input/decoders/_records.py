@@ -104,6 +104,9 @@ class Fields(NamedTuple):
     wall_time: tuple[str, ...]
     kmsg: bool  # a Fluent Bit kmsg record
     journalctl: bool  # written by journalctl
+    # the keys of a journal entry's one transport, facility and message field, where each
+    # field has one (``_line_text`` reads a plain kernel entry by them at once), else None
+    journal: tuple[str, str, str] | None
 
 
 def fields_of(record: Mapping[str, Any]) -> Fields:
@@ -113,17 +116,21 @@ def fields_of(record: Mapping[str, Any]) -> Fields:
     def held(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(name for name in names if name in keys)
 
+    message, transport, facility = held(MESSAGE_KEYS), held(TRANSPORT_KEYS), held(FACILITY_KEYS)
+    kmsg = keys >= KMSG_RECORD_KEYS
+    single = len(message) == len(transport) == len(facility) == 1 and not kmsg
     return Fields(
-        message=held(MESSAGE_KEYS),
-        transport=held(TRANSPORT_KEYS),
-        facility=held(FACILITY_KEYS),
+        message=message,
+        transport=transport,
+        facility=facility,
         host=held(HOST_KEYS),
         boot_id=held(BOOT_ID_KEYS),
         monotonic=held(MONOTONIC_KEYS),
         wall_us=held(WALL_US_KEYS),
         wall_time=held(WALL_TIME_KEYS),
-        kmsg=keys >= KMSG_RECORD_KEYS,
+        kmsg=kmsg,
         journalctl=not keys.isdisjoint(JOURNALCTL_KEYS),
+        journal=(transport[0], facility[0], message[0]) if single else None,
     )
 
 
@@ -390,6 +397,16 @@ class RecordReader:
     ) -> str | KernelLine | Ignored:
         """A record's text when its own fields make its line (``_own_line``), the line
         ``decode_line`` makes of the text of an agent's record, or IGNORED."""
+        if fields.journal is not None:  # the common case: a kernel entry with an ASCII text
+            transport_key, facility_key, message_key = fields.journal
+            text = record[message_key]
+            if (
+                record[transport_key] == "kernel"
+                and record[facility_key] == "0"
+                and type(text) is str
+                and text.isascii()
+            ):
+                return text
         transport = _first_value(record, fields.transport)
         if transport is not None:
             if text_of(transport, raw, options) != "kernel":

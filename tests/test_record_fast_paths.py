@@ -1,0 +1,175 @@
+"""The JSON record readers' fast paths give what their general paths give, over every line of
+every JSON record fixture in tests/data, with field values repeated, changed between records
+(merged hosts) and damaged:
+
+- quick_text remembers the (host, boot id) of each pair of host and boot id values
+  (``RecordReader._own_source``): it gives what decoding the record gives;
+- a kernel entry with one transport, facility and message field is read by those keys at once
+  (``Fields.journal``): the lines and reports of reading it without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oom_input.decoders import _records, make_decoder
+from oom_input.decoders._records import BOOT_ID_KEYS, HOST_KEYS, Fields
+from oom_input.types import DecodeOptions, KernelLine
+
+STRUCTURED = Path(__file__).parent / "data" / "structured"
+FIXTURES = sorted(STRUCTURED.glob("*.journal-json*")) + sorted(STRUCTURED.glob("*.json-*"))
+LINES = [line for p in FIXTURES for line in p.read_bytes().split(b"\n") if line]
+# host and boot id values: strings (repeated, odd, non-ASCII), byte arrays (valid or not UTF-8),
+# objects, numbers, null
+HOSTS: list[Any] = ["node-a", "node-b", "nöde", "", None, [110, 111], [110, 255], {"name": "x"}, 5]
+BOOT_IDS: list[Any] = [
+    "aae7e8d9ea8a4d399e7a7bbce85930c1",
+    "AAE7E8D9EA8A4D399E7A7BBCE85930C1",
+    "aae7e8d9-ea8a-4d39-9e7a-7bbce85930c1",
+    "not-a-boot-id",
+    None,
+    [97, 255],
+    7,
+]
+
+
+def _readings(decoder_name: str, lines: list[bytes]) -> int:
+    """Each line's quick_text, on one decoder in stream order, against its decode: where it
+    answers, decode's text and (host, boot id), neither reporting anything. Returns how many
+    lines it answered."""
+    reports: list[tuple[str, bytes]] = []
+    decoder: Any = make_decoder(decoder_name, DecodeOptions(report=lambda *r: reports.append(r)))
+    answered = 0
+    for raw in lines:
+        quick = decoder.quick_text(raw)
+        assert reports == [], raw
+        decoded = decoder.decode(raw)
+        if quick is not None:
+            answered += 1
+            assert isinstance(decoded, KernelLine), raw
+            assert quick == (decoded.text, (decoded.host, decoded.boot_id)), raw
+            assert reports == [], raw
+        reports.clear()
+    return answered
+
+
+@pytest.mark.parametrize("decoder_name", ["json", "journal-json", "auto"])
+def test_quick_sources_of_every_fixture_line(decoder_name: str) -> None:
+    """Every line of every JSON record fixture, read twice over (the remembered sources)."""
+    assert len(FIXTURES) >= 8
+    assert _readings(decoder_name, LINES + LINES) >= len(LINES) // 2
+
+
+def _record_of(value: Any) -> dict[str, Any] | None:
+    """The record of a parsed line (a bare object, or the last element of an event array)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list) and value and isinstance(value[-1], dict):
+        return value[-1]
+    return None
+
+
+@st.composite
+def records_of_merged_hosts(draw: st.DrawFn) -> list[bytes]:
+    """Fixture lines whose host and boot id values are changed (to odd values too)."""
+    out = []
+    for _ in range(draw(st.integers(1, 30))):
+        value = orjson.loads(draw(st.sampled_from(LINES)))
+        record = _record_of(value)
+        if record is not None:
+            for key in [k for k in record if k in HOST_KEYS]:
+                record[key] = draw(st.sampled_from(HOSTS))
+            for key in [k for k in record if k in BOOT_ID_KEYS]:
+                record[key] = draw(st.sampled_from(BOOT_IDS))
+            if draw(st.booleans()):
+                record[draw(st.sampled_from(["_HOSTNAME", "host"]))] = draw(st.sampled_from(HOSTS))
+        out.append(orjson.dumps(value))
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records_of_merged_hosts(), st.sampled_from(["json", "journal-json", "auto"]))
+def test_quick_sources_of_merged_and_odd_hosts(lines: list[bytes], decoder_name: str) -> None:
+    """Records of changing hosts and boot ids, odd values among them: quick_text is decode's."""
+    _readings(decoder_name, lines)
+
+
+# transport, facility and message values: the plain kernel entry's, and each way to differ
+TRANSPORTS: list[Any] = ["kernel", "syslog", "kernel ", [107, 101, 114, 110, 101, 108], None, 0]
+FACILITIES: list[Any] = ["0", 0, "1", 1, None, "00", [48]]
+MESSAGES: list[Any] = [
+    "anon 1234",
+    "nön-ASCII 5",
+    "",
+    None,
+    [97, 110, 111, 110, 32, 49],
+    [97, 255],
+    ["anon 1", "anon 2"],
+    7,
+]
+
+
+@st.composite
+def entries_of_odd_fields(draw: st.DrawFn) -> list[bytes]:
+    """Fixture lines whose transport, facility and message values are changed."""
+    out = []
+    for _ in range(draw(st.integers(1, 20))):
+        value = orjson.loads(draw(st.sampled_from(LINES)))
+        record = _record_of(value)
+        if record is not None:
+            for key, values in (
+                ("_TRANSPORT", TRANSPORTS),
+                ("SYSLOG_FACILITY", FACILITIES),
+                ("MESSAGE", MESSAGES),
+            ):
+                if draw(st.booleans()):
+                    record[key] = draw(st.sampled_from(values))
+        out.append(orjson.dumps(value))
+    return out
+
+
+def _general_fields(record: Any) -> Fields:
+    return _FIELDS_OF(record)._replace(journal=None)
+
+
+_FIELDS_OF = _records.fields_of
+
+
+def _decoded(decoder_name: str, lines: list[bytes], general: bool) -> list[object]:
+    """Each line's decode and quick_text, with what each reported, on one decoder."""
+    reports: list[tuple[str, bytes]] = []
+    out: list[object] = []
+    with pytest.MonkeyPatch.context() as patch:
+        if general:
+            patch.setattr(_records, "fields_of", _general_fields)
+        decoder: Any = make_decoder(
+            decoder_name, DecodeOptions(report=lambda *r: reports.append(r))
+        )
+        for raw in lines:
+            out.append((decoder.decode(raw), list(reports)))
+            reports.clear()
+            out.append((decoder.quick_text(raw), list(reports)))
+            reports.clear()
+    return out
+
+
+@pytest.mark.parametrize("decoder_name", ["json", "journal-json", "auto"])
+def test_journal_entries_by_their_keys_of_every_fixture_line(decoder_name: str) -> None:
+    """Every line of every JSON record fixture: the lines, quick texts and reports of reading
+    the entries without their keys' fast path, which takes most of them."""
+    assert _decoded(decoder_name, LINES, False) == _decoded(decoder_name, LINES, True)
+    fields = [_records.fields_of(_record_of(orjson.loads(line)) or {}) for line in LINES]
+    assert sum(f.journal is not None for f in fields) >= len(LINES) // 2
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries_of_odd_fields(), st.sampled_from(["json", "journal-json", "auto"]))
+def test_journal_entries_of_odd_fields_by_their_keys(lines: list[bytes], decoder_name: str) -> None:
+    """Entries whose transport, facility or message differ from a plain kernel entry's in any
+    way: the lines, quick texts and reports of the general path."""
+    assert _decoded(decoder_name, lines, False) == _decoded(decoder_name, lines, True)
