@@ -5,7 +5,9 @@ every JSON record fixture in tests/data, with field values repeated, changed bet
 - quick_text remembers the (host, boot id) of each pair of host and boot id values
   (``RecordReader._own_source``): it gives what decoding the record gives;
 - a kernel entry with one transport, facility and message field is read by those keys at once
-  (``Fields.journal``): the lines and reports of reading it without them."""
+  (``Fields.journal``): the lines and reports of reading it without them;
+- quick_text unwraps agents' envelopes without working out their times
+  (``envelope_entries(times=False)``): the same records as with them."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oom_input.decoders import _records, make_decoder
-from oom_input.decoders._records import BOOT_ID_KEYS, HOST_KEYS, Fields
+from oom_input.decoders._records import BOOT_ID_KEYS, HOST_KEYS, Fields, envelope_entries
 from oom_input.types import DecodeOptions, KernelLine
 
 STRUCTURED = Path(__file__).parent / "data" / "structured"
@@ -173,3 +175,39 @@ def test_journal_entries_of_odd_fields_by_their_keys(lines: list[bytes], decoder
     """Entries whose transport, facility or message differ from a plain kernel entry's in any
     way: the lines, quick texts and reports of the general path."""
     assert _decoded(decoder_name, lines, False) == _decoded(decoder_name, lines, True)
+
+
+def _without_times(entries: list[tuple[Any, int | None]] | None) -> object:
+    return None if entries is None else [(record, None) for record, _ in entries]
+
+
+def test_envelopes_without_times_of_every_fixture_line() -> None:
+    """Every line of every JSON record fixture (event arrays among them): the records of
+    unwrapping its envelope with times."""
+    values = [orjson.loads(line) for line in LINES]
+    assert sum(isinstance(value, list) for value in values) >= 10
+    for value in values:
+        assert envelope_entries(value, times=False) == _without_times(envelope_entries(value))
+
+
+TIMES = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(max_size=8),
+    st.none(),
+)
+RECORDS = st.dictionaries(st.sampled_from(["MESSAGE", "log", "m"]), st.text(max_size=4), max_size=2)
+ENVELOPES = st.recursive(
+    st.one_of(TIMES, RECORDS),
+    lambda inner: st.lists(inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(ENVELOPES, st.tuples(st.text(max_size=3), TIMES, RECORDS).map(list)))
+def test_envelopes_without_times(value: Any) -> None:
+    """Any nesting of times, records and lists (the forward protocol's shapes and near
+    misses, odd times): the records of unwrapping it with times."""
+    assert envelope_entries(value, times=False) == _without_times(envelope_entries(value))

@@ -212,7 +212,7 @@ Entry = tuple[Mapping[str, Any], "int | None"]
 
 
 def envelope_entries(
-    item: Any, unpack: Callable[[bytes], list[Any]] | None = None
+    item: Any, unpack: Callable[[bytes], list[Any]] | None = None, *, times: bool = True
 ) -> list[Entry] | None:
     """The (record, envelope wall µs) pairs an item holds, None when it is no known shape:
 
@@ -221,6 +221,9 @@ def envelope_entries(
     - ``[tag, time, {..}(, option)]``: Fluentd forward protocol, Message mode;
     - ``[tag, [[time, {..}], ...](, option)]``: Forward mode;
     - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them.
+
+    Without ``times``, every envelope's time is None (a reader that needs none skips working
+    them out: the shapes are the same).
     """
     if isinstance(item, dict):
         return [(item, None)]
@@ -230,17 +233,17 @@ def envelope_entries(
     if len(item) == 2 and isinstance(second, dict):
         if isinstance(head, list) and head and is_time(head[0]):
             head = head[0]
-        return [(second, epoch_us(head))] if is_time(head) else None
+        return [(second, epoch_us(head) if times else None)] if is_time(head) else None
     if not isinstance(head, str):
         return None
     if len(item) >= 3 and isinstance(item[2], dict) and is_time(second):
-        return [(item[2], epoch_us(second))]
+        return [(item[2], epoch_us(second) if times else None)]
     if isinstance(second, (bytes, bytearray)) and unpack is not None:
         second = unpack(bytes(second))
     if isinstance(second, list):
         entries: list[Entry] = []
         for entry in second:
-            inner = envelope_entries(entry)
+            inner = envelope_entries(entry, times=times)
             if inner is None or isinstance(entry, dict):
                 return None
             entries.extend(inner)
