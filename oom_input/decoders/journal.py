@@ -151,16 +151,14 @@ class JournalDecoder:
         self.options = options
         self._boot_id: str | None = None
         self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
-        # quick_text: whether each stamp (without its fraction) converts, the source of each
-        # (host, boot id)
-        self._converts: dict[tuple[StampConverter, Any], bool] = {}
+        # quick_text: whether each stamp (without its fraction, see _stamp_converts) converts,
+        # the source of each (host, boot id)
+        self._converts: dict[object, bool] = {}
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
         # decode: SHORT_KERNEL stamps' times, each second's (month, day, clock)
         self._seconds = StampSeconds(options)
         self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
-        # quick_text: whether each SHORT_KERNEL stamp converts, by its text up to the second
-        self._short_converts: dict[bytes, bool] = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
@@ -238,13 +236,9 @@ class JournalDecoder:
         line = strip_cr(raw)
         kernel = SHORT_KERNEL.match(line)
         if kernel is not None:
-            second = kernel["second"]
-            converts = self._short_converts.get(second)
+            converts = self._converts.get(kernel["second"])  # _stamp_converts's key
             if converts is None:
                 converts = self._stamp_converts(kernel, bsd_times)
-                if len(self._short_converts) >= _MAX_REMEMBERED:
-                    self._short_converts.clear()
-                self._short_converts[second] = converts
             if not converts:
                 return None
             host = kernel["host"]
@@ -293,8 +287,13 @@ class JournalDecoder:
 
     def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
         """Whether ``decode`` converts this stamp without a report (the fraction of a second
-        never matters, so the answer is remembered per stamp without it)."""
-        key = (convert, stamp.group(*_stamp_fields(stamp.re)))
+        never matters, so the answer is remembered per stamp without it: a BSD_STAMP's by its
+        text up to the second, the common case, others by their fields)."""
+        key: object
+        if convert is bsd_times:
+            key = stamp.string[stamp.start() : stamp.end("clock")]
+        else:
+            key = (convert, stamp.group(*_stamp_fields(stamp.re)))
         known = self._converts.get(key)
         if known is None:
             try:
