@@ -219,16 +219,17 @@ class JournalDecoder:
             return None
         return found
 
-    def _wall_us(self, kernel: re.Match[bytes]) -> int:
-        """``bsd_times``'s wall µs of a SHORT_KERNEL match (ValueError, OverflowError as it)."""
-        second = kernel["second"]
+    def _wall_us(self, stamp: re.Match[bytes]) -> int:
+        """``bsd_times``'s wall µs of a BSD_STAMP match (SHORT_KERNEL's too), ValueError and
+        OverflowError as it, with each second's fields and time remembered."""
+        second = stamp.string[stamp.start() : stamp.end("clock")]
         parts = self._second_parts.get(second)
         if parts is None:
-            parts = (MONTHS[kernel["month"]], int(kernel["day"]), kernel["clock"])
+            parts = (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
             if len(self._second_parts) >= _MAX_REMEMBERED:
                 self._second_parts.clear()
             self._second_parts[second] = parts
-        return self._seconds.yearless_us(*parts, fraction_us(kernel["frac"]))
+        return self._seconds.yearless_us(*parts, fraction_us(stamp["frac"]))
 
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
@@ -297,7 +298,10 @@ class JournalDecoder:
         known = self._converts.get(key)
         if known is None:
             try:
-                convert(stamp, self.options)
+                if convert is bsd_times:
+                    self._wall_us(stamp)
+                else:
+                    convert(stamp, self.options)
                 known = True
             except (ValueError, OverflowError):  # what stamp_times reports
                 known = False
