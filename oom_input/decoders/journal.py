@@ -155,6 +155,7 @@ class JournalDecoder:
         # the source of each (host, boot id)
         self._converts: dict[object, bool] = {}
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
+        self._last_source: tuple[bytes | None, str | None, SourceKey] = (b"", None, (None, None))
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
         # decode: SHORT_KERNEL stamps' times, each second's (month, day, clock)
         self._seconds = StampSeconds(options)
@@ -237,12 +238,12 @@ class JournalDecoder:
         line = strip_cr(raw)
         kernel = SHORT_KERNEL.match(line)
         if kernel is not None:
-            converts = self._converts.get(kernel["second"])  # _stamp_converts's key
+            second, host = kernel.group("second", "host")
+            converts = self._converts.get(second)  # _stamp_converts's key
             if converts is None:
                 converts = self._stamp_converts(kernel, bsd_times)
             if not converts:
                 return None
-            host = kernel["host"]
             try:
                 text, source = line[kernel.end() :].decode("utf-8"), self._source(host)
             except UnicodeDecodeError:
@@ -312,6 +313,9 @@ class JournalDecoder:
 
     def _source(self, host: bytes | None) -> SourceKey:
         """The (host, boot id) of a kernel line of this host, one tuple per source."""
+        last = self._last_source
+        if host == last[0] and self._boot_id is last[1]:
+            return last[2]  # the common case: the host and boot of the line before
         key = (host, self._boot_id)
         source = self._sources.get(key)
         if source is None:
@@ -319,6 +323,7 @@ class JournalDecoder:
             if len(self._sources) >= _MAX_REMEMBERED:
                 self._sources.clear()
             self._sources[key] = source
+        self._last_source = (host, self._boot_id, source)
         return source
 
     def _note(self, line: bytes) -> Ignored | None:
