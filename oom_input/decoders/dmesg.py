@@ -209,7 +209,10 @@ def _default_stamp(line: bytes) -> re.Match[bytes] | None:
     """The DEFAULT_STAMP match of a dmesg line of the default style (``_parse`` finds that
     stamp, and where the text starts, first), else None."""
     default = DEFAULT_STAMP.match(line)
-    if default is None or _is_journal(line, default.end("time")):
+    if default is None:
+        return None
+    time_end = default.end("time")
+    if line.find(b" kernel", time_end) >= 0 and _is_journal(line, time_end):  # see _is_journal
         return None
     return default
 
