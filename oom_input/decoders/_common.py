@@ -34,9 +34,9 @@ MONTH = rb"(?P<month>" + b"|".join(_MONTH_NAMES) + rb")"
 WEEKDAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 DATE = rb"(?P<date>\d{4}-\d\d-\d\d)"
 CLOCK = rb"(?P<clock>\d\d:\d\d:\d\d)"
-# "Nov 26 18:37:34[.798531]": BSD syslog (RFC 3164) files, journalctl -o short/short-precise
-BSD_SECOND = rb"%s +(?P<day>\d{1,2}) %s" % (MONTH, CLOCK)
-BSD_STAMP = BSD_SECOND + rb"(?:\.(?P<frac>\d{1,9}))?"
+# "Nov 26 18:37:34[.798531]": BSD syslog (RFC 3164) files, journalctl -o short/short-precise;
+# "second": the stamp without its fraction
+BSD_STAMP = rb"(?P<second>%s +(?P<day>\d{1,2}) %s)(?:\.(?P<frac>\d{1,9}))?" % (MONTH, CLOCK)
 # "2025-11-26T18:37:34[.798531]+00:00": journalctl short-iso[-precise] ("+0000"), rsyslog
 # RFC 3339 ("+00:00" or "Z")
 ISO_STAMP = rb"%sT%s(?:\.(?P<frac>\d{1,9}))?(?P<zone>Z|[+-]\d\d:?\d\d)" % (DATE, CLOCK)

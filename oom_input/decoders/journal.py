@@ -44,7 +44,6 @@ from datetime import timezone, tzinfo
 from typing import Any, ClassVar
 
 from oom_input.decoders._common import (
-    BSD_SECOND,
     BSD_STAMP,
     CLOCK,
     DATE,
@@ -91,8 +90,9 @@ SHORT = re.compile(BSD_STAMP)
 # (the common case, that decode and quick_text read at once): SHORT, then SYSLOG_TAIL with the
 # kernel's ident
 SHORT_KERNEL = re.compile(
-    rb"(?P<second>%s)(?:\.(?P<frac>\d{1,9}))? (?:(?P<host>[^\s:]+) )?kernel(?:\[\d+\])?:"
-    rb"(?: (?!%s)|\Z)" % (BSD_SECOND, uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern))
+    BSD_STAMP
+    + rb" (?:(?P<host>[^\s:]+) )?kernel(?:\[\d+\])?:(?: (?!%s)|\Z)"
+    % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
 )
 # journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
 SHORT_ISO = re.compile(ISO_STAMP)
@@ -223,7 +223,7 @@ class JournalDecoder:
     def _wall_us(self, stamp: re.Match[bytes]) -> int:
         """``bsd_times``'s wall µs of a BSD_STAMP match (SHORT_KERNEL's too), ValueError and
         OverflowError as it, with each second's fields and time remembered."""
-        second = stamp.string[stamp.start() : stamp.end("clock")]
+        second = stamp["second"]
         parts = self._second_parts.get(second)
         if parts is None:
             parts = (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
@@ -290,10 +290,10 @@ class JournalDecoder:
     def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
         """Whether ``decode`` converts this stamp without a report (the fraction of a second
         never matters, so the answer is remembered per stamp without it: a BSD_STAMP's by its
-        text up to the second, the common case, others by their fields)."""
+        "second", the common case, others by their fields)."""
         key: object
         if convert is bsd_times:
-            key = stamp.string[stamp.start() : stamp.end("clock")]
+            key = stamp["second"]
         else:
             key = (convert, stamp.group(*_stamp_fields(stamp.re)))
         known = self._converts.get(key)
