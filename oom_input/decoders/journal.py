@@ -155,9 +155,10 @@ class JournalDecoder:
         # the source of each (host, boot id)
         self._converts: dict[object, bool] = {}
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
+        # the host, boot id and source _source gave last (b"" is no host: none yet)
         self._last_source: tuple[bytes | None, str | None, SourceKey] = (b"", None, (None, None))
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
-        # decode: SHORT_KERNEL stamps' times, each second's (month, day, clock)
+        # short stamps' times (decode, _stamp_converts), each second's (month, day, clock)
         self._seconds = StampSeconds(options)
         self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
 
