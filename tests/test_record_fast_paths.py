@@ -5,7 +5,8 @@ every JSON record fixture in tests/data, with field values repeated, changed bet
 - quick_text remembers the (host, boot id) of each pair of host and boot id values
   (``RecordReader._own_source``): it gives what decoding the record gives;
 - a kernel entry with one transport, facility and message field is read by those keys at once
-  (``Fields.journal``): the lines and reports of reading it without them;
+  (``Fields.journal``): the lines and reports of reading it without them (JSON lines, and the
+  stream formats that share the record reader: msgpack, journal export);
 - quick_text unwraps agents' envelopes without working out their times
   (``envelope_entries(times=False)``): the same records as with them."""
 
@@ -14,12 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oom_input.decoders import _records, make_decoder
+from oom_input.decoders import _records, make_decoder, make_stream_decoder
 from oom_input.decoders._records import BOOT_ID_KEYS, HOST_KEYS, Fields, envelope_entries
 from oom_input.types import DecodeOptions, KernelLine
 
@@ -211,3 +213,57 @@ def test_envelopes_without_times(value: Any) -> None:
     """Any nesting of times, records and lists (the forward protocol's shapes and near
     misses, odd times): the records of unwrapping it with times."""
     assert envelope_entries(value, times=False) == _without_times(envelope_entries(value))
+
+
+STREAMS = sorted(STRUCTURED.glob("*.msgpack-*")) + sorted(STRUCTURED.glob("*.journal-export*"))
+
+
+def _stream_lines(name: str, data: bytes, general: bool) -> list[object]:
+    """Every kernel line of a stream format's data (no record left out), and the reports."""
+    reports: list[tuple[str, bytes]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        if general:
+            patch.setattr(_records, "fields_of", _general_fields)
+        decoder = make_stream_decoder(name, DecodeOptions(report=lambda *r: reports.append(r)))
+        decoder.every_record = lambda: True
+        lines = [*decoder.feed(data), *decoder.finish()]
+    return [lines, reports]
+
+
+@pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.name)
+def test_journal_entries_by_their_keys_of_every_stream_fixture(path: Path) -> None:
+    """The stream formats' fixtures (msgpack, journal export), read by the same record reader:
+    the lines and reports of the general path."""
+    name = "journal-export" if ".journal-export" in path.name else "msgpack"
+    data = path.read_bytes()
+    lines = _stream_lines(name, data, False)
+    assert lines == _stream_lines(name, data, True)
+    assert len(lines[0]) >= 20  # type: ignore[arg-type]
+
+
+@st.composite
+def msgpack_entries(draw: st.DrawFn) -> bytes:
+    """Fixture records as msgpack, with odd transport, facility and message values: raw
+    strings that are not UTF-8 (msgpack gives them as surrogates), bytes."""
+    out = b""
+    for _ in range(draw(st.integers(1, 12))):
+        record = _record_of(orjson.loads(draw(st.sampled_from(LINES))))
+        if record is None:
+            continue
+        for key, values in (
+            ("_TRANSPORT", [*TRANSPORTS, b"kernel"]),
+            ("SYSLOG_FACILITY", [*FACILITIES, b"0"]),
+            ("MESSAGE", [*MESSAGES, b"anon 7", b"an\xffon 8"]),
+        ):
+            if draw(st.booleans()):
+                record[key] = draw(st.sampled_from(values))
+        # raw (str type) strings: bytes that are not UTF-8 arrive as surrogates
+        out += msgpack.packb(record, use_bin_type=draw(st.booleans()))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(msgpack_entries())
+def test_msgpack_entries_of_odd_fields_by_their_keys(data: bytes) -> None:
+    """msgpack entries with odd field values (bytes, surrogates): the general path's lines."""
+    assert _stream_lines("msgpack", data, False) == _stream_lines("msgpack", data, True)
