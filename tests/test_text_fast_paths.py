@@ -7,6 +7,7 @@ fixture of its format in tests/data, damaged lines and merged hosts among them."
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta, timezone, tzinfo
@@ -227,38 +228,66 @@ def _civil(
         return type(error)
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.sampled_from(ZONES),
-    st.lists(
-        st.tuples(
-            st.sampled_from([1, 1970, 2024, 2025, 9999]),
-            st.integers(1, 12),
-            st.integers(1, 31),
-            st.sampled_from([0, 1, 2, 3, 23]),
-            st.integers(0, 59),
-            st.integers(0, 59),
-            st.integers(0, 999_999),
+# days of DST changes (a gap or a fold in the small hours) in the zones of ZONES and LOCAL_ZONES
+DST_DAYS = [(2025, 3, 30), (2025, 10, 26), (2025, 4, 6), (2025, 10, 5), (2025, 3, 9), (2025, 11, 2)]
+# local zones (TZ) with DST: the local zone's offset is the C library's, not zoneinfo's
+LOCAL_ZONES = [None, "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns"]
+
+
+@contextmanager
+def local_zone(name: str | None) -> Iterator[None]:
+    """Within it, the process's local zone is ``name`` (None: as it is)."""
+    if name is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", name)
+        time.tzset()
+        try:
+            yield
+        finally:
+            patch.undo()
+            time.tzset()
+
+
+STAMPS = st.lists(
+    st.tuples(
+        st.one_of(
+            st.tuples(
+                st.sampled_from([1, 1970, 2024, 2025, 9999]), st.integers(1, 12), st.integers(1, 31)
+            ),
+            st.sampled_from(DST_DAYS),
         ),
-        min_size=1,
-        max_size=12,
+        st.sampled_from([0, 1, 2, 3, 23]),
+        st.integers(0, 59),
+        st.integers(0, 59),
+        st.integers(0, 999_999),
     ),
+    min_size=1,
+    max_size=12,
 )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ZONES), st.sampled_from(LOCAL_ZONES), STAMPS)
 def test_remembered_seconds_are_civil_wall_us(
-    tz: tzinfo | None, stamps: list[tuple[int, int, int, int, int, int, int]]
+    tz: tzinfo | None,
+    local: str | None,
+    stamps: list[tuple[tuple[int, int, int], int, int, int, int]],
 ) -> None:
     """StampSeconds.civil_us, asked again and again (each second's µs remembered), is
-    civil_wall_us: in any zone (DST changes included), on impossible days and at the ends of
-    the calendar."""
-    seconds = StampSeconds(DecodeOptions(tz=tz))
-    for year, month, day, hour, minute, second, micros in stamps * 2:
-        clock = b"%02d:%02d:%02d" % (hour, minute, second)
-        plain = _civil(
-            lambda y, m, d, c, us: civil_wall_us(y, m, d, c, us, tz),
-            year,
-            month,
-            day,
-            clock,
-            micros,
-        )
-        assert _civil(seconds.civil_us, year, month, day, clock, micros) == plain
+    civil_wall_us: in any zone, the local one too (DST gaps and folds included), on impossible
+    days and at the ends of the calendar."""
+    with local_zone(local):
+        seconds = StampSeconds(DecodeOptions(tz=tz))
+        for (year, month, day), hour, minute, second, micros in stamps * 2:
+            clock = b"%02d:%02d:%02d" % (hour, minute, second)
+            plain = _civil(
+                lambda y, m, d, c, us: civil_wall_us(y, m, d, c, us, tz),
+                year,
+                month,
+                day,
+                clock,
+                micros,
+            )
+            assert _civil(seconds.civil_us, year, month, day, clock, micros) == plain
