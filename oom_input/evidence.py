@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import re
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from oom_input.numbers import INT_SAFE_CHARS, in_range, parse_int
+from oom_input.numbers import INT_SAFE_CHARS, MAX_NUMBER, parse_int
 from oom_input.types import OomRecord
 
 _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
@@ -39,9 +40,27 @@ _NAMES = re.DOTALL  # a comm may hold any byte, "\n" included
 #               pgtables_bytes swapents oom_score_adj name
 TASK_HEADER_RE = re.compile(r"^\[\s*pid\s*\]\s+(?P<columns>uid\s+tgid\s.*?)\s+name\s*$")
 TASK_HEADER_MARKER = b"]   uid  tgid "
+_TASK_HEADER_TEXT: Final = TASK_HEADER_MARKER.decode()
 # dump_tasks() rows: "[%5d]" (<= 4.18) / "[%7d]" (4.19+), the numbers, one space, the comm
 # (which may hold spaces, brackets and digits: only the column count tells where it starts)
 TASK_ROW_PREFIX = "["
+# the same rows in bytes for readers that take a run of them at once (``BlockReader.shape``,
+# one per layout: ``_row_shape``): spaces, ASCII digits and a comm of printable ASCII without a
+# backslash (text no decoder escapes or takes for its own framing); numbers short enough that
+# int() reads them as they are, and those of the victim index short enough to need no range
+# check (pid, uid, rss: < 10^18) and no clamp (oom_score_adj: |adj| < 10^4); groups: the pid,
+# the columns read (these, in the kernel's column order), the name. Other rows take the
+# per-line path.
+TASK_ROW_PID_SHAPE: Final = rb"\[ *([0-9]{1,18})\]"
+TASK_ROW_COLUMN_SHAPES: Final = {
+    "uid": rb" +(-?[0-9]{1,18})",
+    "tgid": rb" +(-?[0-9]{1,20})",
+    "rss": rb" +(-?[0-9]{1,18})",
+    "swapents": rb" +(-?[0-9]{1,20})",
+    "oom_score_adj": rb" +(-?[0-9]{1,4})",
+}
+TASK_ROW_OTHER_COLUMN_SHAPE: Final = rb" +-?[0-9]{1,20}"
+TASK_ROW_NAME_SHAPE: Final = rb"(?: ([ -\[\]-~]*))?"
 # mem_cgroup_print_oom_info() / _meminfo(), every kernel with memcg:
 # "memory: usage 40960kB, limit 40960kB, failcnt 66"
 MEMCG_USAGE_PREFIX = "memory: usage"
@@ -93,6 +112,7 @@ MEMINFO_MARKERS: Final = (b"slab_reclaimable:", b"shmem:", b"free:")
 MEMINFO_RECORD_MARKERS: Final = MEMINFO_MARKERS[:1]
 # show_swap_cache_info() / show_mem(), system OOMs, every kernel, on consecutive lines:
 # "Free swap  = 0kB", "Total swap = 0kB", "2097151 pages RAM"
+FREE_SWAP_PREFIX = "Free swap"
 FREE_SWAP_RE = re.compile(r"^Free swap\s*=\s*(?P<kb>\d+)kB")
 TOTAL_SWAP_RE = re.compile(r"^Total swap\s*=\s*(?P<kb>\d+)kB")
 RAM_PAGES_RE = re.compile(r"^(?P<pages>\d+) pages RAM")
@@ -102,8 +122,6 @@ DEFAULT_TOP_TASKS = 5
 # rows whose pid and sizes are kept to find the victim's row once the kill line names it (32
 # bytes each); later rows still count for task_count and top_tasks
 MAX_INDEXED_ROWS = 131_072
-_INDEXED = 4  # numbers per row in the index
-_INDEX_LIMIT = MAX_INDEXED_ROWS * _INDEXED
 MAX_STATS = 512  # memory.stat has ~100 keys; more would be a damaged report
 DEFAULT_PAGE_KB = 4
 PAGE_SIZES_KB: Final = (4, 8, 16, 32, 64, 128, 256)  # every Linux architecture's choices
@@ -159,9 +177,12 @@ LINE_KINDS: Final = (
     LineKind("memcg_stat", (), "on_memcg_stat", opened_by="memcg_stats_header"),
     LineKind("meminfo_header", (MEMINFO_HEADER.encode(),), "on_meminfo_header"),
     LineKind(
-        "meminfo_counters", MEMINFO_MARKERS, "on_meminfo_counters", note="after meminfo_header"
+        "meminfo_counters",
+        MEMINFO_MARKERS,
+        "on_meminfo_counters",
+        note="after meminfo_header, until every counter kept is read",
     ),
-    LineKind("free_swap", (b"Free swap",), "on_free_swap", note="opens swap_ram"),
+    LineKind("free_swap", (FREE_SWAP_PREFIX.encode(),), "on_free_swap", note="opens swap_ram"),
     LineKind("swap_ram", (), "on_swap_ram", opened_by="free_swap"),
 )
 
@@ -172,48 +193,83 @@ class BlockReader:
     block's, used up (what ``ReportEvidence.feed`` does with it); False: nothing changed,
     ``feed`` must see the line. ``shape``: when set, a bytes pattern of lines the block uses
     up, and ``run`` takes the groups of consecutive such lines at once, as ``line`` would one
-    by one. A shape matches only ASCII letters, digits, "_", "-" and single spaces between
-    them (so decoders may frame it with their line prefixes without other checks)."""
+    by one. A shape (STAT_LINE_SHAPE, a layout's task row) matches printable ASCII without a
+    backslash only (nothing a decoder escapes), and never text a decoder reads as framing: no
+    "[  1.5]" stamp or "[T1]" caller id at its start, no "<host> kernel:" (its second word,
+    if any, is a number followed by a space, or has no colon). So decoders may frame a shape
+    with their line prefixes without other checks."""
 
     line: Callable[[str], bool]
     shape: bytes | None = None
-    run: Callable[[list[tuple[bytes, bytes]]], None] | None = None
+    run: Callable[[list[Any]], None] | None = None  # the groups of each line
 
 
 # block states
 _NO_BLOCK, _ROWS, _COUNTERS, _STATS, _SWAP_RAM = 0, 1, 2, 3, 4
 
 
+# the columns a row's numbers are read from (the others are matched, not read)
+_READ_COLUMNS: Final = tuple(TASK_ROW_COLUMN_SHAPES)
+
+
 @functools.cache
-def _row_re(numeric_columns: int) -> re.Pattern[str]:
-    """A task row of a layout with this many numeric columns after the pid."""
-    return re.compile(
-        r"^\[\s*(?P<pid>\d+)\]" + r"\s+(-?\d+)" * numeric_columns + r"(?: (?P<name>.*))?$",
-        _NAMES,
+def _row_re(columns: tuple[str, ...]) -> re.Pattern[str]:
+    """A task row of a layout with these numeric columns after the pid: groups pid, each
+    column of _READ_COLUMNS it has, name."""
+    numbers = "".join(
+        r"\s+(-?\d+)" if column in _READ_COLUMNS else r"\s+-?\d+" for column in columns
     )
+    return re.compile(r"^\[\s*(\d+)\]" + numbers + r"(?: (.*))?$", _NAMES)
+
+
+@functools.cache
+def _row_shape(columns: tuple[str, ...]) -> bytes:
+    """The TASK_ROW shape of a layout with these numeric columns: groups as ``_row_re``'s."""
+    numbers = b"".join(
+        TASK_ROW_COLUMN_SHAPES.get(column, TASK_ROW_OTHER_COLUMN_SHAPE) for column in columns
+    )
+    return TASK_ROW_PID_SHAPE + numbers + TASK_ROW_NAME_SHAPE
 
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
     row_re: re.Pattern[str]
-    uid: int  # group numbers in row_re of each column, or 0 when the layout lacks it
+    shape: bytes
+    # where each column is in a row's groups (``_row_re``'s and the shape's; the pid at 0,
+    # the name last), or 0 when the layout lacks it
+    uid: int
     tgid: int
     rss: int
     swap: int
     adj: int
+    standard: bool  # the groups are pid, then _READ_COLUMNS in their order, then name
 
 
-def _layout(columns: str) -> _Layout:
-    names = columns.split()
-    group = {name: i + 2 for i, name in enumerate(names)}  # group 1 is the pid
+@functools.lru_cache(maxsize=64)
+def _layout(header: str) -> _Layout | None:
+    """The layout of a task table header (one per kernel: a few in any stream), or None."""
+    m = TASK_HEADER_RE.match(header)
+    if m is None:
+        return None
+    names = tuple(m.group("columns").split())
+    read = [name for name in names if name in _READ_COLUMNS]
+    group = {name: i + 1 for i, name in enumerate(read)}  # the pid is group 0
     return _Layout(
-        _row_re(len(names)),
-        group.get("uid", 0),
-        group.get("tgid", 0),
-        group.get("rss", 0),
-        group.get("swapents", 0),
-        group.get("oom_score_adj", 0),
+        _row_re(names),
+        _row_shape(names),
+        uid=group.get("uid", 0),
+        tgid=group.get("tgid", 0),
+        rss=group.get("rss", 0),
+        swap=group.get("swapents", 0),
+        adj=group.get("oom_score_adj", 0),
+        standard=tuple(read) == _READ_COLUMNS,
     )
+
+
+# a kept row: RSS (pages), -sequence number (ties: the earlier row is the larger), then the
+# row's (pid, tgid, uid, swap, oom_score_adj, name) with layout None, or its groups as a run
+# gives them with their layout (read only if the row stays among the largest)
+_Kept = tuple[int, int, tuple[Any, ...], _Layout | None]
 
 
 class TopTasks:
@@ -226,7 +282,7 @@ class TopTasks:
         if n < 0:
             raise ValueError("the number of top tasks must be >= 0")
         self._n = n
-        self._heap: list[tuple[int, int, int, int, int, int | None, int | None, str]] = []
+        self._heap: list[_Kept] = []
         self._seq = 0
 
     def keeps(self, rss: int) -> bool:
@@ -252,24 +308,59 @@ class TopTasks:
         self._seq += 1
         heap = self._heap
         if len(heap) < self._n:
-            heapq.heappush(heap, (rss, -self._seq, pid, tgid, uid, swap, adj, name))
+            heapq.heappush(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name), None))
         elif heap and rss > heap[0][0]:
-            heapq.heapreplace(heap, (rss, -self._seq, pid, tgid, uid, swap, adj, name))
+            heapq.heapreplace(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name), None))
+
+    def offer_run(self, rss: list[int], rows: list[tuple[bytes, ...]], layout: _Layout) -> None:
+        """Consecutive rows of a run (their groups, RSS read): ``offer`` of each."""
+        n, heap, seq = self._n, self._heap, self._seq
+        count = len(rss)
+        # only the run's own N largest can be kept (a stable sort: ties keep the earlier row),
+        # offered in table order
+        picks = (
+            range(count)
+            if count <= n
+            else sorted(sorted(range(count), key=rss.__getitem__, reverse=True)[:n])
+        )
+        for i in picks:
+            size = rss[i]
+            seq += 1
+            if len(heap) < n:
+                heapq.heappush(heap, (size, -seq, rows[i], layout))
+            elif size > heap[0][0]:
+                heapq.heapreplace(heap, (size, -seq, rows[i], layout))
+        self._seq = seq
 
     def largest(self, page_kb: int) -> list[dict[str, Any]]:
         """The kept rows, largest first, sizes in kB."""
-        return [
-            {
-                "pid": pid,
-                "tgid": tgid,
-                "uid": uid,
-                "name": name,
-                "rss_kb": rss * page_kb,
-                "swap_kb": None if swap is None else swap * page_kb,
-                "oom_score_adj": adj,
-            }
-            for rss, _, pid, tgid, uid, swap, adj, name in sorted(self._heap, reverse=True)
-        ]
+        out = []
+        for rss, _, row, layout in sorted(self._heap, reverse=True):
+            if layout is None:
+                pid, tgid, uid, swap, adj, name = row
+            elif layout.standard:  # a run's groups: numbers of at most 20 digits, ASCII
+                pid, uid, tgid, _, swap, adj, name = row
+                pid, uid, tgid, swap, adj = int(pid), int(uid), int(tgid), int(swap), int(adj)
+                name = (name or b"").decode()  # None: no name (a decoder's match.groups())
+            else:
+                pid = int(row[0])
+                tgid = int(row[layout.tgid]) if layout.tgid else pid
+                uid = int(row[layout.uid]) if layout.uid else -1
+                swap = int(row[layout.swap]) if layout.swap else None
+                adj = int(row[layout.adj]) if layout.adj else None
+                name = (row[-1] or b"").decode()
+            out.append(
+                {
+                    "pid": pid,
+                    "tgid": tgid,
+                    "uid": uid,
+                    "name": name,
+                    "rss_kb": rss * page_kb,
+                    "swap_kb": None if swap is None else swap * page_kb,
+                    "oom_score_adj": adj,
+                }
+            )
+        return out
 
 
 class ReportEvidence:
@@ -284,6 +375,7 @@ class ReportEvidence:
         "_meminfo",
         "_ram_pages",
         "_rows",
+        "_rows_reader",
         "_rss_pages",
         "_stats",
         "_stats_done",
@@ -300,8 +392,10 @@ class ReportEvidence:
         self._block = _NO_BLOCK
         self._layout: _Layout | None = None
         self._rows = 0
+        self._rows_reader: BlockReader | None = None
         self._rss_pages = 0
-        self._index = array("q")  # pid, rss, uid, oom_score_adj of each row indexed
+        # pid, rss, uid, oom_score_adj (clamped to 16 bits) of each row indexed
+        self._index = (array("q"), array("q"), array("q"), array("q"))
         self._stats: dict[str, int] | None = None
         self._stats_done = False
         self._meminfo: dict[str, int] | None = None
@@ -320,7 +414,16 @@ class ReportEvidence:
     def wanted_markers(self) -> tuple[bytes, ...]:
         """The marker bytes of the kinds this report can still use (a report prints them in a
         fixed order): a reader may skip other lines while no block is open."""
-        return _wanted(self._layout is None, self._meminfo is not None, self._ram_pages is None)
+        meminfo = self._meminfo
+        return _wanted(
+            self._layout is None,
+            _NO_MEMINFO
+            if meminfo is None
+            else _ALL_COUNTERS
+            if len(meminfo) == _COUNTERS_KEPT
+            else _SOME_COUNTERS,
+            self._ram_pages is None,
+        )
 
     # --- dispatch ----------------------------------------------------------------------------
     def feed(self, text: str) -> bool:
@@ -334,6 +437,14 @@ class ReportEvidence:
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
             self._block = _NO_BLOCK
+        meminfo = self._meminfo
+        if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
+            # every counter read: only the kinds still wanted, by their markers (_wanted)
+            if text.startswith(TASK_ROW_PREFIX) and _TASK_HEADER_TEXT in text:
+                self.on_task_header(text)
+            elif self._ram_pages is None and text.startswith(FREE_SWAP_PREFIX):
+                self.on_free_swap(text)
+            return False
         if text.startswith(TASK_ROW_PREFIX):
             self.on_task_header(text)
         elif text.startswith(MEMCG_USAGE_PREFIX):
@@ -342,7 +453,7 @@ class ReportEvidence:
             self.on_memcg_stats_header(text)
         elif text.startswith(MEMINFO_HEADER):
             self.on_meminfo_header(text)
-        elif text.startswith("Free swap"):
+        elif text.startswith(FREE_SWAP_PREFIX):
             self.on_free_swap(text)
         elif self._meminfo is not None:
             self.on_meminfo_counters(text)
@@ -354,7 +465,7 @@ class ReportEvidence:
         reader while it uses lines up."""
         block = self._block
         if block == _ROWS:
-            return BlockReader(self.on_task_row)
+            return self._rows_reader
         if block == _STATS:
             if self._stats_done or self._stats is None:
                 return BlockReader(self.on_memcg_stat)
@@ -365,29 +476,29 @@ class ReportEvidence:
 
     # --- task table --------------------------------------------------------------------------
     def on_task_header(self, text: str) -> bool:
-        m = TASK_HEADER_RE.match(text)
-        if m is None:
+        layout = _layout(text)
+        if layout is None:
             return False
         if self._layout is None:  # a second table would be another report's
-            self._layout = _layout(m.group("columns"))
+            self._layout = layout
+            self._rows_reader = BlockReader(self.on_task_row, layout.shape, self.on_task_run)
             self._block = _ROWS
         return True
 
     def on_task_row(self, text: str) -> bool:
         layout = self._layout
-        if layout is None or not text.startswith(TASK_ROW_PREFIX):
+        if layout is None:
             return False
         m = layout.row_re.match(text)
         if m is None:
             return False
-        *digits, name = m.groups()
-        # number[i] is group i + 1's; a line too short to hold a number int() refuses needs no
-        # parse_int per column
-        number = list(map(int if len(text) <= INT_SAFE_CHARS else parse_int, digits))
-        pid = number[0]
-        rss = number[layout.rss - 1] if layout.rss else 0
-        uid = number[layout.uid - 1] if layout.uid else -1
-        adj = number[layout.adj - 1] if layout.adj else None
+        groups = m.groups()
+        # a line too short to hold a number int() refuses needs no parse_int per column
+        number = int if len(text) <= INT_SAFE_CHARS else parse_int
+        pid = number(groups[0])
+        rss = number(groups[layout.rss]) if layout.rss else 0
+        uid = number(groups[layout.uid]) if layout.uid else -1
+        adj = number(groups[layout.adj]) if layout.adj else None
         self._rows += 1
         self._rss_pages += rss
         top = self._top
@@ -395,21 +506,52 @@ class ReportEvidence:
             top.offer(
                 rss,
                 pid,
-                number[layout.tgid - 1] if layout.tgid else pid,
+                number(groups[layout.tgid]) if layout.tgid else pid,
                 uid,
-                number[layout.swap - 1] if layout.swap else None,
+                number(groups[layout.swap]) if layout.swap else None,
                 adj,
-                name or "",
+                groups[-1] or "",
             )
+        pids, sizes, uids, adjs = self._index
         # the index holds 64-bit numbers: a row with larger ones cannot be the victim's
         if (
-            len(self._index) < _INDEX_LIMIT
-            and in_range(min(pid, rss, uid))
-            and in_range(max(pid, rss, uid))
+            len(pids) < MAX_INDEXED_ROWS
+            and pid <= MAX_NUMBER
+            and -MAX_NUMBER <= rss <= MAX_NUMBER
+            and -MAX_NUMBER <= uid <= MAX_NUMBER
         ):
-            clamped = 0 if adj is None else -32768 if adj < -32768 else min(adj, 32767)
-            self._index.extend((pid, rss, uid, clamped))
+            pids.append(pid)
+            sizes.append(rss)
+            uids.append(uid)
+            adjs.append(0 if adj is None else -32768 if adj < -32768 else min(adj, 32767))
         return True
+
+    def on_task_run(self, rows: list[tuple[bytes, ...]]) -> None:
+        """Consecutive task rows of the layout's shape, as their groups: what ``on_task_row``
+        does with each row, a column at a time (the shape's numbers need no parse_int, no
+        range check and no clamp)."""
+        layout = self._layout
+        assert layout is not None
+        count = len(rows)
+        if not count:
+            return
+        columns = list(zip(*rows, strict=True))
+        rss = list(map(int, columns[layout.rss])) if layout.rss else [0] * count
+        self._rows += count
+        self._rss_pages += sum(rss)
+        if self._top.enabled:
+            self._top.offer_run(rss, rows, layout)
+        pids, sizes, uids, adjs = self._index
+        room = MAX_INDEXED_ROWS - len(pids)
+        if room <= 0:
+            return
+        if count > room:
+            columns = [column[:room] for column in columns]
+            rss, count = rss[:room], room
+        pids.extend(map(int, columns[0]))
+        sizes.extend(rss)
+        uids.extend(map(int, columns[layout.uid]) if layout.uid else [-1] * count)
+        adjs.extend(map(int, columns[layout.adj]) if layout.adj else [0] * count)
 
     # --- memory cgroup -----------------------------------------------------------------------
     def on_memcg_usage(self, text: str) -> bool:
@@ -502,17 +644,16 @@ class ReportEvidence:
 
     def on_meminfo_counters(self, text: str) -> bool:
         meminfo = self._meminfo
-        if meminfo is None:
-            return False
+        if meminfo is None or len(meminfo) == _COUNTERS_KEPT:
+            return False  # (each key keeps its first value)
         found = False
         for part in text.split("\n") if "\n" in text else (text,):
             part = part.strip()
             if not part.startswith(MEMINFO_LINE_STARTS):
                 continue
-            for m in MEMINFO_PAIR_RE.finditer(part):
-                key = m.group("key")
+            for key, value in MEMINFO_PAIR_RE.findall(part):
                 if key in _MEMINFO_KEYS and key not in meminfo:
-                    meminfo[key] = parse_int(m.group("value"))
+                    meminfo[key] = parse_int(value)
                     found = True
         return found
 
@@ -538,10 +679,13 @@ class ReportEvidence:
         """Write the evidence into the report's record (not yet emitted) once its kill line named
         the victim: the victim's RSS there against its task row gives the page size, and the row
         gives the uid and oom_score_adj the kill line lacks (2.6-5.2)."""
-        sizes = (record.anon_rss_kb, record.file_rss_kb, record.shmem_rss_kb)
-        kill_rss_kb = None if record.anon_rss_kb is None else sum(size or 0 for size in sizes)
+        anon = record.anon_rss_kb
         row = self._victim_row(record.pid)
-        page_kb = page_size_kb(row[0] if row else None, kill_rss_kb)
+        page_kb = (
+            DEFAULT_PAGE_KB
+            if row is None or anon is None
+            else page_size_kb(row[0], anon + (record.file_rss_kb or 0) + (record.shmem_rss_kb or 0))
+        )
         if self._layout is not None:
             record.task_count = self._rows
             record.tasks_rss_kb = self._rss_pages * page_kb
@@ -560,11 +704,12 @@ class ReportEvidence:
     def _victim_row(self, pid: int | None) -> tuple[int, int, int] | None:
         if pid is None:
             return None
+        pids, sizes, uids, adjs = self._index
         try:
-            at = self._index[0::_INDEXED].index(pid) * _INDEXED
+            at = pids.index(pid)
         except ValueError:
             return None
-        return self._index[at + 1], self._index[at + 2], self._index[at + 3]
+        return sizes[at], uids[at], adjs[at]
 
     def _system_memory(self, page_kb: int) -> dict[str, int | None] | None:
         meminfo = self._meminfo
@@ -580,16 +725,23 @@ class ReportEvidence:
         return out
 
 
+# what a report has read of the Mem-Info counters (``wanted_markers``)
+_NO_MEMINFO, _SOME_COUNTERS, _ALL_COUNTERS = 0, 1, 2
+_COUNTERS_KEPT: Final = len(_MEMINFO_KEYS)
+
+
 @functools.cache
-def _wanted(table: bool, meminfo: bool, ram: bool) -> tuple[bytes, ...]:
-    markers: tuple[bytes, ...] = (TASK_HEADER_MARKER,) if table else ()
-    if table and not meminfo:
-        markers += (MEMINFO_HEADER.encode(),)
-    if table and meminfo:
-        markers += MEMINFO_MARKERS
-        if ram:
-            markers += (b"Free swap",)
-    return markers
+def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
+    """The markers a report wants (see ``ReportEvidence.wanted_markers``). Once every counter
+    kept is read, the counters' markers are wanted no more: the zone lines of every system OOM
+    ("Node 0 DMA free:15360kB ...") hold them. A reader that skips a line holding one of them
+    then changes nothing, as ``feed`` reads only the kinds still wanted, by their markers."""
+    if not table:
+        return ()
+    if meminfo == _NO_MEMINFO:
+        return (TASK_HEADER_MARKER, MEMINFO_HEADER.encode())
+    markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
+    return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
 
 
 def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
@@ -598,19 +750,26 @@ def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
     if not row_rss_pages or not kill_rss_kb:
         return DEFAULT_PAGE_KB
     ratio = kill_rss_kb / row_rss_pages
-    best = min(PAGE_SIZES_KB, key=lambda size: abs(ratio - size))
+    best = PAGE_SIZES_KB[0]
+    for size in PAGE_SIZES_KB[1:]:  # ascending: the nearest (the first of a tie), then farther
+        if abs(ratio - size) >= abs(ratio - best):
+            break
+        best = size
     return best if abs(ratio - best) <= best * PAGE_RATIO_TOLERANCE else DEFAULT_PAGE_KB
 
 
 # --- the one-line reason ----------------------------------------------------------------------
 def human_kb(kb: int) -> str:
     """1536 -> "1.5 MiB"; a decimal only below 10."""
-    value, unit = float(kb), "KiB"
-    for bigger in ("MiB", "GiB", "TiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, bigger
-    return f"{value:.1f} {unit}" if value < 10 and unit != "KiB" else f"{value:.0f} {unit}"
+    value = float(kb)
+    if value < 1024:
+        return f"{value:.0f} KiB"
+    value, unit = value / 1024, "MiB"
+    if value >= 1024:
+        value, unit = value / 1024, "GiB"
+        if value >= 1024:
+            value, unit = value / 1024, "TiB"
+    return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
 
 
 _KIND_WORDS: Final = {
@@ -619,64 +778,94 @@ _KIND_WORDS: Final = {
     "cpuset": "cpuset out of memory",
     "mempolicy": "memory policy out of memory",
 }
+# the fields ``reason`` reads, in the order ``_reason`` takes them
+_REASON_FIELDS: Final = (
+    "kind",
+    "memory_limit_kb",
+    "memory_usage_kb",
+    "memory_failcnt",
+    "system_memory",
+    "process_name",
+    "pid",
+    "anon_rss_kb",
+    "file_rss_kb",
+    "shmem_rss_kb",
+    "top_tasks",
+    "tasks_rss_kb",
+)
+_reason_fields = operator.attrgetter(*_REASON_FIELDS)
 
 
 def reason(record: Any) -> str:
     """One line a person can read in a log viewer, from the record's own fields (an OomRecord
     or a dict of one); parts whose fields are null are left out."""
-    get: Callable[[str], Any] = (
-        record.get if isinstance(record, Mapping) else lambda key: getattr(record, key, None)
-    )
-    kind = get("kind")
-    limit = get("memory_limit_kb")
+    if type(record) is OomRecord:  # the assembler's, once per record: no per-key calls
+        return _reason(*_reason_fields(record))
+    if isinstance(record, Mapping):
+        return _reason(*map(record.get, _REASON_FIELDS))
+    return _reason(*(getattr(record, key, None) for key in _REASON_FIELDS))
+
+
+def _reason(
+    kind: Any,
+    limit: Any,
+    usage: Any,
+    failcnt: Any,
+    system: Any,
+    name: Any,
+    pid: Any,
+    anon: Any,
+    file: Any,
+    shmem: Any,
+    top: Any,
+    tasks_rss: Any,
+) -> str:
     if kind == "memcg" and limit is not None:
         head = f"memcg limit {human_kb(limit)} reached"
-        usage, failcnt = get("memory_usage_kb"), get("memory_failcnt")
-        detail = [f"usage {human_kb(usage)}" if usage is not None else None]
-        detail.append(f"failcnt {failcnt}" if failcnt is not None else None)
-        shown = [part for part in detail if part]
-        if shown:
-            head += f" ({', '.join(shown)})"
+        if usage is not None:
+            if failcnt is not None:
+                head += f" (usage {human_kb(usage)}, failcnt {failcnt})"
+            else:
+                head += f" (usage {human_kb(usage)})"
+        elif failcnt is not None:
+            head += f" (failcnt {failcnt})"
     else:
         head = _KIND_WORDS.get(kind or "", "out of memory")
-    system = get("system_memory")
-    if isinstance(system, Mapping):
-        free, ram = system.get("free_kb"), system.get("ram_kb")
-        facts = []
-        if free is not None:
-            facts.append(f"{human_kb(free)} free" + (f" of {human_kb(ram)}" if ram else ""))
-        swap_total, swap_free = system.get("swap_total_kb"), system.get("swap_free_kb")
-        if swap_total == 0:
-            facts.append("no swap")
-        elif swap_total is not None and swap_free is not None:
-            facts.append(f"swap {human_kb(swap_free)} free of {human_kb(swap_total)}")
-        if facts:
-            head += ": " + ", ".join(facts)
-    parts = [head]
-    parts.append(_victim_part(get, kind))
-    return "; ".join(part for part in parts if part)
-
-
-def _victim_part(get: Callable[[str], Any], kind: str | None) -> str:
-    name, pid = get("process_name"), get("pid")
-    sizes = [get("anon_rss_kb"), get("file_rss_kb"), get("shmem_rss_kb")]
-    top = get("top_tasks") or []
-    largest = top[0] if top else None
+    if system is not None and (type(system) is dict or isinstance(system, Mapping)):
+        head += _system_part(system)
     if pid is None:
         victim = "no victim"
-    elif all(size is None for size in sizes):
+    elif anon is None and file is None and shmem is None:
         victim = f'victim "{name}"'
     else:
-        held = sum(size or 0 for size in sizes)
-        victim = f'victim "{name}" held {human_kb(held)}'
-        total = get("tasks_rss_kb")
-        if kind == "memcg" and total:
-            victim += f" of the cgroup's {human_kb(total)} task RSS"
-    if largest is None:
-        return victim
+        victim = f'victim "{name}" held {human_kb((anon or 0) + (file or 0) + (shmem or 0))}'
+        if kind == "memcg" and tasks_rss:
+            victim += f" of the cgroup's {human_kb(tasks_rss)} task RSS"
+    if not top:
+        return f"{head}; {victim}"
+    largest = top[0]
     if largest.get("pid") == pid:
-        return victim + ", the largest task"
-    return f'{victim}; largest task "{largest.get("name")}" {human_kb(largest.get("rss_kb") or 0)}'
+        return f"{head}; {victim}, the largest task"
+    return (
+        f'{head}; {victim}; largest task "{largest.get("name")}" '
+        f"{human_kb(largest.get('rss_kb') or 0)}"
+    )
+
+
+def _system_part(system: Mapping[str, Any]) -> str:
+    """The system memory part: ": 97 MiB free of 7.8 GiB, no swap", or "" (none known)."""
+    free, ram = system.get("free_kb"), system.get("ram_kb")
+    facts = []
+    if free is not None:
+        facts.append(
+            f"{human_kb(free)} free of {human_kb(ram)}" if ram else f"{human_kb(free)} free"
+        )
+    swap_total, swap_free = system.get("swap_total_kb"), system.get("swap_free_kb")
+    if swap_total == 0:
+        facts.append("no swap")
+    elif swap_total is not None and swap_free is not None:
+        facts.append(f"swap {human_kb(swap_free)} free of {human_kb(swap_total)}")
+    return ": " + ", ".join(facts) if facts else ""
 
 
 __all__ = [

@@ -61,6 +61,8 @@ MAX_LOOKBACK_BYTES = 8 * 1024 * 1024
 MAX_CONTINUED_BYTES = LOOKBACK_BYTES_PER_SOURCE
 _PIECE_BYTES = 64 * 1024
 _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
+# bytes of block lines taken as one run at most (its groups are held at once: ~4x the bytes)
+MAX_RUN_BYTES = 64 * 1024
 # a decoder's continuation(raw, head): a continuation line read with the line it continues
 Continuation = Callable[[bytes, "bytes | None"], "KernelLine | Ignored | None"]
 
@@ -292,6 +294,7 @@ class LineScanner:
         reader: BlockReader | None = None
         source: SourceKey | None = None  # the decoder's source of the lines ``reader`` takes
         key: SourceKey = (None, None)  # its key once normalised
+        run_stop = -1  # where the last run stopped (the line there is none of its shape)
         while pos < end:
             nl = buf.index(b"\n", pos, end)
             found = quick(buf[pos:nl])
@@ -302,6 +305,22 @@ class LineScanner:
                 key = self._source_key(line_source)
                 reader = assembler.block_reader(key)
                 source = line_source
+            if (
+                reader is not None
+                and reader.run is not None
+                and self._quick_run is not None
+                and pos != run_stop
+            ):
+                # a run of the block's plain lines from this one on (quick_text read it last:
+                # a decoder that keeps its source between the two calls has it right)
+                assert reader.shape is not None
+                run_to = min(end, pos + MAX_RUN_BYTES)  # a line across it: on its own
+                lines, run_end, run_source = self._quick_run(buf, pos, run_to, reader.shape)
+                if lines and run_source == source:
+                    reader.run(lines)
+                    pos = run_stop = run_end
+                    continue
+                run_stop = pos
             if reader is None or not reader.line(text):
                 # not a line of the open block: the text alone may still be all ``feed`` needs
                 if not assembler.feed_text(key, text):
@@ -312,12 +331,6 @@ class LineScanner:
                 reader = assembler.block_reader(key)  # a block may have ended or begun
                 continue
             pos = nl + 1
-            if reader.run is not None and self._quick_run is not None:
-                assert reader.shape is not None
-                lines, run_end, run_source = self._quick_run(buf, pos, end, reader.shape)
-                if lines and run_source == source:
-                    reader.run(lines)
-                    pos = run_end
         return pos
 
     def _source_key(self, source: SourceKey) -> SourceKey:

@@ -197,7 +197,7 @@ class OomRecord:
             self.id = record_id(self)
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in RECORD_FIELDS}
+        return dict(zip(RECORD_FIELDS, _record_values(self), strict=False))  # (same length)
 
 
 RECORD_FIELDS: Final = tuple(f.name for f in fields(OomRecord))

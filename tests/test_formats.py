@@ -1,8 +1,8 @@
 """Every registered plug-in, checked from the registry (oom_input/registry.py) and the fixture
 files: a new format or output is covered here without editing this file.
 
-A fixture is a file ``tests/data/{decoders,structured}/<sample>.<format>[-<variant>]``: it is
-read with ``--input-format <format>``."""
+A fixture is a file ``tests/data/{decoders,structured,syslog}/<sample>.<format>[-<variant>]``: it
+is read with ``--input-format <format>``."""
 
 from __future__ import annotations
 
@@ -24,20 +24,26 @@ from oom_input.registry import (
 from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord, OutputOptions
 
 DATA = Path(__file__).parent / "data"
-FIXTURE_DIRS = (DATA / "decoders", DATA / "structured")
+FIXTURE_DIRS = (DATA / "decoders", DATA / "structured", DATA / "syslog")
 FORMAT_NAMES = tuple(fmt.name for fmt in LINE_FORMATS + STREAM_FORMATS)
 STREAM_NAMES = tuple(fmt.name for fmt in STREAM_FORMATS)
 
 
 def format_of(path: Path) -> str | None:
     """The registered format a fixture's name gives (the longest that fits), None if none."""
-    suffix = path.name.split(".", 1)[1]
+    suffix = path.name.rsplit(".", 1)[1]  # a sample name may hold dots ("v5.10-global-oom")
     fits = [name for name in FORMAT_NAMES if suffix == name or suffix.startswith(name + "-")]
     return max(fits, key=len, default=None)
 
 
-# fixtures of single records, not of an OOM report
-WITHOUT_REPORT = ("dictionary-escapes.kmsg",)
+# fixtures without a complete OOM report: single records, reports that kill nothing
+WITHOUT_REPORT = (
+    "dictionary-escapes.kmsg",
+    "control-characters.syslog-rsyslog-imjournal",
+    "control-characters.syslog-rsyslog-imjournal-rfc3339",
+    "v5.10-memcg-no-killable.syslog-rsyslog-imjournal",
+    "v5.10-memcg-no-killable.syslog-rsyslog-imjournal-rfc3339",
+)
 FIXTURES = sorted(
     path
     for directory in FIXTURE_DIRS

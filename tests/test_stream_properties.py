@@ -80,6 +80,7 @@ def test_every_kind_of_fixture_is_drawn() -> None:
         "legacy",
         "decoders",
         "structured",
+        "syslog",
         "template",
     }
     assert len(FIXTURES) >= 50

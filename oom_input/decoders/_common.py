@@ -288,16 +288,17 @@ def uncaptured(pattern: bytes) -> bytes:
 
 
 def quick_run_of(
-    patterns: tuple[re.Pattern[bytes], re.Pattern[bytes]],
-    buf: bytes,
-    pos: int,
-    end: int,
-    source: SourceKey,
+    line: re.Pattern[bytes], buf: bytes, pos: int, end: int, source: SourceKey
 ) -> QuickRun:
-    """A decoder's ``quick_run`` from its two patterns (a run of lines, one line's groups): the
-    groups of every line of the run at ``buf[pos]``, where it ends, and their ``source``."""
-    run, each = patterns
-    found = run.match(buf, pos, end)
+    """A decoder's ``quick_run`` from the pattern of one line of a run (its groups, newline
+    included): the groups of every line of the run at ``buf[pos]``, where it ends, and their
+    ``source``. One pass: each line is matched where the last one ended."""
+    match = line.match
+    found = match(buf, pos, end)
     if found is None:
         return [], pos, source
-    return each.findall(buf, pos, found.end()), found.end(), source
+    groups = [found.groups()]
+    while (more := match(buf, found.end(), end)) is not None:
+        groups.append(more.groups())
+        found = more
+    return groups, found.end(), source

@@ -176,16 +176,15 @@ class DmesgDecoder:
 
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The lines of dmesg's default style from ``buf[pos]`` on whose text fully matches
-        ``shape`` (letters, digits, "_", "-" and inner spaces: never journalctl's "host
-        kernel:", and the stamp's end is where ``decode`` finds it)."""
-        return quick_run_of(_run_patterns(shape), buf, pos, end, _NO_SOURCE)
+        ``shape`` (a ``BlockReader`` shape: never journalctl's "host kernel:" nor a caller
+        id, so the stamp's end is where ``decode`` finds it)."""
+        return quick_run_of(_run_line(shape), buf, pos, end, _NO_SOURCE)
 
 
 @functools.cache
-def _run_patterns(shape: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """A run of default-style lines whose text is ``shape``, and one such line (its groups)."""
-    line = uncaptured(KERNEL_TIME.pattern) + STAMP_END_SPACE + rb"(?:%s)\n" % shape
-    return re.compile(rb"(?:%s)+" % line), re.compile(line)
+def _run_line(shape: bytes) -> re.Pattern[bytes]:
+    """A default-style line whose text is ``shape`` (its groups), one line of a run."""
+    return re.compile(uncaptured(KERNEL_TIME.pattern) + STAMP_END_SPACE + rb"(?:%s)\n" % shape)
 
 
 def _parse(line: bytes) -> tuple[int, tuple[re.Match[bytes], StampConverter] | None] | None:

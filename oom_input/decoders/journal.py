@@ -28,7 +28,9 @@ canonical dashed form of /proc/sys/kernel/random/boot_id.
 ``[ts] text`` is dmesg's unless it reads ``[ts] <host> kernel: text``; this decoder then also
 claims (and ignores) other programs' ``[ts] <host> ident: text`` lines of that same host.
 ``journalctl -o cat`` output has no prefix: that is the plain decoder's. BSD syslog lines look
-exactly like ``-o short``; in auto-detection, this decoder (tried first) names them. Example::
+exactly like ``-o short``; in auto-detection, this decoder (tried first) names them, except a
+kernel line with rsyslog's control-character escapes (``kernel: anon 1#012file 0``): journalctl
+never escapes, so such a line is not this decoder's but the syslog decoder's. Example::
 
     Nov 26 18:19:54.840991 node-a kernel: Memory cgroup out of memory: Killed process 3171 ...
     -> KernelLine(text="Memory cgroup out of memory: Killed process 3171 ...",
@@ -72,8 +74,8 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
     tail_message,
-    uncaptured,
 )
+from oom_input.decoders.syslog import escaped_by_rsyslog
 from oom_input.types import (
     IGNORED,
     DecodeOptions,
@@ -183,7 +185,7 @@ class JournalDecoder:
         if line.startswith(b"-- "):
             return self._note(line)
         found = self._stamped_tail(line)
-        if found is None:
+        if found is None or _written_by_rsyslog(found):
             return None
         result = tail_line(found, raw, self.options, self.name)
         if isinstance(result, KernelLine):
@@ -262,6 +264,8 @@ class JournalDecoder:
         if not self._stamp_converts(stamp, convert):
             return None
         message, _ = tail_message(tail)
+        if escaped_by_rsyslog(message):
+            return None
         try:
             text, source = message.decode("utf-8"), self._source(tail["host"])
         except UnicodeDecodeError:
@@ -272,21 +276,17 @@ class JournalDecoder:
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The kernel lines of the default style (``Nov 26 18:37:34[.frac] host kernel: text``)
         of the host ``quick_text`` read last, from ``buf[pos]`` on, whose text fully matches
-        ``shape`` (letters, digits, "_", "-" and inner spaces: no klogd stamp, and the tail
-        parses as ``decode`` parses it) and whose stamp converts."""
+        ``shape`` (a ``BlockReader`` shape: no klogd stamp, and the tail parses as ``decode``
+        parses it) and whose stamp converts."""
         host = self._quick_host
         source = self._source(host)
-        run, each = _run_patterns(shape, host)
-        found = run.match(buf, pos, end)
-        if found is None:
-            return [], pos, source
         groups: list[Any] = []
         stamp_groups = SHORT.groups
-        for line in each.finditer(buf, pos, found.end()):
-            if not self._stamp_converts(line, bsd_times):
-                return groups, line.start(), source
+        match = _run_line(shape, host).match  # each line where the last one ended
+        while (line := match(buf, pos, end)) is not None and self._stamp_converts(line, bsd_times):
             groups.append(line.groups()[stamp_groups:])
-        return groups, found.end(), source
+            pos = line.end()
+        return groups, pos, source
 
     def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
         """Whether ``decode`` converts this stamp without a report (the fraction of a second
@@ -350,6 +350,17 @@ class JournalDecoder:
         return host == self._monotonic_host
 
 
+def _written_by_rsyslog(found: StampedTail) -> bool:
+    """Is this a kernel line that rsyslog wrote, not journalctl (a stamp both print, a message
+    with rsyslog's escapes)?"""
+    _, convert, tail = found
+    return (
+        convert in (bsd_times, iso_times)
+        and tail["ident"] == b"kernel"
+        and escaped_by_rsyslog(tail["message"] or b"")
+    )
+
+
 @functools.cache
 def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
     """The groups of a stamp pattern that decide whether it converts (not the fraction)."""
@@ -357,10 +368,8 @@ def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def _run_patterns(shape: bytes, host: bytes | None) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """A run of default-style kernel lines of ``host`` whose text is ``shape``, and one such
-    line (the stamp's groups, then the shape's)."""
+def _run_line(shape: bytes, host: bytes | None) -> re.Pattern[bytes]:
+    """A default-style kernel line of ``host`` whose text is ``shape``, one line of a run (the
+    stamp's groups, then the shape's)."""
     tail = rb" %skernel: (?:%s)\n" % (b"" if host is None else re.escape(host) + b" ", shape)
-    return re.compile(rb"(?:%s)+" % (uncaptured(SHORT.pattern) + tail)), re.compile(
-        SHORT.pattern + tail
-    )
+    return re.compile(SHORT.pattern + tail)

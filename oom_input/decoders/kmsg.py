@@ -137,13 +137,10 @@ class KmsgDecoder:
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The kernel records from ``buf[pos]`` on whose text fully matches ``shape`` (which
         matches no newline, backslash or carriage return: such a text is decoded as it is)."""
-        return quick_run_of(_run_patterns(shape), buf, pos, end, _NO_SOURCE)
+        return quick_run_of(_run_line(shape), buf, pos, end, _NO_SOURCE)
 
 
 @functools.cache
-def _run_patterns(shape: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """A run of records whose text is ``shape``, and one such record (its groups)."""
-    return (
-        re.compile(rb"(?:%s(?:%s)\n)+" % (KERNEL_PREFIX, shape)),
-        re.compile(rb"%s(?:%s)\n" % (KERNEL_PREFIX, shape)),
-    )
+def _run_line(shape: bytes) -> re.Pattern[bytes]:
+    """A record whose text is ``shape`` (its groups), one line of a run."""
+    return re.compile(rb"%s(?:%s)\n" % (KERNEL_PREFIX, shape))
