@@ -68,6 +68,8 @@ DAMAGE = [
     b"Feb 29 ",
     b"-- Boot 0123456789abcdef0123456789abcdef --",
     b"-- Reboot --",
+    b"#012",  # rsyslog's escape of a newline: such a line is no journalctl line
+    b"#011",
 ]
 
 

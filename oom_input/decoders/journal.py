@@ -74,6 +74,7 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
     tail_message,
+    uncaptured,
 )
 from oom_input.decoders.syslog import escaped_by_rsyslog
 from oom_input.types import (
@@ -168,7 +169,8 @@ class JournalDecoder:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
         line = strip_cr(raw)
         kernel = SHORT_KERNEL.match(line)
-        if kernel is not None:
+        message = b"" if kernel is None else line[kernel.end() :]
+        if kernel is not None and not escaped_by_rsyslog(message):  # else: as _written_by_rsyslog
             try:
                 wall_us = self._wall_us(kernel)
             except (ValueError, OverflowError):
@@ -176,7 +178,7 @@ class JournalDecoder:
             else:
                 host = kernel["host"]
                 return KernelLine(
-                    text=decode_text(line[kernel.end() :], raw, self.options),
+                    text=decode_text(message, raw, self.options),
                     wall_us=wall_us,
                     host=None if host is None else decode_text(host, raw, self.options),
                     boot_id=self._boot_id,
@@ -245,10 +247,11 @@ class JournalDecoder:
             converts = self._converts.get(second)  # _stamp_converts's key
             if converts is None:
                 converts = self._stamp_converts(kernel, bsd_times)
-            if not converts:
+            message = line[kernel.end() :]
+            if not converts or escaped_by_rsyslog(message):
                 return None
             try:
-                text, source = line[kernel.end() :].decode("utf-8"), self._source(host)
+                text, source = message.decode("utf-8"), self._source(host)
             except UnicodeDecodeError:
                 return None
             self._quick_host = host
