@@ -24,6 +24,7 @@ Stamp = tuple[re.Pattern[bytes], StampConverter]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
 _DAY_US = 86_400 * 10**6
+_MAX_SECONDS = 4096  # civil seconds a StampSeconds remembers
 _MONTH_NAMES = b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 MONTHS: dict[bytes, int] = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 
@@ -33,8 +34,9 @@ MONTH = rb"(?P<month>" + b"|".join(_MONTH_NAMES) + rb")"
 WEEKDAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 DATE = rb"(?P<date>\d{4}-\d\d-\d\d)"
 CLOCK = rb"(?P<clock>\d\d:\d\d:\d\d)"
-# "Nov 26 18:37:34[.798531]": BSD syslog (RFC 3164) files, journalctl -o short/short-precise
-BSD_STAMP = rb"%s +(?P<day>\d{1,2}) %s(?:\.(?P<frac>\d{1,9}))?" % (MONTH, CLOCK)
+# "Nov 26 18:37:34[.798531]": BSD syslog (RFC 3164) files, journalctl -o short/short-precise;
+# "second": the stamp without its fraction
+BSD_STAMP = rb"(?P<second>%s +(?P<day>\d{1,2}) %s)(?:\.(?P<frac>\d{1,9}))?" % (MONTH, CLOCK)
 # "2025-11-26T18:37:34[.798531]+00:00": journalctl short-iso[-precise] ("+0000"), rsyslog
 # RFC 3339 ("+00:00" or "Z")
 ISO_STAMP = rb"%sT%s(?:\.(?P<frac>\d{1,9}))?(?P<zone>Z|[+-]\d\d:?\d\d)" % (DATE, CLOCK)
@@ -110,7 +112,9 @@ def decode_text(data: bytes, raw: bytes, options: DecodeOptions) -> str:
 
 def fraction_us(fraction: bytes | None) -> int:
     """Microseconds in the digits after a decimal point (any precision, truncated to µs)."""
-    return int(fraction[:6].ljust(6, b"0")) if fraction else 0
+    if not fraction:
+        return 0
+    return int(fraction) if len(fraction) == 6 else int(fraction[:6].ljust(6, b"0"))
 
 
 def seconds_us(seconds: bytes, fraction: bytes | None) -> int:
@@ -146,16 +150,47 @@ def now_us() -> int:
 def yearless_wall_us(
     month: int, day: int, clock: bytes, micros: int, options: DecodeOptions
 ) -> int:
-    """Epoch µs of a stamp without a year: ``options.year``, else the current year unless that
-    puts the stamp over a day in the future (December's logs read in January): then the last."""
-    if options.year is not None:
-        return civil_wall_us(options.year, month, day, clock, micros, options.tz)
-    now = now_us()
-    year = datetime.fromtimestamp(now // 10**6, options.tz).year
-    wall = civil_wall_us(year, month, day, clock, micros, options.tz)
-    if wall - now > _DAY_US:
-        wall = civil_wall_us(year - 1, month, day, clock, micros, options.tz)
-    return wall
+    """Epoch µs of a stamp without a year (see ``StampSeconds.yearless_us``)."""
+    return StampSeconds(options).yearless_us(month, day, clock, micros)
+
+
+class StampSeconds:
+    """Epoch µs of civil times in one decoder's zone, each whole second's remembered: a log
+    repeats a second on many lines, and a zone's offset changes only at whole seconds, so a
+    time is its second's µs plus its own."""
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+        self._seconds: dict[tuple[int, int, int, bytes], int] = {}
+        self._year_at: tuple[int, int] = (-1, 0)  # (epoch second, its year in the zone)
+
+    def civil_us(self, year: int, month: int, day: int, clock: bytes, micros: int) -> int:
+        """``civil_wall_us`` in ``options.tz`` (ValueError, OverflowError as it)."""
+        key = (year, month, day, clock)
+        second = self._seconds.get(key)
+        if second is None:
+            second = civil_wall_us(year, month, day, clock, 0, self.options.tz)
+            if len(self._seconds) >= _MAX_SECONDS:
+                self._seconds.clear()
+            self._seconds[key] = second
+        return second + micros
+
+    def yearless_us(self, month: int, day: int, clock: bytes, micros: int) -> int:
+        """Epoch µs of a stamp without a year: ``options.year``, else the current year unless
+        that puts the stamp over a day in the future (December's logs read in January): then
+        the last."""
+        options = self.options
+        if options.year is not None:
+            return self.civil_us(options.year, month, day, clock, micros)
+        now = now_us()
+        now_s = now // 10**6
+        if self._year_at[0] != now_s:
+            self._year_at = (now_s, datetime.fromtimestamp(now_s, options.tz).year)
+        year = self._year_at[1]
+        wall = self.civil_us(year, month, day, clock, micros)
+        if wall - now > _DAY_US:
+            wall = self.civil_us(year - 1, month, day, clock, micros)
+        return wall
 
 
 def bsd_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:

@@ -104,6 +104,9 @@ class Fields(NamedTuple):
     wall_time: tuple[str, ...]
     kmsg: bool  # a Fluent Bit kmsg record
     journalctl: bool  # written by journalctl
+    # the keys of a journal entry's one transport, facility and message field, where each
+    # field has one (``_line_text`` reads a plain kernel entry by them at once), else None
+    journal: tuple[str, str, str] | None
 
 
 def fields_of(record: Mapping[str, Any]) -> Fields:
@@ -113,17 +116,21 @@ def fields_of(record: Mapping[str, Any]) -> Fields:
     def held(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(name for name in names if name in keys)
 
+    message, transport, facility = held(MESSAGE_KEYS), held(TRANSPORT_KEYS), held(FACILITY_KEYS)
+    kmsg = keys >= KMSG_RECORD_KEYS
+    single = len(message) == len(transport) == len(facility) == 1 and not kmsg
     return Fields(
-        message=held(MESSAGE_KEYS),
-        transport=held(TRANSPORT_KEYS),
-        facility=held(FACILITY_KEYS),
+        message=message,
+        transport=transport,
+        facility=facility,
         host=held(HOST_KEYS),
         boot_id=held(BOOT_ID_KEYS),
         monotonic=held(MONOTONIC_KEYS),
         wall_us=held(WALL_US_KEYS),
         wall_time=held(WALL_TIME_KEYS),
-        kmsg=keys >= KMSG_RECORD_KEYS,
+        kmsg=kmsg,
         journalctl=not keys.isdisjoint(JOURNALCTL_KEYS),
+        journal=(transport[0], facility[0], message[0]) if single else None,
     )
 
 
@@ -205,7 +212,7 @@ Entry = tuple[Mapping[str, Any], "int | None"]
 
 
 def envelope_entries(
-    item: Any, unpack: Callable[[bytes], list[Any]] | None = None
+    item: Any, unpack: Callable[[bytes], list[Any]] | None = None, *, times: bool = True
 ) -> list[Entry] | None:
     """The (record, envelope wall µs) pairs an item holds, None when it is no known shape:
 
@@ -214,6 +221,9 @@ def envelope_entries(
     - ``[tag, time, {..}(, option)]``: Fluentd forward protocol, Message mode;
     - ``[tag, [[time, {..}], ...](, option)]``: Forward mode;
     - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them.
+
+    Without ``times``, every envelope's time is None (a reader that needs none skips working
+    them out: the shapes are the same).
     """
     if isinstance(item, dict):
         return [(item, None)]
@@ -223,17 +233,17 @@ def envelope_entries(
     if len(item) == 2 and isinstance(second, dict):
         if isinstance(head, list) and head and is_time(head[0]):
             head = head[0]
-        return [(second, epoch_us(head))] if is_time(head) else None
+        return [(second, epoch_us(head) if times else None)] if is_time(head) else None
     if not isinstance(head, str):
         return None
     if len(item) >= 3 and isinstance(item[2], dict) and is_time(second):
-        return [(item[2], epoch_us(second))]
+        return [(item[2], epoch_us(second) if times else None)]
     if isinstance(second, (bytes, bytearray)) and unpack is not None:
         second = unpack(bytes(second))
     if isinstance(second, list):
         entries: list[Entry] = []
         for entry in second:
-            inner = envelope_entries(entry)
+            inner = envelope_entries(entry, times=times)
             if inner is None or isinstance(entry, dict):
                 return None
             entries.extend(inner)
@@ -283,6 +293,7 @@ class RecordReader:
         self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
         self.quick_options = replace(options, report=refuse)  # what quick paths report to
         self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
+        self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
         self._layouts: dict[tuple[Any, ...], Fields] = {}
 
     @property
@@ -326,22 +337,46 @@ class RecordReader:
             if isinstance(found, Ignored):
                 return None
             if isinstance(found, str):
-                text, host, boot_id = found, None, None
-            else:
-                text, host, boot_id = found.text, found.host, found.boot_id
+                return found, self._own_source(record, fields, raw)
+            text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:
                 host = self._host(record, fields, raw, self.quick_options)
             if boot_id is None:
                 boot_id = self._boot_id(record, fields, raw, self.quick_options)
         except NotQuick:
             return None
+        return text, self._source(host, boot_id)
+
+    def _source(self, host: str | None, boot_id: str | None) -> SourceKey:
+        """quick_text's (host, boot id): one tuple per source."""
         source = (host, boot_id)
         known = self._sources.get(source)
         if known is None:
             if len(self._sources) >= _MAX_SOURCES:
                 self._sources.clear()
             known = self._sources[source] = source
-        return text, known
+        return known
+
+    def _own_source(self, record: Mapping[str, Any], fields: Fields, raw: bytes) -> SourceKey:
+        """``_source`` of a record's own host and boot id fields (NotQuick where reading them
+        reports), remembered per their values when they are strings (a stream's records name a
+        few hosts and boots, and reading a string is the same every time)."""
+        values = (_first_value(record, fields.host), _first_value(record, fields.boot_id))
+        host, boot_id = values
+        remember = (host is None or type(host) is str) and (boot_id is None or type(boot_id) is str)
+        if remember:
+            known = self._own_sources.get(values)
+            if known is not None:
+                return known
+        known = self._source(
+            self._host(record, fields, raw, self.quick_options),
+            self._boot_id(record, fields, raw, self.quick_options),
+        )
+        if remember:
+            if len(self._own_sources) >= _MAX_SOURCES:
+                self._own_sources.clear()
+            self._own_sources[values] = known
+        return known
 
     def _fields(self, record: Mapping[str, Any]) -> Fields:
         """The record's ``Fields``, remembered per key layout."""
@@ -365,6 +400,16 @@ class RecordReader:
     ) -> str | KernelLine | Ignored:
         """A record's text when its own fields make its line (``_own_line``), the line
         ``decode_line`` makes of the text of an agent's record, or IGNORED."""
+        if fields.journal is not None:  # the common case: a kernel entry with an ASCII text
+            transport_key, facility_key, message_key = fields.journal
+            text = record[message_key]
+            if (
+                record[transport_key] == "kernel"
+                and record[facility_key] == "0"
+                and type(text) is str
+                and text.isascii()
+            ):
+                return text
         transport = _first_value(record, fields.transport)
         if transport is not None:
             if text_of(transport, raw, options) != "kernel":

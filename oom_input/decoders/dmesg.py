@@ -55,6 +55,7 @@ from oom_input.decoders._common import (
     iso_times,
     monotonic_times,
     quick_run_of,
+    seconds_us,
     stamp_times,
     strip_cr,
     uncaptured,
@@ -85,6 +86,9 @@ DELTA = re.compile(rb"\[(?: *\+\d+\.\d+|< *\d+\.\d+>)\]")
 # what follows a stamp: an optional printk caller id, then one space before the text
 STAMP_END_SPACE = CALLER_ID + rb" "
 STAMP_END = re.compile(CALLER_ID + rb"(?: |\Z)")
+# dmesg's default style up to its text "[  499.798531] " (KERNEL_TIME as "time", then STAMP_END):
+# the common case, that decode and quick_text read at once
+DEFAULT_STAMP = re.compile(rb"(?P<time>%s)%s" % (KERNEL_TIME.pattern, STAMP_END.pattern))
 _NO_SOURCE: SourceKey = (None, None)  # dmesg names no host or boot
 
 
@@ -123,6 +127,13 @@ class DmesgDecoder:
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One dmesg line, or None when it has neither a dmesg stamp nor ``-x`` names."""
         line = strip_cr(raw)
+        default = _default_stamp(line)
+        if default is not None:
+            return KernelLine(
+                text=decode_text(line[default.end() :], raw, self.options),
+                kernel_us=seconds_us(default["sec"], default["frac"]),
+                source_format=self.name,
+            )
         parsed = _parse(line)
         if parsed is None:
             return None
@@ -144,7 +155,10 @@ class DmesgDecoder:
     def continuation(self, raw: bytes, head: bytes | None) -> KernelLine | Ignored | None:
         """A continuation line (``continues``) of line ``head``: kernel text when ``head`` is a
         dmesg line (dmesg prints no times on them), else None."""
-        if head is None or _parse(strip_cr(head)) is None:
+        if head is None:
+            return None
+        line = strip_cr(head)
+        if _default_stamp(line) is None and _parse(line) is None:
             return None
         return continuation_line(raw, self.options, self.name)
 
@@ -152,14 +166,11 @@ class DmesgDecoder:
         """``decode``'s text of a line of dmesg's default style (``[  499.798531] text``, no
         other prefix), valid UTF-8; None for any other line (``decode`` it)."""
         line = strip_cr(raw)
-        stamp = KERNEL_TIME.match(line)
-        if stamp is None:
-            return None
-        end = STAMP_END.match(line, stamp.end())
-        if end is None or _is_journal(line, stamp.end()):
+        default = _default_stamp(line)
+        if default is None:
             return None
         try:
-            return line[end.end() :].decode("utf-8"), _NO_SOURCE
+            return line[default.end() :].decode("utf-8"), _NO_SOURCE
         except UnicodeDecodeError:
             return None
 
@@ -193,7 +204,21 @@ def _parse(line: bytes) -> tuple[int, tuple[re.Match[bytes], StampConverter] | N
     return end.end(), found
 
 
+def _default_stamp(line: bytes) -> re.Match[bytes] | None:
+    """The DEFAULT_STAMP match of a dmesg line of the default style (``_parse`` finds that
+    stamp, and where the text starts, first), else None."""
+    default = DEFAULT_STAMP.match(line)
+    if default is None:
+        return None
+    time_end = default.end("time")
+    if line.find(b" kernel", time_end) >= 0 and _is_journal(line, time_end):  # see _is_journal
+        return None
+    return default
+
+
 def _is_journal(line: bytes, stamp_end: int) -> bool:
     """Whether ``[ts]`` is followed by journalctl's ``<host> kernel:`` (short-monotonic)."""
+    if line.find(b" kernel", stamp_end) < 0:  # the tail's " kernel": rare in dmesg's text
+        return False
     tail = SYSLOG_TAIL.match(line, stamp_end)
     return tail is not None and tail["host"] is not None and tail["ident"] == b"kernel"

@@ -50,18 +50,23 @@ from oom_input.decoders._common import (
     CLOCK,
     DATE,
     ISO_STAMP,
+    KERNEL_STAMP_IN_MESSAGE,
     MONOTONIC_STAMP,
+    MONTHS,
     WEEKDAY,
     Stamp,
     StampConverter,
     StampedTail,
+    StampSeconds,
     Times,
     bsd_times,
     continuation_line,
     continues,
     dashed_uuid,
     dated_wall_us,
+    decode_text,
     find_stamped_tail,
+    fraction_us,
     iso_times,
     monotonic_times,
     offset_zone,
@@ -69,6 +74,7 @@ from oom_input.decoders._common import (
     strip_cr,
     tail_line,
     tail_message,
+    uncaptured,
 )
 from oom_input.decoders.syslog import escaped_by_rsyslog
 from oom_input.types import (
@@ -83,6 +89,14 @@ from oom_input.types import (
 
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
+# journalctl -o short / short-precise kernel line up to its message, which has no klogd stamp
+# (the common case, that decode and quick_text read at once): SHORT, then SYSLOG_TAIL with the
+# kernel's ident
+SHORT_KERNEL = re.compile(
+    BSD_STAMP
+    + rb" (?:(?P<host>[^\s:]+) )?kernel(?:\[\d+\])?:(?: (?!%s)|\Z)"
+    % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
+)
 # journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
 SHORT_ISO = re.compile(ISO_STAMP)
 # journalctl -o short-full "Wed 2025-11-26 18:37:34 UTC" (zone abbreviation, or "+03")
@@ -140,15 +154,36 @@ class JournalDecoder:
         self.options = options
         self._boot_id: str | None = None
         self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
-        # quick_text: whether each stamp (without its fraction) converts, the source of each
-        # (host, boot id)
-        self._converts: dict[tuple[StampConverter, Any], bool] = {}
+        # quick_text: whether each stamp (without its fraction, see _stamp_converts) converts,
+        # the source of each (host, boot id)
+        self._converts: dict[object, bool] = {}
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
+        # the host, boot id and source _source gave last (b"" is no host: none yet)
+        self._last_source: tuple[bytes | None, str | None, SourceKey] = (b"", None, (None, None))
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
+        # short stamps' times (decode, _stamp_converts), each second's (month, day, clock)
+        self._seconds = StampSeconds(options)
+        self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
         line = strip_cr(raw)
+        kernel = SHORT_KERNEL.match(line)
+        message = b"" if kernel is None else line[kernel.end() :]
+        if kernel is not None and not escaped_by_rsyslog(message):  # else: as _written_by_rsyslog
+            try:
+                wall_us = self._wall_us(kernel)
+            except (ValueError, OverflowError):
+                pass  # reported below, as stamp_times reports it
+            else:
+                host = kernel["host"]
+                return KernelLine(
+                    text=decode_text(message, raw, self.options),
+                    wall_us=wall_us,
+                    host=None if host is None else decode_text(host, raw, self.options),
+                    boot_id=self._boot_id,
+                    source_format=self.name,
+                )
         if line.startswith(b"-- "):
             return self._note(line)
         found = self._stamped_tail(line)
@@ -190,10 +225,37 @@ class JournalDecoder:
             return None
         return found
 
+    def _wall_us(self, stamp: re.Match[bytes]) -> int:
+        """``bsd_times``'s wall µs of a BSD_STAMP match (SHORT_KERNEL's too), ValueError and
+        OverflowError as it, with each second's fields and time remembered."""
+        second = stamp["second"]
+        parts = self._second_parts.get(second)
+        if parts is None:
+            parts = (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
+            if len(self._second_parts) >= _MAX_REMEMBERED:
+                self._second_parts.clear()
+            self._second_parts[second] = parts
+        return self._seconds.yearless_us(*parts, fraction_us(stamp["frac"]))
+
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
         a date ``decode`` does not report); None for any other line (``decode`` it)."""
         line = strip_cr(raw)
+        kernel = SHORT_KERNEL.match(line)
+        if kernel is not None:
+            second, host = kernel.group("second", "host")
+            converts = self._converts.get(second)  # _stamp_converts's key
+            if converts is None:
+                converts = self._stamp_converts(kernel, bsd_times)
+            message = line[kernel.end() :]
+            if not converts or escaped_by_rsyslog(message):
+                return None
+            try:
+                text, source = message.decode("utf-8"), self._source(host)
+            except UnicodeDecodeError:
+                return None
+            self._quick_host = host
+            return text, source
         if line.startswith(b"-- "):
             return None
         found = find_stamped_tail(JOURNAL_STAMPS, line)
@@ -231,12 +293,20 @@ class JournalDecoder:
 
     def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
         """Whether ``decode`` converts this stamp without a report (the fraction of a second
-        never matters, so the answer is remembered per stamp without it)."""
-        key = (convert, stamp.group(*_stamp_fields(stamp.re)))
+        never matters, so the answer is remembered per stamp without it: a BSD_STAMP's by its
+        "second", the common case, others by their fields)."""
+        key: object
+        if convert is bsd_times:
+            key = stamp["second"]
+        else:
+            key = (convert, stamp.group(*_stamp_fields(stamp.re)))
         known = self._converts.get(key)
         if known is None:
             try:
-                convert(stamp, self.options)
+                if convert is bsd_times:
+                    self._wall_us(stamp)
+                else:
+                    convert(stamp, self.options)
                 known = True
             except (ValueError, OverflowError):  # what stamp_times reports
                 known = False
@@ -247,6 +317,9 @@ class JournalDecoder:
 
     def _source(self, host: bytes | None) -> SourceKey:
         """The (host, boot id) of a kernel line of this host, one tuple per source."""
+        last = self._last_source
+        if host == last[0] and self._boot_id is last[1]:
+            return last[2]  # the common case: the host and boot of the line before
         key = (host, self._boot_id)
         source = self._sources.get(key)
         if source is None:
@@ -254,6 +327,7 @@ class JournalDecoder:
             if len(self._sources) >= _MAX_REMEMBERED:
                 self._sources.clear()
             self._sources[key] = source
+        self._last_source = (host, self._boot_id, source)
         return source
 
     def _note(self, line: bytes) -> Ignored | None:

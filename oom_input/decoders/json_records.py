@@ -80,16 +80,21 @@ class JsonDecoder:
         """``decode``'s text and (host, boot id) of a JSON record that is a kernel line, without
         building the line; None for any other line and one ``decode`` would report (decode it)."""
         try:
-            found = self._read(raw, self._quick_options, self._quick_record)
+            found = self._read(raw, self._quick_options, self._quick_record, times=False)
         except NotQuick:
             return None
         return None if isinstance(found, Ignored) else found
 
     def _read(
-        self, raw: bytes, options: DecodeOptions, read: Callable[[Record, bytes, int | None], T]
+        self,
+        raw: bytes,
+        options: DecodeOptions,
+        read: Callable[[Record, bytes, int | None], T],
+        times: bool = True,
     ) -> T | Ignored | None:
-        """``read`` of the line's record (the first event of an event array), IGNORED for
-        other JSON, None for a non-JSON line; what is wrong is reported to ``options``."""
+        """``read`` of the line's record (the first event of an event array, with its time
+        unless not ``times``), IGNORED for other JSON, None for a non-JSON line; what is
+        wrong is reported to ``options``."""
         # the common case: an object (orjson takes a trailing CR as white space)
         body = raw if raw[:1] == b"{" else _json_body(raw)
         if body is None:
@@ -106,7 +111,7 @@ class JsonDecoder:
             return read(value, raw, None)
         if claimed is not None:
             return None
-        entries = envelope_entries(value)
+        entries = envelope_entries(value, times=times)
         if not entries:
             return IGNORED
         if len(entries) > 1:
