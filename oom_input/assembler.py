@@ -853,7 +853,17 @@ TEXT_ONLY_MARKERS = tuple(
 REPORT_MARKERS = tuple(dict.fromkeys((*OPEN_MARKERS, *INNER_MARKERS, *CONTEXT_MARKERS)))
 # the kind whose lines make a reader look back for CONTEXT lines
 KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
+# the kind whose lines open a report (closing its source's open one)
+HEADER_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "header")
 _TESTS = tuple((tuple(m.decode() for m in kind.markers), kind.prefix, kind) for kind in LINE_KINDS)
+
+
+def opens_report(text: str) -> bool:
+    """Does ``feed`` of a line of this text open a report? (A header: it closes its source's open
+    report, and forgets the chosen victim and memory.oom.group kill the source's CONTEXT lines
+    told of.)"""
+    kind = _kind_of(text)
+    return kind is not None and kind.name == "header"
 
 
 _FRESH_EVIDENCE_WANTS = ReportEvidence().wanted_markers()

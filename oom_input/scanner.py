@@ -12,7 +12,9 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 - before each kill line, the CONTEXT lines (legacy chosen victim, memory.oom.group) in the bytes
   since the last kill line, at most ``lookback_bytes()`` back (64 KiB per source seen): the
   kernel prints them right before a kill line, but other hosts' lines may lie between in a
-  merged stream;
+  merged stream; in a stream of one source (``one_source`` formats: kmsg, dmesg) only since the
+  last header, which makes the source forget what context lines before it told (they are fed
+  at the header when it closes an open report);
 - a line of no kind of its own (an evidence line) by its text alone (``Assembler.feed_text``);
 - a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
   line and indented lines) together with the line it continues, found in the bytes kept.
@@ -31,11 +33,13 @@ from collections.abc import Callable
 
 from oom_input.assembler import (
     CONTEXT_MARKERS,
+    HEADER_MARKERS,
     KILL_MARKERS,
     OPEN_MARKERS,
     TEXT_ONLY_MARKERS,
     Assembler,
     Mode,
+    opens_report,
 )
 from oom_input.evidence import BlockReader
 from oom_input.types import (
@@ -125,6 +129,8 @@ class LineScanner:
         # and its continuation lines, or there is no such line (see _continued)
         self._continued_known: tuple[int, bytes | None] | None = None
         self._file_at = 0  # stream offset of the current file's first line
+        # formats whose lines are all of one source: a header bounds the look-back (_before_header)
+        self._one_source: bool = getattr(decoder, "one_source", False)
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -171,8 +177,13 @@ class LineScanner:
         self._file_at = self._stream_pos
 
     def finish(self) -> None:
-        """End of all input: close open reports."""
+        """End of all input (or the live source went idle): close open reports, once the
+        CONTEXT lines read since the last look-back are fed to them (their kill line never
+        came)."""
         self.end_of_file()
+        if self._assembler.open_reports:
+            buf, base = self._current
+            self._look_back(buf, self._stream_pos - base, base)
         for record in self._assembler.flush():
             self._emit(record)
 
@@ -401,6 +412,19 @@ class LineScanner:
             piece, first, nl = found[line_at]
             self._line(piece[first:nl], line_at + nl + 1 - first)
 
+    def _before_header(self, at: int) -> None:
+        """Before a header at stream offset ``at`` in a stream of one source: the CONTEXT lines
+        before it can matter only to the report it closes (it makes the source forget the chosen
+        victim and group kill they told of), so they are fed now while a report is open, else
+        never looked for (the bytes between reports are not searched)."""
+        if at <= self._context_upto:
+            return  # (a context line that holds a header's words, fed by a look-back)
+        if self._assembler.open_reports:
+            buf, base = self._current
+            self._look_back(buf, at - base, base)
+        else:
+            self._context_upto = at
+
     def _segments(
         self, buf: bytes, line_start: int, base: int
     ) -> list[tuple[bytes, int, int, int]]:
@@ -435,6 +459,8 @@ class LineScanner:
         assert isinstance(decoded, KernelLine)
         if self._normalise is not None:
             self._normalise(decoded)
+        if self._one_source and _contains(raw, HEADER_MARKERS) and opens_report(decoded.text):
+            self._before_header(line_end - len(raw) - 1)
         assembler = self._assembler
         for record in assembler.feed(decoded):
             self._emit(record)

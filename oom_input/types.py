@@ -102,7 +102,9 @@ class Decoder(Protocol):
         that prints a multi-line record as indented continuation lines has ``continues(raw) ->
         bool`` and ``continuation(raw, head) -> KernelLine | Ignored | None``: the line read
         with ``head``, the nearest line before it that does not continue (None: none); readers
-        decode such lines with it instead of ``decode``."""
+        decode such lines with it instead of ``decode``. ``one_source`` True: the format names
+        no host or boot id, so every line is of one source (readers then look for a report's
+        CONTEXT lines from its header on)."""
         ...
 
 

@@ -14,7 +14,7 @@ from oom_input.assembler import Assembler
 from oom_input.decoders import make_decoder
 from oom_input.pipeline import make_normaliser
 from oom_input.scanner import LineScanner
-from oom_input.types import DecodeOptions, OomRecord
+from oom_input.types import DecodeOptions, KernelLine, OomRecord
 
 REAL = Path(__file__).parent / "data" / "real"
 REPORTS = [
@@ -279,3 +279,113 @@ def test_odd_line_inside_the_stats_block_is_read_as_decoding_gives_it(
         expected = run_decoder(name, True, stream, None)
         assert run_decoder(name, False, stream, None) == expected
         assert expected[0]
+
+
+# CONTEXT lines (legacy chosen victim, memory.oom.group) as a kernel prints them: the chosen
+# victim right before its kill line (<= 5.0), the group line right after the first kill (4.19+)
+CHOSEN_TEXTS = [
+    b"Memory cgroup out of memory: Kill process 812 (java) score 990 or sacrifice child",
+    b"Out of memory: kill process 813 (php) score 5 or a child",
+]
+GROUP_TEXT = b"Tasks in /kubepods/pod1 are going to be killed due to memory.oom.group set"
+
+
+def record_like(before: list[bytes], text: bytes) -> bytes:
+    """A kmsg record of ``text`` with the sequence number and time of the last record in
+    ``before`` (the kernel's times only grow)."""
+    last = next((line for line in reversed(before) if _KMSG_RECORD.fullmatch(line)), b"6,1,1,-;")
+    return b"%s;%s" % (last.partition(b";")[0], text)
+
+
+def every_line_records(name: str, data: bytes) -> list[dict]:
+    """The records of decoding every line and feeding each to the assembler, in order (no
+    reader skips a line or looks back)."""
+    decoder = make_decoder(name, DecodeOptions(year=2025))
+    assembler = Assembler()
+    out: list[OomRecord] = []
+    for raw in data.split(b"\n"):
+        if raw:
+            line = decoder.decode(raw)
+            if isinstance(line, KernelLine):
+                out += assembler.feed(line)
+    out += assembler.flush()
+    return [r.as_dict() for r in out]
+
+
+def scan_as(name: str, data: bytes, cuts: list[int] | None) -> list[dict]:
+    """The reader's records of ``data`` in format ``name``, cut at ``cuts`` (None: line by line)."""
+    out: list[OomRecord] = []
+    scanner = LineScanner(make_decoder(name, DecodeOptions(year=2025)), Assembler(), out.append)
+    if cuts is None:
+        for raw in data.split(b"\n")[:-1]:
+            scanner.feed_line(raw)
+    else:
+        prev = 0
+        for cut in sorted(set(cuts)):
+            scanner.feed(data[prev:cut])
+            prev = cut
+        scanner.feed(data[prev:])
+    scanner.finish()
+    return [r.as_dict() for r in out]
+
+
+@st.composite
+def reports_with_context_lines(draw: st.DrawFn) -> list[bytes]:
+    """Real reports among noise, some cut short (the next header closes them), with chosen-victim
+    lines right before kill lines, group lines right after them, and either in the noise
+    between reports."""
+    lines: list[bytes] = []
+    for _ in range(draw(st.integers(1, 3))):
+        noise = draw(st.lists(st.sampled_from(NOISE_LINES), max_size=4))
+        texts = draw(st.lists(st.sampled_from([*CHOSEN_TEXTS, GROUP_TEXT]), max_size=2))
+        for text in texts:  # (as kmsg records, any text: made below with the times before)
+            noise.insert(draw(st.integers(0, len(noise))), b"6,1,1,-;" + text)
+        for i, line in enumerate(noise):  # the kernel's times only grow
+            record = _KMSG_RECORD.fullmatch(line)
+            if record is not None and (lines or i):
+                noise[i] = record_like(lines + noise[:i], record[2])
+        report: list[bytes] = []
+        for line in draw(st.sampled_from(KMSG_CAPTURES)).rstrip(b"\n").split(b"\n"):
+            if b"Killed process" in line and draw(st.booleans()):
+                report.append(record_like([line], draw(st.sampled_from(CHOSEN_TEXTS))))
+            report.append(line)
+            if b"Killed process" in line and draw(st.booleans()):
+                report.append(record_like([line], GROUP_TEXT))
+        if draw(st.booleans()):
+            report = report[: draw(st.integers(1, len(report)))]
+        lines += noise + report
+    return lines
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reports_with_context_lines(), st.sampled_from(["kmsg", "dmesg"]), st.data())
+def test_context_lines_in_one_source_give_the_records_of_every_line(
+    lines: list[bytes], name: str, data: st.DataObject
+) -> None:
+    """In a stream of one source the reader looks for CONTEXT lines only from the last header on
+    (and at a header, before it, while a report is open): the records are those of feeding
+    every line, with chosen-victim and group lines where the kernel prints them, in reports cut
+    short and between reports."""
+    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+    expected = every_line_records(name, stream)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=8))
+    assert scan_as(name, stream, cuts) == expected
+    assert scan_as(name, stream, None) == expected
+
+
+def test_a_report_cut_short_after_its_chosen_line_keeps_its_reason() -> None:
+    """A report that lost its lines after the trigger's CPU line, then a legacy chosen-victim
+    line: whether the stream ends there or another report's header follows, the line is read
+    into its own report (the kind, from its reason) and not into the next, as feeding every line
+    gives (the reader used to look for such a line only before a kill line)."""
+    report = REPORTS[0].rstrip(b"\n").split(b"\n")
+    cut = next(i for i, line in enumerate(report) if b"Call Trace" in line)
+    chosen = record_like(report[:cut], CHOSEN_TEXTS[0])
+    for name in ("kmsg", "dmesg"):
+        for rest in ([], NOISE_LINES[:2] + report):
+            lines = [*report[:cut], chosen, *rest]
+            stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+            expected = every_line_records(name, stream)
+            assert [r["kind"] for r in expected] == ["memcg"] * (1 + bool(rest))
+            assert scan_as(name, stream, []) == expected
+            assert scan_as(name, stream, None) == expected

@@ -137,6 +137,8 @@ class FormatDecoder:
             self._decoder, "quick_run", None
         )
         self.continues: Callable[[bytes], bool] | None = getattr(self._decoder, "continues", None)
+        # (the lines it rejects are plain lines, of the one source too)
+        self.one_source: bool = getattr(self._decoder, "one_source", False) and plain.one_source
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line in this format, else reported and taken as plain text."""

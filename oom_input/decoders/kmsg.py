@@ -85,6 +85,9 @@ class KmsgDecoder:
 
     name: ClassVar[str] = "kmsg"
     extra_markers: ClassVar[tuple[bytes, ...]] = ()
+    # every line of this format is of one source: it names no host or boot id (see
+    # LineScanner: a report's header then bounds the look-back for its context lines)
+    one_source: ClassVar[bool] = True
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
