@@ -30,7 +30,12 @@ BSD syslog lines look exactly like ``journalctl -o short``: in auto-detection, t
 decoder (tried first) names them; this decoder is for ``--input-format syslog``, for the
 shapes journalctl does not print (``<PRI>`` prefixes) and for kernel lines with rsyslog's
 escapes (``escaped_by_rsyslog``: journalctl never escapes, so the journal decoder leaves them
-here, and from then on this decoder reads the file). Example::
+here, and from then on this decoder reads the file).
+
+``quick_text`` reads a kernel line (``KERNEL_LINES``: any stamp, ``<PRI>``, host and klogd stamp
+``decode`` takes) at once, escapes read back; ``quick_run`` reads runs of a block's lines of the
+host and stamp style of the line before, and ends a run before a line with an escape (``decode``
+reads it back, a shape would not). Example::
 
     Nov 26 18:19:54 node-a kernel: [ 1194.840991] Memory cgroup out of memory: Killed ...
     -> KernelLine(text="Memory cgroup out of memory: Killed ...", kernel_us=1194840991,
