@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_scanner import NOISE_LINES, ODD_LINES
 from test_task_rows import HEADERS, records
+from test_text_fast_paths import DAMAGE as TEXT_DAMAGE
+from test_text_fast_paths import damaged
 
 from oom_input import evidence
 from oom_input.decoders import _common, syslog
@@ -69,29 +71,8 @@ SYSLOG_ODD_LINES = [
     b"Nov 25 19:47:26.123 node-a kernel: odd_fraction 21",
     b"Nov 25 19:47:26 node-a kernel: cache 0",
 ]
-# what damages a line: bytes that change how a stamp, a host or a message reads
-DAMAGE = [
-    b"\r",
-    b"\xff",
-    b" ",
-    b"[",
-    b"]",
-    b":",
-    b".",
-    b"0",
-    b"<4>",
-    b"Z",
-    b"+00:00",
-    b" kernel",
-    b" kernel:",
-    b" kernel[12]: ",
-    b"[ 12.345678] ",
-    b"[  T12] ",
-    b"Feb 29 ",
-    b"#012",
-    b"#011",
-    b"#0",
-]
+# what damages a line: the text formats' damage, and bytes that change how a syslog line reads
+DAMAGE = [*TEXT_DAMAGE, b"<4>", b"Z", b"+00:00", b"#0"]
 _KMSG_RECORD = re.compile(rb"\d+,\d+,(\d+),[^;]*;(.*)")
 _KMSG_ESCAPE = re.compile(rb"\\x([0-9a-f]{2})")
 _STAT = re.compile(rb"[a-z][a-z0-9_]* -?\d+")
@@ -230,20 +211,7 @@ def test_quick_text_takes_the_kinds_of_syslog_lines() -> None:
 def damaged_lines(draw: st.DrawFn) -> list[bytes]:
     """Lines of the fixtures and odd lines, cut, with bytes of DAMAGE inserted, of other
     hosts."""
-    pool = _fixture_lines()
-    out = []
-    for _ in range(draw(st.integers(1, 30))):
-        line = draw(st.sampled_from(pool))
-        if draw(st.booleans()):
-            line = line.replace(b"node-a", draw(st.sampled_from([b"node-b", b"n", b"h\xff"])))
-        for _ in range(draw(st.integers(0, 3))):
-            at = draw(st.integers(0, len(line)))
-            if draw(st.booleans()):
-                line = line[:at] + draw(st.sampled_from(DAMAGE)) + line[at:]
-            else:
-                line = line[:at] + line[at + draw(st.integers(1, 4)) :]
-        out.append(line)
-    return out
+    return damaged(draw, _fixture_lines(), DAMAGE)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
