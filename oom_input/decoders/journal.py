@@ -112,7 +112,7 @@ BOOT_SEPARATOR = re.compile(rb"-- Boot (?P<boot_id>[0-9a-fA-F]{32}) --\Z")
 # journalctl notes: empty result, head of older versions' output, their boot change
 JOURNAL_NOTE = re.compile(rb"-- (?:No entries|Logs begin at .*|Journal begins at .*|Reboot) --\Z")
 _UTC_NAMES = (b"UTC", b"GMT")
-_MAX_REMEMBERED = 4096  # stamps and sources quick_text remembers
+_MAX_REMEMBERED = 4096  # sources quick_text remembers
 
 
 def _full_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:

@@ -164,9 +164,9 @@ class SyslogDecoder:
 
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The kernel lines of the host and stamp style of the line ``quick_text`` read last,
-        from ``buf[pos]`` on, whose text fully matches ``shape`` (a ``BlockReader`` shape,
-        which frames no klogd stamp, with rsyslog's escapes as ``decode`` reads them: none)
-        and whose stamp converts."""
+        from ``buf[pos]`` on, whose text fully matches ``shape`` (a ``BlockReader`` shape: it
+        starts with no klogd stamp), that hold no rsyslog escape (``decode`` reads it back, a
+        shape would not) and whose stamp converts."""
         host = self._quick_host
         source = self._source(host)
         stamp, convert = SYSLOG_STAMPS[self._quick_kind]
