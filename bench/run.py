@@ -48,7 +48,7 @@ from make_corpus import DENSITIES, FORMATS, make_corpus, parse_size  # noqa: E40
 
 GREP_PATTERN = "invoked oom-killer"
 # targets of issue 7 (MB/s; ratio to grep; MiB)
-TEXT_FORMATS = ("kmsg", "dmesg", "journal")
+TEXT_FORMATS = ("kmsg", "dmesg", "journal", "syslog")
 TARGET_SPARSE_TEXT = 700.0
 TARGET_SPARSE_RATIO = 2.0
 TARGET_DENSE_TEXT = 300.0

@@ -159,7 +159,11 @@ def test_the_fast_paths_take_the_common_lines() -> None:
 @st.composite
 def damaged_lines(draw: st.DrawFn, name: str) -> list[bytes]:
     """Lines of the format's fixtures, cut, with bytes of DAMAGE inserted, and of other hosts."""
-    pool = _lines(name)
+    return damaged(draw, _lines(name), DAMAGE)
+
+
+def damaged(draw: st.DrawFn, pool: list[bytes], damage: list[bytes]) -> list[bytes]:
+    """Lines of ``pool``, cut, with bytes of ``damage`` inserted, and of other hosts."""
     out = []
     for _ in range(draw(st.integers(1, 30))):
         line = draw(st.sampled_from(pool))
@@ -168,7 +172,7 @@ def damaged_lines(draw: st.DrawFn, name: str) -> list[bytes]:
         for _ in range(draw(st.integers(0, 3))):
             at = draw(st.integers(0, len(line)))
             if draw(st.booleans()):
-                line = line[:at] + draw(st.sampled_from(DAMAGE)) + line[at:]
+                line = line[:at] + draw(st.sampled_from(damage)) + line[at:]
             else:
                 line = line[:at] + line[at + draw(st.integers(1, 4)) :]
         out.append(line)

@@ -7,6 +7,7 @@ Every time here is computed with integers (no float seconds), so ``123.456789`` 
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
 _DAY_US = 86_400 * 10**6
 _MAX_SECONDS = 4096  # civil seconds a StampSeconds remembers
+_MAX_KNOWN = 4096  # stamps and seconds a KnownStamps remembers
 _MONTH_NAMES = b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 MONTHS: dict[bytes, int] = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 
@@ -48,14 +50,27 @@ MONOTONIC_STAMP = rb"\[ *(?P<sec>\d{1,12})\.(?P<frac>\d{1,9})"
 # "] [" in dmesg output, "][" on the console
 CALLER_ID = rb"(?: ?\[ *[TC]\d+\])?"
 
-# "<host> <ident>[<pid>]: <message>" after the stamp of journalctl short-* and syslog lines;
-# the host is absent when the journal entry has no _HOSTNAME
+# "<host> " before the ident of journalctl short-* and syslog lines; absent when the journal
+# entry has no _HOSTNAME
+HOST_COLUMN = rb"(?:(?P<host>[^\s:]+) )?"
+# "<host> <ident>[<pid>]: <message>" after the stamp of journalctl short-* and syslog lines
 SYSLOG_TAIL = re.compile(
-    rb" (?:(?P<host>[^\s:]+) )?(?P<ident>[^\s:\[]+)(?:\[\d+\])?:(?: (?P<message>.*))?\Z", re.S
+    rb" %s(?P<ident>[^\s:\[]+)(?:\[\d+\])?:(?: (?P<message>.*))?\Z" % HOST_COLUMN, re.S
 )
+
+
+def kernel_tail(host: bytes) -> bytes:
+    """SYSLOG_TAIL of the kernel's ident up to its message, `` <host> kernel[<pid>]:``, with
+    ``host`` for HOST_COLUMN (a line pattern's: of one host, or none)."""
+    return rb" %skernel(?:\[\d+\])?:" % host
+
+
+# SYSLOG_TAIL of a kernel line up to its message (the fast paths' patterns end with it)
+KERNEL_TAIL = kernel_tail(HOST_COLUMN)
 # printk time (and caller id) that klogd / rsyslog imklog leave at the start of the message:
-# kern.log's "kernel: [  123.456789] text"
-KERNEL_STAMP_IN_MESSAGE = re.compile(MONOTONIC_STAMP + rb"\]" + CALLER_ID + rb"(?: |\Z)")
+# kern.log's "kernel: [  123.456789] text" (KLOGD_STAMP, then its end)
+KLOGD_STAMP = MONOTONIC_STAMP + rb"\]" + CALLER_ID
+KERNEL_STAMP_IN_MESSAGE = re.compile(KLOGD_STAMP + rb"(?: |\Z)")
 
 
 def strip_cr(raw: bytes) -> bytes:
@@ -191,6 +206,58 @@ class StampSeconds:
         if wall - now > _DAY_US:
             wall = self.civil_us(year - 1, month, day, clock, micros)
         return wall
+
+
+class KnownStamps:
+    """Whether ``decode`` converts stamps without a report (an impossible date), for the fast
+    paths: the fraction of a second never matters, so each answer is remembered per stamp
+    without it (a BSD_STAMP's by its "second", the common case, others by their fields); and
+    BSD_STAMPs' wall µs, each second's fields remembered."""
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+        self.known: dict[object, bool] = {}  # converts' answers (a fast path may look first)
+        self._seconds = StampSeconds(options)
+        self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
+
+    def bsd_wall_us(self, stamp: re.Match[bytes]) -> int:
+        """``bsd_times``'s wall µs of a BSD_STAMP match, ValueError and OverflowError as it."""
+        second = stamp["second"]
+        parts = self._second_parts.get(second)
+        if parts is None:
+            parts = (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
+            if len(self._second_parts) >= _MAX_KNOWN:
+                self._second_parts.clear()
+            self._second_parts[second] = parts
+        return self._seconds.yearless_us(*parts, fraction_us(stamp["frac"]))
+
+    def converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
+        """Whether ``convert`` (``stamp_times``'s) converts this stamp without a report."""
+        key: object
+        if convert is bsd_times:
+            key = stamp["second"]
+        else:
+            key = (convert, stamp.group(*_stamp_fields(stamp.re)))
+        known = self.known.get(key)
+        if known is None:
+            try:
+                if convert is bsd_times:
+                    self.bsd_wall_us(stamp)
+                else:
+                    convert(stamp, self.options)
+                known = True
+            except (ValueError, OverflowError):  # what stamp_times reports
+                known = False
+            if len(self.known) >= _MAX_KNOWN:
+                self.known.clear()
+            self.known[key] = known
+        return known
+
+
+@functools.lru_cache(maxsize=256)  # (a pattern per line shape and host: bounded)
+def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
+    """The groups of a stamp pattern that decide whether it converts (not the fraction)."""
+    return tuple(name for name in pattern.groupindex if name != "frac")
 
 
 def bsd_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:

@@ -51,13 +51,12 @@ from oom_input.decoders._common import (
     DATE,
     ISO_STAMP,
     KERNEL_STAMP_IN_MESSAGE,
+    KERNEL_TAIL,
     MONOTONIC_STAMP,
-    MONTHS,
     WEEKDAY,
+    KnownStamps,
     Stamp,
-    StampConverter,
     StampedTail,
-    StampSeconds,
     Times,
     bsd_times,
     continuation_line,
@@ -66,8 +65,8 @@ from oom_input.decoders._common import (
     dated_wall_us,
     decode_text,
     find_stamped_tail,
-    fraction_us,
     iso_times,
+    kernel_tail,
     monotonic_times,
     offset_zone,
     seconds_us,
@@ -93,9 +92,7 @@ SHORT = re.compile(BSD_STAMP)
 # (the common case, that decode and quick_text read at once): SHORT, then SYSLOG_TAIL with the
 # kernel's ident
 SHORT_KERNEL = re.compile(
-    BSD_STAMP
-    + rb" (?:(?P<host>[^\s:]+) )?kernel(?:\[\d+\])?:(?: (?!%s)|\Z)"
-    % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
+    BSD_STAMP + KERNEL_TAIL + rb"(?: (?!%s)|\Z)" % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
 )
 # journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
 SHORT_ISO = re.compile(ISO_STAMP)
@@ -115,7 +112,7 @@ BOOT_SEPARATOR = re.compile(rb"-- Boot (?P<boot_id>[0-9a-fA-F]{32}) --\Z")
 # journalctl notes: empty result, head of older versions' output, their boot change
 JOURNAL_NOTE = re.compile(rb"-- (?:No entries|Logs begin at .*|Journal begins at .*|Reboot) --\Z")
 _UTC_NAMES = (b"UTC", b"GMT")
-_MAX_REMEMBERED = 4096  # stamps and sources quick_text remembers
+_MAX_REMEMBERED = 4096  # sources quick_text remembers
 
 
 def _full_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
@@ -154,16 +151,16 @@ class JournalDecoder:
         self.options = options
         self._boot_id: str | None = None
         self._monotonic_host: bytes | None = None  # host of the last short-monotonic kernel line
-        # quick_text: whether each stamp (without its fraction, see _stamp_converts) converts,
-        # the source of each (host, boot id)
-        self._converts: dict[object, bool] = {}
+        # quick_text: whether each stamp converts, the source of each (host, boot id)
+        stamps = KnownStamps(options)
+        self._converts = stamps.known  # _stamp_converts's answers, by their key
+        self._stamp_converts = stamps.converts
         self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
         # the host, boot id and source _source gave last (b"" is no host: none yet)
         self._last_source: tuple[bytes | None, str | None, SourceKey] = (b"", None, (None, None))
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
-        # short stamps' times (decode, _stamp_converts), each second's (month, day, clock)
-        self._seconds = StampSeconds(options)
-        self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
+        # short stamps' times (decode)
+        self._wall_us = stamps.bsd_wall_us
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
@@ -225,18 +222,6 @@ class JournalDecoder:
             return None
         return found
 
-    def _wall_us(self, stamp: re.Match[bytes]) -> int:
-        """``bsd_times``'s wall µs of a BSD_STAMP match (SHORT_KERNEL's too), ValueError and
-        OverflowError as it, with each second's fields and time remembered."""
-        second = stamp["second"]
-        parts = self._second_parts.get(second)
-        if parts is None:
-            parts = (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
-            if len(self._second_parts) >= _MAX_REMEMBERED:
-                self._second_parts.clear()
-            self._second_parts[second] = parts
-        return self._seconds.yearless_us(*parts, fraction_us(stamp["frac"]))
-
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
         a date ``decode`` does not report); None for any other line (``decode`` it)."""
@@ -291,30 +276,6 @@ class JournalDecoder:
             pos = line.end()
         return groups, pos, source
 
-    def _stamp_converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
-        """Whether ``decode`` converts this stamp without a report (the fraction of a second
-        never matters, so the answer is remembered per stamp without it: a BSD_STAMP's by its
-        "second", the common case, others by their fields)."""
-        key: object
-        if convert is bsd_times:
-            key = stamp["second"]
-        else:
-            key = (convert, stamp.group(*_stamp_fields(stamp.re)))
-        known = self._converts.get(key)
-        if known is None:
-            try:
-                if convert is bsd_times:
-                    self._wall_us(stamp)
-                else:
-                    convert(stamp, self.options)
-                known = True
-            except (ValueError, OverflowError):  # what stamp_times reports
-                known = False
-            if len(self._converts) >= _MAX_REMEMBERED:
-                self._converts.clear()
-            self._converts[key] = known
-        return known
-
     def _source(self, host: bytes | None) -> SourceKey:
         """The (host, boot id) of a kernel line of this host, one tuple per source."""
         last = self._last_source
@@ -364,15 +325,9 @@ def _written_by_rsyslog(found: StampedTail) -> bool:
     )
 
 
-@functools.cache
-def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
-    """The groups of a stamp pattern that decide whether it converts (not the fraction)."""
-    return tuple(name for name in pattern.groupindex if name != "frac")
-
-
 @functools.lru_cache(maxsize=256)
 def _run_line(shape: bytes, host: bytes | None) -> re.Pattern[bytes]:
     """A default-style kernel line of ``host`` whose text is ``shape``, one line of a run (the
     stamp's groups, then the shape's)."""
-    tail = rb" %skernel: (?:%s)\n" % (b"" if host is None else re.escape(host) + b" ", shape)
-    return re.compile(SHORT.pattern + tail)
+    tail = kernel_tail(b"" if host is None else re.escape(host) + b" ")
+    return re.compile(rb"%s%s (?:%s)\n" % (SHORT.pattern, tail, shape))

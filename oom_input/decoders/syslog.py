@@ -30,7 +30,12 @@ BSD syslog lines look exactly like ``journalctl -o short``: in auto-detection, t
 decoder (tried first) names them; this decoder is for ``--input-format syslog``, for the
 shapes journalctl does not print (``<PRI>`` prefixes) and for kernel lines with rsyslog's
 escapes (``escaped_by_rsyslog``: journalctl never escapes, so the journal decoder leaves them
-here, and from then on this decoder reads the file). Example::
+here, and from then on this decoder reads the file).
+
+``quick_text`` reads a kernel line (``KERNEL_LINES``: any stamp, ``<PRI>``, host and klogd stamp
+``decode`` takes) at once, escapes read back; ``quick_run`` reads runs of a block's lines of the
+host and stamp style of the line before, and ends a run before a line with an escape (``decode``
+reads it back, a shape would not). Example::
 
     Nov 26 18:19:54 node-a kernel: [ 1194.840991] Memory cgroup out of memory: Killed ...
     -> KernelLine(text="Memory cgroup out of memory: Killed ...", kernel_us=1194840991,
@@ -40,20 +45,27 @@ here, and from then on this decoder reads the file). Example::
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from oom_input.decoders._common import (
     BSD_STAMP,
     ISO_STAMP,
+    KERNEL_STAMP_IN_MESSAGE,
+    KERNEL_TAIL,
+    KLOGD_STAMP,
+    KnownStamps,
     Stamp,
     bsd_times,
     find_stamped_tail,
     iso_times,
+    kernel_tail,
     strip_cr,
     tail_line,
+    uncaptured,
 )
-from oom_input.types import DecodeOptions, Ignored, KernelLine
+from oom_input.types import DecodeOptions, Ignored, KernelLine, QuickRun, QuickText, SourceKey
 
 # a syslog message's priority as sent on the wire (RFC 3164), kept by some forwarders: "<4>"
 SYSLOG_PRI = re.compile(rb"<\d{1,3}>")
@@ -70,6 +82,23 @@ _CONTROL_ESCAPE_BYTES = re.compile(CONTROL_ESCAPE.pattern.encode("ascii"))
 _CONTROL_CHARACTERS = {f"#{code:03o}": chr(code) for code in range(0o40)}
 
 SYSLOG_STAMPS: tuple[Stamp, ...] = ((BSD, bsd_times), (RFC3339, iso_times))
+
+
+def _kernel_line(stamp: bytes) -> re.Pattern[bytes]:
+    """A kernel line with this stamp up to its text (``decode``'s: past a klogd stamp)."""
+    return re.compile(
+        rb"(?:%s)?%s%s(?: (?:%s)?|\Z)"
+        % (SYSLOG_PRI.pattern, stamp, KERNEL_TAIL, uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern))
+    )
+
+
+# the kernel lines that quick_text reads at once: SYSLOG_PRI, a stamp of SYSLOG_STAMPS, then
+# SYSLOG_TAIL with the kernel's ident, and a klogd stamp (KERNEL_STAMP_IN_MESSAGE), all as
+# decode takes them; each with its stamp's converter
+KERNEL_LINES: tuple[Stamp, ...] = tuple(
+    (_kernel_line(pattern.pattern), convert) for pattern, convert in SYSLOG_STAMPS
+)
+_MAX_SOURCES = 4096  # sources quick_text remembers
 
 
 def escaped_by_rsyslog(message: bytes) -> bool:
@@ -92,6 +121,11 @@ class SyslogDecoder:
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
+        self._stamps = KnownStamps(options)  # quick paths: whether stamps convert
+        self._sources: dict[bytes | None, SourceKey] = {}  # quick_text's (host, None) per host
+        # the host of the last line quick_text read, and the index of its KERNEL_LINES entry
+        self._quick_host: bytes | None = None
+        self._quick_kind = 0
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One syslog line, IGNORED when another program wrote it, None when not syslog."""
@@ -104,3 +138,71 @@ class SyslogDecoder:
         if isinstance(result, KernelLine):
             result.text = unescape_controls(result.text)
         return result
+
+    def quick_text(self, raw: bytes) -> QuickText | None:
+        """``decode``'s text and source of a kernel line of KERNEL_LINES (valid UTF-8, a
+        stamp ``decode`` does not report); None for any other line (``decode`` it)."""
+        line = strip_cr(raw)
+        kind = self._quick_kind  # the last line's kind first
+        pattern, convert = KERNEL_LINES[kind]
+        kernel = pattern.match(line)
+        if kernel is None:
+            kind = 1 - kind
+            pattern, convert = KERNEL_LINES[kind]
+            kernel = pattern.match(line)
+            if kernel is None:
+                return None
+        if not self._stamps.converts(kernel, convert):
+            return None
+        host = kernel["host"]
+        try:
+            text, source = line[kernel.end() :].decode("utf-8"), self._source(host)
+        except UnicodeDecodeError:
+            return None
+        self._quick_host, self._quick_kind = host, kind
+        return unescape_controls(text), source
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The kernel lines of the host and stamp style of the line ``quick_text`` read last,
+        from ``buf[pos]`` on, whose text fully matches ``shape`` (a ``BlockReader`` shape: it
+        starts with no klogd stamp), that hold no rsyslog escape (``decode`` reads it back, a
+        shape would not) and whose stamp converts."""
+        host = self._quick_host
+        source = self._source(host)
+        stamp, convert = SYSLOG_STAMPS[self._quick_kind]
+        groups: list[Any] = []
+        stamp_groups = stamp.groups
+        converts = self._stamps.converts
+        match = _run_line(shape, host, stamp).match  # each line where the last one ended
+        start = pos
+        while (line := match(buf, pos, end)) is not None and converts(line, convert):
+            groups.append(line.groups()[stamp_groups:])
+            pos = line.end()
+        escape = _CONTROL_ESCAPE_BYTES.search(buf, start, pos) if groups else None
+        if escape is not None:  # the run ends before the line that holds it
+            pos = buf.rfind(b"\n", start, escape.start()) + 1 or start
+            del groups[buf.count(b"\n", start, pos) :]
+        return groups, pos, source
+
+    def _source(self, host: bytes | None) -> SourceKey:
+        """The (host, boot id) of a kernel line of this host, one tuple per host (UnicodeError
+        for a host that is no UTF-8)."""
+        source = self._sources.get(host)
+        if source is None:
+            source = (None if host is None else host.decode("utf-8"), None)
+            if len(self._sources) >= _MAX_SOURCES:
+                self._sources.clear()
+            self._sources[host] = source
+        return source
+
+
+@functools.lru_cache(maxsize=256)
+def _run_line(shape: bytes, host: bytes | None, stamp: re.Pattern[bytes]) -> re.Pattern[bytes]:
+    """A kernel line of ``host`` with ``stamp`` whose text is ``shape``, one line of a run (the
+    stamp's groups, then the shape's): a shape starts with no klogd stamp, so the optional one
+    here is one when the line has it."""
+    tail = kernel_tail(b"" if host is None else re.escape(host) + b" ")
+    return re.compile(
+        rb"(?:%s)?%s%s (?:%s )?(?:%s)\n"
+        % (SYSLOG_PRI.pattern, stamp.pattern, tail, uncaptured(KLOGD_STAMP), shape)
+    )
