@@ -295,6 +295,9 @@ class RecordReader:
         self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
         self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
         self._layouts: dict[tuple[Any, ...], Fields] = {}
+        # the record, its Fields and source of the last line quick_text read by the record's
+        # own fields (a JSON decoder's quick_run reads the lines after it by its key layout)
+        self.last_quick: tuple[Mapping[str, Any], Fields, SourceKey] | None = None
 
     @property
     def extra_markers(self) -> tuple[bytes, ...]:
@@ -333,11 +336,14 @@ class RecordReader:
         when it is not a kernel line or reading it would report something (read it then)."""
         fields = self._fields(record)
         try:
+            self.last_quick = None
             found = self._line_text(record, fields, raw, self.quick_options, self._quick_line)
             if isinstance(found, Ignored):
                 return None
             if isinstance(found, str):
-                return found, self._own_source(record, fields, raw)
+                source = self._own_source(record, fields, raw)
+                self.last_quick = (record, fields, source)
+                return found, source
             text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:
                 host = self._host(record, fields, raw, self.quick_options)

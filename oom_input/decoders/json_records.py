@@ -28,6 +28,11 @@ auto-detection still reads it as plain text. ``source_format`` is ``journal-json
 that journalctl wrote (they have ``__CURSOR`` or ``__REALTIME_TIMESTAMP``), else ``json``.
 ``quick_text`` gives the text and (host, boot id) of a kernel record without building its line
 (readers use it inside evidence blocks); None where ``decode`` would report or ignore the line.
+``quick_run`` takes the lines after a kernel entry that repeat its key layout exactly (journalctl
+writes one, in one order, for a kernel's plain lines; Fluent Bit's and Vector's journal records
+too), by one bytes pattern per layout: the fields that decide kernel-or-not and the source at
+their values, a message that fully matches the shape, every other value a plain string or
+number; any other line is left to ``quick_text`` and ``decode``.
 Example::
 
     {"MESSAGE":[115,116,114,101,115,115,255,...],"_TRANSPORT":"kernel",...}
@@ -38,13 +43,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import orjson
 
-from oom_input.decoders._common import strip_cr
-from oom_input.decoders._records import NotQuick, RecordReader, envelope_entries
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText
+from oom_input.decoders._common import quick_run_of, strip_cr
+from oom_input.decoders._records import Fields, NotQuick, RecordReader, envelope_entries
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
@@ -53,6 +66,21 @@ RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
 # prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
 JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
+# The pieces of a run line's pattern (``_run_line``): a string value that orjson reads as it is
+# (printable ASCII without a quote or a backslash: no escape, valid UTF-8), a number it reads
+# as one (no exponent, 1e999 is refused; integers in 64 bits)
+PLAIN_STRING: Final = rb'"[ !#-\[\]-~]*"'
+PLAIN_NUMBER: Final = rb"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,20})?"
+# and the framing (open, colon, comma, close; json-seq's RS before the object) as journalctl
+# -o json writes it compact (systemd >= 240, agents) and spaced (systemd < 240), which a run
+# line must repeat (literal separators: optional spaces would make a match twice as slow)
+SPACED_START = (b"{ ", b"\x1e{ ")
+RUN_FRAMING: Final = {
+    False: (rb"\x1e?\{", b":", b",", rb"\}\n"),
+    True: (rb"\x1e?\{ ", b" : ", b", ", rb" \}\n"),
+}
+_NO_SOURCE: SourceKey = (None, None)
+_MAX_RUN_LAYOUTS = 1024  # key layouts (with their deciding values) quick_run remembers
 Record = Mapping[str, Any]
 T = TypeVar("T")
 
@@ -71,6 +99,9 @@ class JsonDecoder:
         self._reader = RecordReader(options, self.name)
         self._quick_options = self._reader.quick_options
         self._quick_record = self._reader.quick_text
+        # quick_run's line pattern per key layout, deciding values and shape (see _run_line):
+        # False when seen once, True when there is none
+        self._runs: dict[tuple[Any, ...], re.Pattern[bytes] | bool] = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
@@ -84,6 +115,45 @@ class JsonDecoder:
         except NotQuick:
             return None
         return None if isinstance(found, Ignored) else found
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The lines from ``buf[pos]`` on (up to ``end``) that repeat the key layout of the
+        kernel entry ``quick_text`` read last, with its values of the fields that decide
+        kernel-or-not and the source (so: its source), whose message fully matches ``shape``
+        (a ``BlockReader`` shape: printable ASCII without a backslash), each other value a
+        plain string or number (``PLAIN_STRING``, ``PLAIN_NUMBER``): their groups."""
+        last = self._reader.last_quick
+        if last is None:
+            return [], pos, _NO_SOURCE
+        record, fields, source = last
+        line = self._run_line(record, fields, shape, buf.startswith(SPACED_START, pos))
+        if line is None:
+            return [], pos, source
+        return quick_run_of(line, buf, pos, end, source)
+
+    def _run_line(
+        self, record: Record, fields: Fields, shape: bytes, spaced: bool
+    ) -> re.Pattern[bytes] | None:
+        """``_run_line`` of a record, remembered per key layout, deciding values, shape and
+        framing; not
+        made the first time a layout is seen (in an output whose key order varies from entry
+        to entry, most layouts are seen once: compiling each would cost more than it saves)."""
+        if fields.journal is None:
+            return None
+        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
+        values = tuple(record[key] for key in deciding)
+        if any(type(value) is not str for value in values):
+            return None
+        key = (tuple(record), values, shape, spaced)
+        known = self._runs.get(key)
+        if known is None:  # first seen
+            if len(self._runs) >= _MAX_RUN_LAYOUTS:
+                self._runs.clear()
+            self._runs[key] = False
+            return None
+        if known is False:  # seen before: worth a pattern
+            known = self._runs[key] = _run_line(record, fields, shape, spaced) or True
+        return known if isinstance(known, re.Pattern) else None
 
     def _read(
         self,
@@ -118,6 +188,45 @@ class JsonDecoder:
             options.report("several events in one JSON line: only the first is read", raw)
         record, wall_us = entries[0]
         return read(record, raw, wall_us)
+
+
+def _run_line(
+    record: Record, fields: Fields, shape: bytes, spaced: bool
+) -> re.Pattern[bytes] | None:
+    """One line of a run after ``record`` (a kernel entry that ``RecordReader`` reads by its
+    journal fields): its keys in its order, each written as orjson writes it; the values of
+    the transport, facility, host and boot id keys as the record has them (strings); the
+    message a plain string fully matching ``shape`` (its groups, the pattern's only ones);
+    every other value a plain string or number, as the record has one there; the framing
+    compact or ``spaced`` (``RUN_FRAMING``). Such a line is
+    read as ``record`` is (its Fields are the layout's), its text the message; None when the
+    record is not such an entry."""
+    _, facility_key, message_key = fields.journal or ("", "", "")
+    if record.get(fields.transport[0]) != "kernel" or record.get(facility_key) != "0":
+        return None
+    run_open, run_colon, run_comma, run_close = RUN_FRAMING[spaced]
+    deciding = {*fields.transport, *fields.facility, *fields.host, *fields.boot_id}
+    pairs: list[bytes] = []
+    message_at = -1
+    for key, value in record.items():
+        name = re.escape(orjson.dumps(key)) + run_colon
+        if key == message_key:
+            message_at = len(pairs)
+            pairs.append(name)
+        elif key in deciding:
+            pairs.append(name + re.escape(orjson.dumps(value)))
+        elif type(value) is str:
+            pairs.append(name + PLAIN_STRING)
+        elif type(value) is int or type(value) is float:
+            pairs.append(name + PLAIN_NUMBER)
+        else:
+            return None
+    # The message's first quote must end it (a quote inside is no plain string): the rest of
+    # the line after that quote is the rest of the pattern. Every match of the rest holds the
+    # same number of quotes up to the line's end, so two cannot start at two quotes of a line.
+    rest = b"".join(run_comma + pair for pair in pairs[message_at + 1 :]) + run_close
+    pairs[message_at] += rb'"(?=[ !#-\[\]-~]*"%s)(?:%s)"' % (rest, shape)
+    return re.compile(run_open + run_comma.join(pairs) + run_close)
 
 
 def _json_body(raw: bytes) -> bytes | None:
