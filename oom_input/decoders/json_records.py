@@ -80,7 +80,7 @@ RUN_FRAMING: Final = {
     True: (rb"\x1e?\{ ", b" : ", b", ", rb" \}\n"),
 }
 _NO_SOURCE: SourceKey = (None, None)
-_MAX_RUN_LAYOUTS = 1024  # key layouts (with their deciding values) quick_run remembers
+_MAX_RUN_LAYOUTS = 256  # key layouts quick_run remembers, and patterns per layout
 Record = Mapping[str, Any]
 T = TypeVar("T")
 
@@ -99,9 +99,10 @@ class JsonDecoder:
         self._reader = RecordReader(options, self.name)
         self._quick_options = self._reader.quick_options
         self._quick_record = self._reader.quick_text
-        # quick_run's line pattern per key layout, deciding values and shape (see _run_line):
-        # False when seen once, True when there is none
-        self._runs: dict[tuple[Any, ...], re.Pattern[bytes] | bool] = {}
+        # quick_run's line pattern (or None) per key layout (its Fields, by id), deciding
+        # values, shape and framing; no patterns yet for a layout seen once (see _run_line)
+        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | None] | None]]
+        self._runs = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
@@ -126,34 +127,44 @@ class JsonDecoder:
         if last is None:
             return [], pos, _NO_SOURCE
         record, fields, source = last
-        line = self._run_line(record, fields, shape, buf.startswith(SPACED_START, pos))
+        line = self._run_line(record, fields, shape, buf, pos)
         if line is None:
             return [], pos, source
         return quick_run_of(line, buf, pos, end, source)
 
     def _run_line(
-        self, record: Record, fields: Fields, shape: bytes, spaced: bool
+        self, record: Record, fields: Fields, shape: bytes, buf: bytes, pos: int
     ) -> re.Pattern[bytes] | None:
-        """``_run_line`` of a record, remembered per key layout, deciding values, shape and
-        framing; not
-        made the first time a layout is seen (in an output whose key order varies from entry
-        to entry, most layouts are seen once: compiling each would cost more than it saves)."""
-        if fields.journal is None:
-            return None
-        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
-        values = tuple(record[key] for key in deciding)
-        if any(type(value) is not str for value in values):
-            return None
-        key = (tuple(record), values, shape, spaced)
-        known = self._runs.get(key)
-        if known is None:  # first seen
+        """``_run_line`` of a record, with the framing of its line at ``buf[pos]``, remembered
+        per key layout (its ``Fields``, one per layout in the reader), deciding values, shape
+        and framing; none the first time a layout is
+        seen (in an output whose key order varies from entry to entry, most layouts are seen
+        once: making their patterns would cost more than it saves)."""
+        known = self._runs.get(id(fields))  # the entry holds fields: no other has its id
+        if known is None or known[0] is not fields:
             if len(self._runs) >= _MAX_RUN_LAYOUTS:
                 self._runs.clear()
-            self._runs[key] = False
+            self._runs[id(fields)] = (fields, None)
             return None
-        if known is False:  # seen before: worth a pattern
-            known = self._runs[key] = _run_line(record, fields, shape, spaced) or True
-        return known if isinstance(known, re.Pattern) else None
+        lines = known[1]
+        if lines is None:
+            if fields.journal is None:
+                return None
+            lines = {}
+            self._runs[id(fields)] = (fields, lines)
+        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
+        values = tuple([record[key] for key in deciding])
+        for value in values:
+            if type(value) is not str:
+                return None
+        spaced = buf.startswith(SPACED_START, pos)
+        key = (values, shape, spaced)
+        if key in lines:
+            return lines[key]
+        if len(lines) >= _MAX_RUN_LAYOUTS:
+            lines.clear()
+        line = lines[key] = _run_line(record, fields, shape, spaced)
+        return line
 
     def _read(
         self,
