@@ -80,7 +80,8 @@ RUN_FRAMING: Final = {
     True: (rb"\x1e?\{ ", b" : ", b", ", rb" \}\n"),
 }
 _NO_SOURCE: SourceKey = (None, None)
-_MAX_RUN_LAYOUTS = 256  # key layouts quick_run remembers, and patterns per layout
+_MAX_RUN_LAYOUTS = 256  # key layouts quick_run remembers
+_MAX_RUN_PATTERNS = 1024  # patterns (of sources and shapes) it remembers per layout
 Record = Mapping[str, Any]
 T = TypeVar("T")
 
@@ -99,9 +100,10 @@ class JsonDecoder:
         self._reader = RecordReader(options, self.name)
         self._quick_options = self._reader.quick_options
         self._quick_record = self._reader.quick_text
-        # quick_run's line pattern (or None) per key layout (its Fields, by id), deciding
-        # values, shape and framing; no patterns yet for a layout seen once (see _run_line)
-        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | None] | None]]
+        # quick_run's line patterns per key layout (its Fields, by id), then per deciding
+        # values, shape and framing (False: asked for once; True: none); None: a layout seen
+        # once (see _run_line)
+        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | bool] | None]]
         self._runs = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
@@ -137,16 +139,16 @@ class JsonDecoder:
     ) -> re.Pattern[bytes] | None:
         """``_run_line`` of a record, with the framing of its line at ``buf[pos]``, remembered
         per key layout (its ``Fields``, one per layout in the reader), deciding values, shape
-        and framing; none the first time a layout is
-        seen (in an output whose key order varies from entry to entry, most layouts are seen
-        once: making their patterns would cost more than it saves)."""
-        known = self._runs.get(id(fields))  # the entry holds fields: no other has its id
-        if known is None or known[0] is not fields:
+        and framing; made the second time they are asked for, not the first (in an output
+        whose key order varies from entry to entry, most layouts are seen once; in a stream of
+        many hosts, a host may have one block: a pattern costs ~0.5 ms to make)."""
+        layout = self._runs.get(id(fields))  # the entry holds fields: no other has its id
+        if layout is None or layout[0] is not fields:
             if len(self._runs) >= _MAX_RUN_LAYOUTS:
                 self._runs.clear()
             self._runs[id(fields)] = (fields, None)
             return None
-        lines = known[1]
+        lines = layout[1]
         if lines is None:
             if fields.journal is None:
                 return None
@@ -157,14 +159,16 @@ class JsonDecoder:
         for value in values:
             if type(value) is not str:
                 return None
-        spaced = buf.startswith(SPACED_START, pos)
-        key = (values, shape, spaced)
-        if key in lines:
-            return lines[key]
-        if len(lines) >= _MAX_RUN_LAYOUTS:
-            lines.clear()
-        line = lines[key] = _run_line(record, fields, shape, spaced)
-        return line
+        key = (values, shape, buf.startswith(SPACED_START, pos))
+        known = lines.get(key)
+        if known is None:  # first seen (a source's first block, or a layout's first line)
+            if len(lines) >= _MAX_RUN_PATTERNS:
+                lines.clear()
+            lines[key] = False
+            return None
+        if known is False:  # seen again: worth a pattern
+            known = lines[key] = _run_line(record, fields, shape, key[2]) or True
+        return known if isinstance(known, re.Pattern) else None
 
     def _read(
         self,
