@@ -296,7 +296,9 @@ class RecordReader:
         self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
         self._layouts: dict[tuple[Any, ...], Fields] = {}
         # the record, its Fields and source of the last line quick_text read by the record's
-        # own fields (a JSON decoder's quick_run reads the lines after it by its key layout)
+        # own fields, when its key layout was seen before (a JSON decoder's quick_run reads
+        # the lines after it by its layout; in an output whose key order varies from entry to
+        # entry, it has none to read)
         self.last_quick: tuple[Mapping[str, Any], Fields, SourceKey] | None = None
 
     @property
@@ -334,6 +336,7 @@ class RecordReader:
     ) -> QuickText | None:
         """``read``'s text and (host, boot id) of a record, without building its line; None
         when it is not a kernel line or reading it would report something (read it then)."""
+        layouts = len(self._layouts)
         fields = self._fields(record)
         try:
             self.last_quick = None
@@ -342,7 +345,8 @@ class RecordReader:
                 return None
             if isinstance(found, str):
                 source = self._own_source(record, fields, raw)
-                self.last_quick = (record, fields, source)
+                if len(self._layouts) == layouts:  # not a new layout (that changes the count)
+                    self.last_quick = (record, fields, source)
                 return found, source
             text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:

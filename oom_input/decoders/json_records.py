@@ -101,9 +101,8 @@ class JsonDecoder:
         self._quick_options = self._reader.quick_options
         self._quick_record = self._reader.quick_text
         # quick_run's line patterns per key layout (its Fields, by id), then per deciding
-        # values, shape and framing (False: asked for once; True: none); None: a layout seen
-        # once (see _run_line)
-        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | bool] | None]]
+        # values, shape and framing (False: asked for once; True: none; see _run_line)
+        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | bool]]]
         self._runs = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
@@ -121,10 +120,11 @@ class JsonDecoder:
 
     def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
         """The lines from ``buf[pos]`` on (up to ``end``) that repeat the key layout of the
-        kernel entry ``quick_text`` read last, with its values of the fields that decide
-        kernel-or-not and the source (so: its source), whose message fully matches ``shape``
-        (a ``BlockReader`` shape: printable ASCII without a backslash), each other value a
-        plain string or number (``PLAIN_STRING``, ``PLAIN_NUMBER``): their groups."""
+        kernel entry ``quick_text`` read last (a layout it had seen before), with its values of
+        the fields that decide kernel-or-not and the source (so: its source), whose message
+        fully matches ``shape`` (a ``BlockReader`` shape: printable ASCII without a backslash),
+        each other value a plain string or number (``PLAIN_STRING``, ``PLAIN_NUMBER``): their
+        groups."""
         last = self._reader.last_quick
         if last is None:
             return [], pos, _NO_SOURCE
@@ -139,21 +139,16 @@ class JsonDecoder:
     ) -> re.Pattern[bytes] | None:
         """``_run_line`` of a record, with the framing of its line at ``buf[pos]``, remembered
         per key layout (its ``Fields``, one per layout in the reader), deciding values, shape
-        and framing; made the second time they are asked for, not the first (in an output
-        whose key order varies from entry to entry, most layouts are seen once; in a stream of
+        and framing; made the second time they are asked for, not the first (in a stream of
         many hosts, a host may have one block: a pattern costs ~0.5 ms to make)."""
         layout = self._runs.get(id(fields))  # the entry holds fields: no other has its id
         if layout is None or layout[0] is not fields:
-            if len(self._runs) >= _MAX_RUN_LAYOUTS:
-                self._runs.clear()
-            self._runs[id(fields)] = (fields, None)
-            return None
-        lines = layout[1]
-        if lines is None:
             if fields.journal is None:
                 return None
-            lines = {}
-            self._runs[id(fields)] = (fields, lines)
+            if len(self._runs) >= _MAX_RUN_LAYOUTS:
+                self._runs.clear()
+            layout = self._runs[id(fields)] = (fields, {})
+        lines = layout[1]
         deciding = fields.transport + fields.facility + fields.host + fields.boot_id
         values = tuple([record[key] for key in deciding])
         for value in values:
@@ -161,7 +156,7 @@ class JsonDecoder:
                 return None
         key = (values, shape, buf.startswith(SPACED_START, pos))
         known = lines.get(key)
-        if known is None:  # first seen (a source's first block, or a layout's first line)
+        if known is None:  # first seen (a source's first block, a shape's first line)
             if len(lines) >= _MAX_RUN_PATTERNS:
                 lines.clear()
             lines[key] = False
