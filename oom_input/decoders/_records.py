@@ -296,10 +296,9 @@ class RecordReader:
         self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
         self._layouts: dict[tuple[Any, ...], Fields] = {}
         # the record, its Fields and source of the last line quick_text read by the record's
-        # own fields, when its key layout was seen before (a JSON decoder's quick_run reads
-        # the lines after it by its layout; in an output whose key order varies from entry to
-        # entry, it has none to read)
-        self.last_quick: tuple[Mapping[str, Any], Fields, SourceKey] | None = None
+        # own fields, and whether its key layout was seen before (a JSON decoder's quick_run
+        # reads the lines after it by its layout, or in any key order)
+        self.last_quick: tuple[Mapping[str, Any], Fields, SourceKey, bool] | None = None
 
     @property
     def extra_markers(self) -> tuple[bytes, ...]:
@@ -345,8 +344,8 @@ class RecordReader:
                 return None
             if isinstance(found, str):
                 source = self._own_source(record, fields, raw)
-                if len(self._layouts) == layouts:  # not a new layout (that changes the count)
-                    self.last_quick = (record, fields, source)
+                # a new layout changes the count
+                self.last_quick = (record, fields, source, len(self._layouts) == layouts)
                 return found, source
             text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:

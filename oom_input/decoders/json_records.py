@@ -48,7 +48,18 @@ from typing import Any, ClassVar, Final, TypeVar
 import orjson
 
 from oom_input.decoders._common import quick_run_of, strip_cr
-from oom_input.decoders._records import Fields, NotQuick, RecordReader, envelope_entries
+from oom_input.decoders._records import (
+    BOOT_ID_KEYS,
+    FACILITY_KEYS,
+    HOST_KEYS,
+    KMSG_RECORD_KEYS,
+    MESSAGE_KEYS,
+    TRANSPORT_KEYS,
+    Fields,
+    NotQuick,
+    RecordReader,
+    envelope_entries,
+)
 from oom_input.types import (
     IGNORED,
     DecodeOptions,
@@ -69,7 +80,8 @@ JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
 # The pieces of a run line's pattern (``_run_line``): a string value that orjson reads as it is
 # (printable ASCII without a quote or a backslash: no escape, valid UTF-8), a number it reads
 # as one (no exponent, 1e999 is refused; integers in 64 bits)
-PLAIN_STRING: Final = rb'"[ !#-\[\]-~]*"'
+PLAIN_TEXT: Final = rb"[ !#-\[\]-~]*"
+PLAIN_STRING: Final = b'"' + PLAIN_TEXT + b'"'
 PLAIN_NUMBER: Final = rb"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,20})?"
 # and the framing (open, colon, comma, close; json-seq's RS before the object) as journalctl
 # -o json writes it compact (systemd >= 240, agents) and spaced (systemd < 240), which a run
@@ -79,6 +91,24 @@ RUN_FRAMING: Final = {
     False: (rb"\x1e?\{", b":", b",", rb"\}\n"),
     True: (rb"\x1e?\{ ", b" : ", b", ", rb" \}\n"),
 }
+# the keys whose presence or value decides how a record is read, or whose text it is (see
+# oom_input/decoders/_records.py): in a line of any key order, only the message key and the
+# deciding keys of the entry before may be these; any other key is a PLAIN_PAIR
+DECIDING_NAMES: Final = (
+    *MESSAGE_KEYS,
+    *TRANSPORT_KEYS,
+    *FACILITY_KEYS,
+    *HOST_KEYS,
+    *BOOT_ID_KEYS,
+    *sorted(KMSG_RECORD_KEYS),
+    "exec",
+)
+# a key (printable ASCII, none of DECIDING_NAMES) and its colon (see RUN_FRAMING)
+PLAIN_KEY: Final = b'"(?!(?:%s)")%s"' % (
+    b"|".join(name.encode() for name in DECIDING_NAMES),
+    PLAIN_TEXT,
+)
+PLAIN_VALUE: Final = b"(?:%s|%s)" % (PLAIN_STRING, PLAIN_NUMBER)
 _NO_SOURCE: SourceKey = (None, None)
 _MAX_RUN_LAYOUTS = 256  # key layouts quick_run remembers
 _MAX_RUN_PATTERNS = 1024  # patterns (of sources and shapes) it remembers per layout
@@ -104,6 +134,8 @@ class JsonDecoder:
         # values, shape and framing (False: asked for once; True: none; see _run_line)
         self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | bool]]]
         self._runs = {}
+        # the same for lines in any key order, per deciding keys and values and framing
+        self._any_order: dict[tuple[Any, ...], re.Pattern[bytes] | bool] = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
@@ -128,11 +160,46 @@ class JsonDecoder:
         last = self._reader.last_quick
         if last is None:
             return [], pos, _NO_SOURCE
-        record, fields, source = last
+        record, fields, source, known = last
+        if not known:  # a layout seen once: in an output whose key order varies, most are
+            line = self._any_order_line(record, fields, buf, pos)
+            if line is None:
+                return [], pos, source
+            groups, pos = _any_order_run(line, re.compile(shape), buf, pos, end)
+            return groups, pos, source
         line = self._run_line(record, fields, shape, buf, pos)
         if line is None:
             return [], pos, source
         return quick_run_of(line, buf, pos, end, source)
+
+    def _any_order_line(
+        self, record: Record, fields: Fields, buf: bytes, pos: int
+    ) -> re.Pattern[bytes] | None:
+        """``_any_order_line`` of a record, with the framing of its line at ``buf[pos]``,
+        remembered per deciding keys and values and framing; made the second time it is asked
+        for, not the first."""
+        journal = fields.journal
+        if journal is None:
+            return None
+        if self.claimed_keys is not None and not (
+            journal[2] in self.claimed_keys or journal[0] in self.claimed_keys
+        ):
+            return None  # a line of its keys might not be claimed
+        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
+        values = tuple([record[key] for key in deciding])
+        for value in values:
+            if type(value) is not str:
+                return None
+        key = (journal, deciding, values, buf.startswith(SPACED_START, pos))
+        known = self._any_order.get(key)
+        if known is None:
+            if len(self._any_order) >= _MAX_RUN_LAYOUTS:
+                self._any_order.clear()
+            self._any_order[key] = False
+            return None
+        if known is False:
+            known = self._any_order[key] = _any_order_line(record, fields, key[3]) or True
+        return known if isinstance(known, re.Pattern) else None
 
     def _run_line(
         self, record: Record, fields: Fields, shape: bytes, buf: bytes, pos: int
@@ -237,6 +304,49 @@ def _run_line(
     rest = b"".join(run_comma + pair for pair in pairs[message_at + 1 :]) + run_close
     pairs[message_at] += rb'"(?=[ !#-\[\]-~]*"%s)(?:%s)"' % (rest, shape)
     return re.compile(run_open + run_comma.join(pairs) + run_close)
+
+
+def _any_order_line(record: Record, fields: Fields, spaced: bool) -> re.Pattern[bytes] | None:
+    """A line read as ``record`` is, its keys in any order: the record's message key, with a
+    plain string (group 1), and its transport, facility, host and boot id keys with the
+    record's values (a group each: they must all be there), any of them given again; other
+    keys not of ``DECIDING_NAMES``, with plain values; the framing compact or ``spaced``.
+    Such a line's Fields are the record's but for keys that decide nothing here (times), and
+    orjson keeps a key's last value, the one its group holds. None when the record is not a
+    kernel entry read by its journal fields."""
+    transport_key, facility_key, message_key = fields.journal or ("", "", "")
+    if record.get(transport_key) != "kernel" or record.get(facility_key) != "0":
+        return None
+    run_open, colon, comma, run_close = RUN_FRAMING[spaced]
+    deciding = (*fields.transport, *fields.facility, *fields.host, *fields.boot_id)
+    message = re.escape(orjson.dumps(message_key)) + colon + b'"(' + PLAIN_TEXT + b')"'
+    bound = [
+        b"(" + re.escape(orjson.dumps(key)) + colon + re.escape(orjson.dumps(record[key])) + b")"
+        for key in deciding
+    ]
+    item = b"|".join([message, *bound, PLAIN_KEY + colon + PLAIN_VALUE])
+    # each item followed by a comma or by the end (no trailing comma)
+    items = b"(?:(?:%s)(?:%s|(?=%s)))+" % (item, comma, run_close)
+    return re.compile(run_open + items + run_close)
+
+
+def _any_order_run(
+    line: re.Pattern[bytes], shape: re.Pattern[bytes], buf: bytes, pos: int, end: int
+) -> tuple[list[Any], int]:
+    """The groups of ``shape`` in the messages of the lines from ``buf[pos]`` on that match
+    ``line`` (an ``_any_order_line``) with every group, and where they end."""
+    match, fits = line.match, shape.fullmatch
+    groups: list[Any] = []
+    while (found := match(buf, pos, end)) is not None:
+        values = found.groups()
+        if None in values:
+            break
+        shaped = fits(values[0])
+        if shaped is None:
+            break
+        groups.append(shaped.groups())
+        pos = found.end()
+    return groups, pos
 
 
 def _json_body(raw: bytes) -> bytes | None:
