@@ -93,7 +93,7 @@ RUN_FRAMING: Final = {
 }
 # the keys whose presence or value decides how a record is read, or whose text it is (see
 # oom_input/decoders/_records.py): in a line of any key order, only the message key and the
-# deciding keys of the entry before may be these; any other key is a PLAIN_PAIR
+# deciding keys of the entry before may be these; any other is a PLAIN_KEY (PLAIN_VALUE)
 DECIDING_NAMES: Final = (
     *MESSAGE_KEYS,
     *TRANSPORT_KEYS,
@@ -103,9 +103,9 @@ DECIDING_NAMES: Final = (
     *sorted(KMSG_RECORD_KEYS),
     "exec",
 )
-# a key (printable ASCII, none of DECIDING_NAMES) and its colon (see RUN_FRAMING)
+# a key as orjson reads it as it is (PLAIN_TEXT), none of DECIDING_NAMES; and its value
 PLAIN_KEY: Final = b'"(?!(?:%s)")%s"' % (
-    b"|".join(name.encode() for name in DECIDING_NAMES),
+    b"|".join(re.escape(name.encode()) for name in DECIDING_NAMES),
     PLAIN_TEXT,
 )
 PLAIN_VALUE: Final = b"(?:%s|%s)" % (PLAIN_STRING, PLAIN_NUMBER)
