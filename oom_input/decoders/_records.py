@@ -295,6 +295,10 @@ class RecordReader:
         self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
         self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
         self._layouts: dict[tuple[Any, ...], Fields] = {}
+        # the record, its Fields and source of the last line quick_text read by the record's
+        # own fields, and whether its key layout was seen before (a JSON decoder's quick_run
+        # reads the lines after it by its layout, or in any key order)
+        self.last_quick: tuple[Mapping[str, Any], Fields, SourceKey, bool] | None = None
 
     @property
     def extra_markers(self) -> tuple[bytes, ...]:
@@ -331,13 +335,18 @@ class RecordReader:
     ) -> QuickText | None:
         """``read``'s text and (host, boot id) of a record, without building its line; None
         when it is not a kernel line or reading it would report something (read it then)."""
+        layouts = len(self._layouts)
         fields = self._fields(record)
         try:
+            self.last_quick = None
             found = self._line_text(record, fields, raw, self.quick_options, self._quick_line)
             if isinstance(found, Ignored):
                 return None
             if isinstance(found, str):
-                return found, self._own_source(record, fields, raw)
+                source = self._own_source(record, fields, raw)
+                # a new layout changes the count
+                self.last_quick = (record, fields, source, len(self._layouts) == layouts)
+                return found, source
             text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:
                 host = self._host(record, fields, raw, self.quick_options)

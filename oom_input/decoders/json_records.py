@@ -28,6 +28,11 @@ auto-detection still reads it as plain text. ``source_format`` is ``journal-json
 that journalctl wrote (they have ``__CURSOR`` or ``__REALTIME_TIMESTAMP``), else ``json``.
 ``quick_text`` gives the text and (host, boot id) of a kernel record without building its line
 (readers use it inside evidence blocks); None where ``decode`` would report or ignore the line.
+``quick_run`` takes the lines after a kernel entry that repeat its key layout exactly (journalctl
+writes one, in one order, for a kernel's plain lines; Fluent Bit's and Vector's journal records
+too), by one bytes pattern per layout: the fields that decide kernel-or-not and the source at
+their values, a message that fully matches the shape, every other value a plain string or
+number; any other line is left to ``quick_text`` and ``decode``.
 Example::
 
     {"MESSAGE":[115,116,114,101,115,115,255,...],"_TRANSPORT":"kernel",...}
@@ -38,13 +43,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import orjson
 
-from oom_input.decoders._common import strip_cr
-from oom_input.decoders._records import NotQuick, RecordReader, envelope_entries
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText
+from oom_input.decoders._common import quick_run_of, strip_cr
+from oom_input.decoders._records import (
+    BOOT_ID_KEYS,
+    FACILITY_KEYS,
+    HOST_KEYS,
+    KMSG_RECORD_KEYS,
+    MESSAGE_KEYS,
+    TRANSPORT_KEYS,
+    Fields,
+    NotQuick,
+    RecordReader,
+    envelope_entries,
+)
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    QuickRun,
+    QuickText,
+    SourceKey,
+)
 
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
@@ -53,6 +77,41 @@ RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
 # prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
 JOURNAL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP", "MESSAGE", "_TRANSPORT")
+# The pieces of a run line's pattern (``_run_line``): a string value that orjson reads as it is
+# (printable ASCII without a quote or a backslash: no escape, valid UTF-8), a number it reads
+# as one (no exponent, 1e999 is refused; integers in 64 bits)
+PLAIN_TEXT: Final = rb"[ !#-\[\]-~]*"
+PLAIN_STRING: Final = b'"' + PLAIN_TEXT + b'"'
+PLAIN_NUMBER: Final = rb"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,20})?"
+# and the framing (open, colon, comma, close; json-seq's RS before the object) as journalctl
+# -o json writes it compact (systemd >= 240, agents) and spaced (systemd < 240), which a run
+# line must repeat (literal separators: optional spaces would make a match twice as slow)
+SPACED_START = (b"{ ", b"\x1e{ ")
+RUN_FRAMING: Final = {
+    False: (rb"\x1e?\{", b":", b",", rb"\}\n"),
+    True: (rb"\x1e?\{ ", b" : ", b", ", rb" \}\n"),
+}
+# the keys whose presence or value decides how a record is read, or whose text it is (see
+# oom_input/decoders/_records.py): in a line of any key order, only the message key and the
+# deciding keys of the entry before may be these; any other is a PLAIN_KEY (PLAIN_VALUE)
+DECIDING_NAMES: Final = (
+    *MESSAGE_KEYS,
+    *TRANSPORT_KEYS,
+    *FACILITY_KEYS,
+    *HOST_KEYS,
+    *BOOT_ID_KEYS,
+    *sorted(KMSG_RECORD_KEYS),
+    "exec",
+)
+# a key as orjson reads it as it is (PLAIN_TEXT), none of DECIDING_NAMES; and its value
+PLAIN_KEY: Final = b'"(?!(?:%s)")%s"' % (
+    b"|".join(re.escape(name.encode()) for name in DECIDING_NAMES),
+    PLAIN_TEXT,
+)
+PLAIN_VALUE: Final = b"(?:%s|%s)" % (PLAIN_STRING, PLAIN_NUMBER)
+_NO_SOURCE: SourceKey = (None, None)
+_MAX_RUN_LAYOUTS = 256  # key layouts quick_run remembers
+_MAX_RUN_PATTERNS = 1024  # patterns (of sources and shapes) it remembers per layout
 Record = Mapping[str, Any]
 T = TypeVar("T")
 
@@ -71,6 +130,12 @@ class JsonDecoder:
         self._reader = RecordReader(options, self.name)
         self._quick_options = self._reader.quick_options
         self._quick_record = self._reader.quick_text
+        # quick_run's line patterns per key layout (its Fields, by id), then per deciding
+        # values, shape and framing (False: asked for once; True: none; see _run_line)
+        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | bool]]]
+        self._runs = {}
+        # the same for lines in any key order, per deciding keys and values and framing
+        self._any_order: dict[tuple[Any, ...], re.Pattern[bytes] | bool] = {}
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
@@ -84,6 +149,88 @@ class JsonDecoder:
         except NotQuick:
             return None
         return None if isinstance(found, Ignored) else found
+
+    def quick_run(self, buf: bytes, pos: int, end: int, shape: bytes) -> QuickRun:
+        """The lines from ``buf[pos]`` on (up to ``end``) that repeat the key layout of the
+        kernel entry ``quick_text`` read last (a layout it had seen before), with its values of
+        the fields that decide kernel-or-not and the source (so: its source), whose message
+        fully matches ``shape`` (a ``BlockReader`` shape: printable ASCII without a backslash),
+        each other value a plain string or number (``PLAIN_STRING``, ``PLAIN_NUMBER``): their
+        groups."""
+        last = self._reader.last_quick
+        if last is None:
+            return [], pos, _NO_SOURCE
+        record, fields, source, known = last
+        if not known:  # a layout seen once: in an output whose key order varies, most are
+            line = self._any_order_line(record, fields, buf, pos)
+            if line is None:
+                return [], pos, source
+            groups, pos = _any_order_run(line, re.compile(shape), buf, pos, end)
+            return groups, pos, source
+        line = self._run_line(record, fields, shape, buf, pos)
+        if line is None:
+            return [], pos, source
+        return quick_run_of(line, buf, pos, end, source)
+
+    def _any_order_line(
+        self, record: Record, fields: Fields, buf: bytes, pos: int
+    ) -> re.Pattern[bytes] | None:
+        """``_any_order_line`` of a record, with the framing of its line at ``buf[pos]``,
+        remembered per deciding keys and values and framing; made the second time it is asked
+        for, not the first."""
+        journal = fields.journal
+        if journal is None:
+            return None
+        if self.claimed_keys is not None and not (
+            journal[2] in self.claimed_keys or journal[0] in self.claimed_keys
+        ):
+            return None  # a line of its keys might not be claimed
+        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
+        values = tuple([record[key] for key in deciding])
+        for value in values:
+            if type(value) is not str:
+                return None
+        key = (journal, deciding, values, buf.startswith(SPACED_START, pos))
+        known = self._any_order.get(key)
+        if known is None:
+            if len(self._any_order) >= _MAX_RUN_LAYOUTS:
+                self._any_order.clear()
+            self._any_order[key] = False
+            return None
+        if known is False:
+            known = self._any_order[key] = _any_order_line(record, fields, key[3]) or True
+        return known if isinstance(known, re.Pattern) else None
+
+    def _run_line(
+        self, record: Record, fields: Fields, shape: bytes, buf: bytes, pos: int
+    ) -> re.Pattern[bytes] | None:
+        """``_run_line`` of a record, with the framing of its line at ``buf[pos]``, remembered
+        per key layout (its ``Fields``, one per layout in the reader), deciding values, shape
+        and framing; made the second time they are asked for, not the first (in a stream of
+        many hosts, a host may have one block: a pattern costs ~0.5 ms to make)."""
+        layout = self._runs.get(id(fields))  # the entry holds fields: no other has its id
+        if layout is None or layout[0] is not fields:
+            if fields.journal is None:
+                return None
+            if len(self._runs) >= _MAX_RUN_LAYOUTS:
+                self._runs.clear()
+            layout = self._runs[id(fields)] = (fields, {})
+        lines = layout[1]
+        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
+        values = tuple([record[key] for key in deciding])
+        for value in values:
+            if type(value) is not str:
+                return None
+        key = (values, shape, buf.startswith(SPACED_START, pos))
+        known = lines.get(key)
+        if known is None:  # first seen (a source's first block, a shape's first line)
+            if len(lines) >= _MAX_RUN_PATTERNS:
+                lines.clear()
+            lines[key] = False
+            return None
+        if known is False:  # seen again: worth a pattern
+            known = lines[key] = _run_line(record, fields, shape, key[2]) or True
+        return known if isinstance(known, re.Pattern) else None
 
     def _read(
         self,
@@ -118,6 +265,88 @@ class JsonDecoder:
             options.report("several events in one JSON line: only the first is read", raw)
         record, wall_us = entries[0]
         return read(record, raw, wall_us)
+
+
+def _run_line(
+    record: Record, fields: Fields, shape: bytes, spaced: bool
+) -> re.Pattern[bytes] | None:
+    """One line of a run after ``record`` (a kernel entry that ``RecordReader`` reads by its
+    journal fields): its keys in its order, each written as orjson writes it; the values of
+    the transport, facility, host and boot id keys as the record has them (strings); the
+    message a plain string fully matching ``shape`` (its groups, the pattern's only ones);
+    every other value a plain string or number, as the record has one there; the framing
+    compact or ``spaced`` (``RUN_FRAMING``). Such a line is
+    read as ``record`` is (its Fields are the layout's), its text the message; None when the
+    record is not such an entry."""
+    _, facility_key, message_key = fields.journal or ("", "", "")
+    if record.get(fields.transport[0]) != "kernel" or record.get(facility_key) != "0":
+        return None
+    run_open, run_colon, run_comma, run_close = RUN_FRAMING[spaced]
+    deciding = {*fields.transport, *fields.facility, *fields.host, *fields.boot_id}
+    pairs: list[bytes] = []
+    message_at = -1
+    for key, value in record.items():
+        name = re.escape(orjson.dumps(key)) + run_colon
+        if key == message_key:
+            message_at = len(pairs)
+            pairs.append(name)
+        elif key in deciding:
+            pairs.append(name + re.escape(orjson.dumps(value)))
+        elif type(value) is str:
+            pairs.append(name + PLAIN_STRING)
+        elif type(value) is int or type(value) is float:
+            pairs.append(name + PLAIN_NUMBER)
+        else:
+            return None
+    # The message's first quote must end it (a quote inside is no plain string): the rest of
+    # the line after that quote is the rest of the pattern. Every match of the rest holds the
+    # same number of quotes up to the line's end, so two cannot start at two quotes of a line.
+    rest = b"".join(run_comma + pair for pair in pairs[message_at + 1 :]) + run_close
+    pairs[message_at] += rb'"(?=[ !#-\[\]-~]*"%s)(?:%s)"' % (rest, shape)
+    return re.compile(run_open + run_comma.join(pairs) + run_close)
+
+
+def _any_order_line(record: Record, fields: Fields, spaced: bool) -> re.Pattern[bytes] | None:
+    """A line read as ``record`` is, its keys in any order: the record's message key, with a
+    plain string (group 1), and its transport, facility, host and boot id keys with the
+    record's values (a group each: they must all be there), any of them given again; other
+    keys not of ``DECIDING_NAMES``, with plain values; the framing compact or ``spaced``.
+    Such a line's Fields are the record's but for keys that decide nothing here (times), and
+    orjson keeps a key's last value, the one its group holds. None when the record is not a
+    kernel entry read by its journal fields."""
+    transport_key, facility_key, message_key = fields.journal or ("", "", "")
+    if record.get(transport_key) != "kernel" or record.get(facility_key) != "0":
+        return None
+    run_open, colon, comma, run_close = RUN_FRAMING[spaced]
+    deciding = (*fields.transport, *fields.facility, *fields.host, *fields.boot_id)
+    message = re.escape(orjson.dumps(message_key)) + colon + b'"(' + PLAIN_TEXT + b')"'
+    bound = [
+        b"(" + re.escape(orjson.dumps(key)) + colon + re.escape(orjson.dumps(record[key])) + b")"
+        for key in deciding
+    ]
+    item = b"|".join([message, *bound, PLAIN_KEY + colon + PLAIN_VALUE])
+    # each item followed by a comma or by the end (no trailing comma)
+    items = b"(?:(?:%s)(?:%s|(?=%s)))+" % (item, comma, run_close)
+    return re.compile(run_open + items + run_close)
+
+
+def _any_order_run(
+    line: re.Pattern[bytes], shape: re.Pattern[bytes], buf: bytes, pos: int, end: int
+) -> tuple[list[Any], int]:
+    """The groups of ``shape`` in the messages of the lines from ``buf[pos]`` on that match
+    ``line`` (an ``_any_order_line``) with every group, and where they end."""
+    match, fits = line.match, shape.fullmatch
+    groups: list[Any] = []
+    while (found := match(buf, pos, end)) is not None:
+        values = found.groups()
+        if None in values:
+            break
+        shaped = fits(values[0])
+        if shaped is None:
+            break
+        groups.append(shaped.groups())
+        pos = found.end()
+    return groups, pos
 
 
 def _json_body(raw: bytes) -> bytes | None:
