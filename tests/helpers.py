@@ -67,8 +67,13 @@ def run_pipeline(
 def scan_kmsg(data: bytes, cuts: list[int] | None = None) -> list[dict]:
     """The records the reader makes of raw /dev/kmsg bytes: fed in pieces cut at ``cuts``, or
     with ``cuts`` None line by line through ``feed_line`` (the live path)."""
+    return scan_as("kmsg", data, cuts)
+
+
+def scan_as(name: str, data: bytes, cuts: list[int] | None = None) -> list[dict]:
+    """``scan_kmsg`` for the lines of format ``name``."""
     out: list[OomRecord] = []
-    scanner = LineScanner(make_decoder("kmsg", DecodeOptions()), Assembler(), out.append)
+    scanner = LineScanner(make_decoder(name, DecodeOptions()), Assembler(), out.append)
     if cuts is None:
         for raw in data.split(b"\n"):
             if raw:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import KMSG_CAPTURES, scan_kmsg
+from helpers import KMSG_CAPTURES, scan_as, scan_kmsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -300,7 +300,7 @@ def record_like(before: list[bytes], text: bytes) -> bytes:
 def every_line_records(name: str, data: bytes) -> list[dict]:
     """The records of decoding every line and feeding each to the assembler, in order (no
     reader skips a line or looks back)."""
-    decoder = make_decoder(name, DecodeOptions(year=2025))
+    decoder = make_decoder(name, DecodeOptions())
     assembler = Assembler()
     out: list[OomRecord] = []
     for raw in data.split(b"\n"):
@@ -309,23 +309,6 @@ def every_line_records(name: str, data: bytes) -> list[dict]:
             if isinstance(line, KernelLine):
                 out += assembler.feed(line)
     out += assembler.flush()
-    return [r.as_dict() for r in out]
-
-
-def scan_as(name: str, data: bytes, cuts: list[int] | None) -> list[dict]:
-    """The reader's records of ``data`` in format ``name``, cut at ``cuts`` (None: line by line)."""
-    out: list[OomRecord] = []
-    scanner = LineScanner(make_decoder(name, DecodeOptions(year=2025)), Assembler(), out.append)
-    if cuts is None:
-        for raw in data.split(b"\n")[:-1]:
-            scanner.feed_line(raw)
-    else:
-        prev = 0
-        for cut in sorted(set(cuts)):
-            scanner.feed(data[prev:cut])
-            prev = cut
-        scanner.feed(data[prev:])
-    scanner.finish()
     return [r.as_dict() for r in out]
 
 
