@@ -403,8 +403,9 @@ class Assembler:
     def block_reader(self, key: SourceKey) -> BlockReader | None:
         """A reader's fast path while ``mode`` is EVERY_LINE: the reader of the open evidence
         block of source ``key``'s report, or None. The lines of that source it uses up are used
-        up as ``feed`` would (completing no record); a line it does not use changes nothing
-        (``feed`` it). It stays valid while it uses lines up and nothing else is fed."""
+        up as ``feed`` would (completing no record); a line it does not use ends the block,
+        and must be fed next (``feed`` or ``feed_text``). It stays valid while it uses lines up
+        and nothing else is fed."""
         if self._pending:
             return None
         src = self._sources.get(key)

@@ -190,14 +190,14 @@ LINE_KINDS: Final = (
 @dataclass(frozen=True, slots=True)
 class BlockReader:
     """How an open block takes its lines. ``line(text)``: True when the line is one of the
-    block's, used up (what ``ReportEvidence.feed`` does with it); False: nothing changed,
-    ``feed`` must see the line. ``shape``: when set, a bytes pattern of lines the block uses
-    up, and ``run`` takes the groups of consecutive such lines at once, as ``line`` would one
-    by one. A shape (STAT_LINE_SHAPE, a layout's task row) matches printable ASCII without a
-    backslash only (nothing a decoder escapes), and never text a decoder reads as framing: no
-    "[  1.5]" stamp or "[T1]" caller id at its start, no "<host> kernel:" (its second word,
-    if any, is a number followed by a space, or has no colon). So decoders may frame a shape
-    with their line prefixes without other checks."""
+    block's, used up (what ``ReportEvidence.feed`` does with it); False: the block ended there
+    and ``feed`` must see the line next (nothing else changed). ``shape``: when set, a bytes
+    pattern of lines the block uses up, and ``run`` takes the groups of consecutive such lines
+    at once, as ``line`` would one by one. A shape (STAT_LINE_SHAPE, a layout's task row)
+    matches printable ASCII without a backslash only (nothing a decoder escapes), and never text
+    a decoder reads as framing: no "[  1.5]" stamp or "[T1]" caller id at its start, no "<host>
+    kernel:" (its second word, if any, is a number followed by a space, or has no colon). So
+    decoders may frame a shape with their line prefixes without other checks."""
 
     line: Callable[[str], bool]
     shape: bytes | None = None
