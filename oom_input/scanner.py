@@ -9,12 +9,12 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 - while a pr_cont fragment or an evidence block (lines without markers: memcg statistics, task
   rows) is due (``Mode.EVERY_LINE``), every line; a block's lines through the decoder's quick
   paths (``quick_text``, ``quick_run``) when it has them;
-- before each kill line, the CONTEXT lines (legacy chosen victim, memory.oom.group) in the bytes
-  since the last kill line, at most ``lookback_bytes()`` back (64 KiB per source seen): the
-  kernel prints them right before a kill line, but other hosts' lines may lie between in a
-  merged stream; in a stream of one source (``one_source`` formats: kmsg, dmesg) only since the
-  last header, which makes the source forget what context lines before it told (they are fed
-  at the header when it closes an open report);
+- before each kill line and each header, the CONTEXT lines (legacy chosen victim,
+  memory.oom.group) in the bytes since the last such line, at most ``lookback_bytes()`` back
+  (64 KiB per source seen): the kernel prints them right before a kill line, but other hosts'
+  lines may lie between in a merged stream, and a report cut short before its kill line keeps
+  its own; in a stream of one source (``one_source`` formats: kmsg, dmesg) with no report open,
+  a header makes the source forget what they told, so the bytes between reports are not searched;
 - a line of no kind of its own (an evidence line) by its text alone (``Assembler.feed_text``);
 - a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
   line and indented lines) together with the line it continues, found in the bytes kept.
@@ -413,17 +413,19 @@ class LineScanner:
             self._line(piece[first:nl], line_at + nl + 1 - first)
 
     def _before_header(self, at: int) -> None:
-        """Before a header at stream offset ``at`` in a stream of one source: the CONTEXT lines
-        before it can matter only to the report it closes (it makes the source forget the chosen
-        victim and group kill they told of), so they are fed now while a report is open, else
-        never looked for (the bytes between reports are not searched)."""
+        """Before a header at stream offset ``at``: the CONTEXT lines before it, fed first (as
+        before a kill line), so that a report the header closes gets its own (a chosen-victim
+        line whose kill line was lost) and the report it opens none. In a stream of one source
+        with no report open they can matter to nothing (the header makes the source forget the
+        chosen victim and group kill they told of): they are not looked for, and the bytes
+        between reports are not searched."""
         if at <= self._context_upto:
             return  # (a context line that holds a header's words, fed by a look-back)
-        if self._assembler.open_reports:
+        if self._one_source and not self._assembler.open_reports:
+            self._context_upto = at
+        else:
             buf, base = self._current
             self._look_back(buf, at - base, base)
-        else:
-            self._context_upto = at
 
     def _segments(
         self, buf: bytes, line_start: int, base: int
@@ -459,7 +461,7 @@ class LineScanner:
         assert isinstance(decoded, KernelLine)
         if self._normalise is not None:
             self._normalise(decoded)
-        if self._one_source and _contains(raw, HEADER_MARKERS) and opens_report(decoded.text):
+        if _contains(raw, HEADER_MARKERS) and opens_report(decoded.text):
             self._before_header(line_end - len(raw) - 1)
         assembler = self._assembler
         for record in assembler.feed(decoded):

@@ -10,7 +10,7 @@ from helpers import KMSG_CAPTURES, scan_as, scan_kmsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oom_input.assembler import Assembler
+from oom_input.assembler import REPORT_MARKERS, Assembler
 from oom_input.decoders import make_decoder
 from oom_input.pipeline import make_normaliser
 from oom_input.scanner import LineScanner
@@ -312,6 +312,14 @@ def every_line_records(name: str, data: bytes) -> list[dict]:
     return [r.as_dict() for r in out]
 
 
+# noise without any line kind's marker: a reader feeds a CONTEXT line at the next kill line or
+# header (or at the end), after any line of its report that lies between; only a damaged report
+# has such a line after its chosen victim, and it would move the record's last line
+PLAIN_NOISE_LINES = [
+    line for line in NOISE_LINES if not any(marker in line for marker in REPORT_MARKERS)
+]
+
+
 @st.composite
 def reports_with_context_lines(draw: st.DrawFn) -> list[bytes]:
     """Real reports among noise, some cut short (the next header closes them), with chosen-victim
@@ -319,7 +327,7 @@ def reports_with_context_lines(draw: st.DrawFn) -> list[bytes]:
     between reports."""
     lines: list[bytes] = []
     for _ in range(draw(st.integers(1, 3))):
-        noise = draw(st.lists(st.sampled_from(NOISE_LINES), max_size=4))
+        noise = draw(st.lists(st.sampled_from(PLAIN_NOISE_LINES), max_size=4))
         texts = draw(st.lists(st.sampled_from([*CHOSEN_TEXTS, GROUP_TEXT]), max_size=2))
         for text in texts:  # (as kmsg records, any text: made below with the times before)
             noise.insert(draw(st.integers(0, len(noise))), b"6,1,1,-;" + text)
@@ -337,18 +345,31 @@ def reports_with_context_lines(draw: st.DrawFn) -> list[bytes]:
         if draw(st.booleans()):
             report = report[: draw(st.integers(1, len(report)))]
         lines += noise + report
-    return lines
+    return monotonic(lines)
+
+
+def monotonic(lines: list[bytes]) -> list[bytes]:
+    """The kmsg records with their times made to grow (one source's clock: a capture that is
+    only noise has earlier times than a report before it)."""
+    out, latest = [], 0
+    for line in lines:
+        record = re.fullmatch(rb"(\d+,\d+,)(\d+)(,.*)", line, re.DOTALL)
+        if record is not None:
+            latest = max(latest, int(record[2]))
+            line = b"%s%d%s" % (record[1], latest, record[3])
+        out.append(line)
+    return out
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(reports_with_context_lines(), st.sampled_from(["kmsg", "dmesg"]), st.data())
-def test_context_lines_in_one_source_give_the_records_of_every_line(
+@given(reports_with_context_lines(), st.sampled_from(["kmsg", "dmesg", "journal"]), st.data())
+def test_context_lines_give_the_records_of_every_line(
     lines: list[bytes], name: str, data: st.DataObject
 ) -> None:
-    """In a stream of one source the reader looks for CONTEXT lines only from the last header on
-    (and at a header, before it, while a report is open): the records are those of feeding
-    every line, with chosen-victim and group lines where the kernel prints them, in reports cut
-    short and between reports."""
+    """The reader feeds CONTEXT lines before each kill line and each header (in kmsg and dmesg,
+    formats of one source, only while a report is open): the records are those of feeding every
+    line, with chosen-victim and group lines where the kernel prints them, in reports cut short
+    and between reports (journalctl's lines name their host: a format of many sources)."""
     stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
     expected = every_line_records(name, stream)
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=8))
@@ -364,7 +385,7 @@ def test_a_report_cut_short_after_its_chosen_line_keeps_its_reason() -> None:
     report = REPORTS[0].rstrip(b"\n").split(b"\n")
     cut = next(i for i, line in enumerate(report) if b"Call Trace" in line)
     chosen = record_like(report[:cut], CHOSEN_TEXTS[0])
-    for name in ("kmsg", "dmesg"):
+    for name in ("kmsg", "dmesg", "journal"):
         for rest in ([], NOISE_LINES[:2] + report):
             lines = [*report[:cut], chosen, *rest]
             stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
