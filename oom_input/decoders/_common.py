@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Final
+from typing import Final, TypeVar
 
 from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickRun, SourceKey
 
@@ -169,6 +169,25 @@ def yearless_wall_us(
     return StampSeconds(options).yearless_us(month, day, clock, micros)
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class Remembered(dict[_K, _V]):
+    """A fast path's remembered answers: a dict emptied whenever it holds ``limit`` entries, so
+    that memory stays bounded whatever the input (``keep`` stores one)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key: _K, value: _V) -> _V:
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
+
+
 class StampSeconds:
     """Epoch µs of civil times in one decoder's zone, each whole second's remembered: a log
     repeats a second on many lines, and a zone's offset changes only at whole seconds, so a
@@ -176,7 +195,7 @@ class StampSeconds:
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
-        self._seconds: dict[tuple[int, int, int, bytes], int] = {}
+        self._seconds: Remembered[tuple[int, int, int, bytes], int] = Remembered(_MAX_SECONDS)
         self._year_at: tuple[int, int] = (-1, 0)  # (epoch second, its year in the zone)
 
     def civil_us(self, year: int, month: int, day: int, clock: bytes, micros: int) -> int:
@@ -184,10 +203,9 @@ class StampSeconds:
         key = (year, month, day, clock)
         second = self._seconds.get(key)
         if second is None:
-            second = civil_wall_us(year, month, day, clock, 0, self.options.tz)
-            if len(self._seconds) >= _MAX_SECONDS:
-                self._seconds.clear()
-            self._seconds[key] = second
+            second = self._seconds.keep(
+                key, civil_wall_us(year, month, day, clock, 0, self.options.tz)
+            )
         return second + micros
 
     def yearless_us(self, month: int, day: int, clock: bytes, micros: int) -> int:
@@ -216,19 +234,19 @@ class KnownStamps:
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
-        self.known: dict[object, bool] = {}  # converts' answers (a fast path may look first)
+        # converts' answers (a fast path may look first)
+        self.known: Remembered[object, bool] = Remembered(_MAX_KNOWN)
         self._seconds = StampSeconds(options)
-        self._second_parts: dict[bytes, tuple[int, int, bytes]] = {}
+        self._second_parts: Remembered[bytes, tuple[int, int, bytes]] = Remembered(_MAX_KNOWN)
 
     def bsd_wall_us(self, stamp: re.Match[bytes]) -> int:
         """``bsd_times``'s wall µs of a BSD_STAMP match, ValueError and OverflowError as it."""
         second = stamp["second"]
         parts = self._second_parts.get(second)
         if parts is None:
-            parts = (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
-            if len(self._second_parts) >= _MAX_KNOWN:
-                self._second_parts.clear()
-            self._second_parts[second] = parts
+            parts = self._second_parts.keep(
+                second, (MONTHS[stamp["month"]], int(stamp["day"]), stamp["clock"])
+            )
         return self._seconds.yearless_us(*parts, fraction_us(stamp["frac"]))
 
     def converts(self, stamp: re.Match[bytes], convert: StampConverter) -> bool:
@@ -248,9 +266,7 @@ class KnownStamps:
                 known = True
             except (ValueError, OverflowError):  # what stamp_times reports
                 known = False
-            if len(self.known) >= _MAX_KNOWN:
-                self.known.clear()
-            self.known[key] = known
+            self.known.keep(key, known)
         return known
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oom_input.decoders._common import (
     ISO_STAMP,
+    Remembered,
     dashed_uuid,
     dated_wall_us,
     decode_text,
@@ -292,9 +293,10 @@ class RecordReader:
         self.source_format = source_format
         self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
         self.quick_options = replace(options, report=refuse)  # what quick paths report to
-        self._sources: dict[SourceKey, SourceKey] = {}  # quick_text: one tuple per source
-        self._own_sources: dict[tuple[Any, Any], SourceKey] = {}  # see _own_source
-        self._layouts: dict[tuple[Any, ...], Fields] = {}
+        # quick_text: one tuple per source
+        self._sources: Remembered[SourceKey, SourceKey] = Remembered(_MAX_SOURCES)
+        self._own_sources: Remembered[tuple[Any, Any], SourceKey] = Remembered(_MAX_SOURCES)
+        self._layouts: Remembered[tuple[Any, ...], Fields] = Remembered(_MAX_LAYOUTS)
         # the record, its Fields and source of the last line quick_text read by the record's
         # own fields, and whether its key layout was seen before (a JSON decoder's quick_run
         # reads the lines after it by its layout, or in any key order)
@@ -361,9 +363,7 @@ class RecordReader:
         source = (host, boot_id)
         known = self._sources.get(source)
         if known is None:
-            if len(self._sources) >= _MAX_SOURCES:
-                self._sources.clear()
-            known = self._sources[source] = source
+            known = self._sources.keep(source, source)
         return known
 
     def _own_source(self, record: Mapping[str, Any], fields: Fields, raw: bytes) -> SourceKey:
@@ -382,9 +382,7 @@ class RecordReader:
             self._boot_id(record, fields, raw, self.quick_options),
         )
         if remember:
-            if len(self._own_sources) >= _MAX_SOURCES:
-                self._own_sources.clear()
-            self._own_sources[values] = known
+            self._own_sources.keep(values, known)
         return known
 
     def _fields(self, record: Mapping[str, Any]) -> Fields:
@@ -394,9 +392,7 @@ class RecordReader:
         layout = tuple(record)
         fields = self._layouts.get(layout)
         if fields is None:
-            if len(self._layouts) >= _MAX_LAYOUTS:
-                self._layouts.clear()
-            fields = self._layouts[layout] = fields_of(record)
+            fields = self._layouts.keep(layout, fields_of(record))
         return fields
 
     def _line_text(

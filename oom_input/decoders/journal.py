@@ -55,6 +55,7 @@ from oom_input.decoders._common import (
     MONOTONIC_STAMP,
     WEEKDAY,
     KnownStamps,
+    Remembered,
     Stamp,
     StampedTail,
     Times,
@@ -155,7 +156,8 @@ class JournalDecoder:
         stamps = KnownStamps(options)
         self._converts = stamps.known  # _stamp_converts's answers, by their key
         self._stamp_converts = stamps.converts
-        self._sources: dict[tuple[bytes | None, str | None], SourceKey] = {}
+        self._sources: Remembered[tuple[bytes | None, str | None], SourceKey]
+        self._sources = Remembered(_MAX_REMEMBERED)
         # the host, boot id and source _source gave last (b"" is no host: none yet)
         self._last_source: tuple[bytes | None, str | None, SourceKey] = (b"", None, (None, None))
         self._quick_host: bytes | None = None  # the host of the last line quick_text read
@@ -284,10 +286,9 @@ class JournalDecoder:
         key = (host, self._boot_id)
         source = self._sources.get(key)
         if source is None:
-            source = (None if host is None else host.decode("utf-8"), self._boot_id)
-            if len(self._sources) >= _MAX_REMEMBERED:
-                self._sources.clear()
-            self._sources[key] = source
+            source = self._sources.keep(
+                key, (None if host is None else host.decode("utf-8"), self._boot_id)
+            )
         self._last_source = (host, self._boot_id, source)
         return source
 

@@ -47,7 +47,7 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import orjson
 
-from oom_input.decoders._common import quick_run_of, strip_cr
+from oom_input.decoders._common import Remembered, quick_run_of, strip_cr
 from oom_input.decoders._records import (
     BOOT_ID_KEYS,
     FACILITY_KEYS,
@@ -114,6 +114,19 @@ _MAX_RUN_LAYOUTS = 256  # key layouts quick_run remembers
 _MAX_RUN_PATTERNS = 1024  # patterns (of sources and shapes) it remembers per layout
 Record = Mapping[str, Any]
 T = TypeVar("T")
+# a remembered line pattern: False asked for once, True none (see JsonDecoder._run_line)
+_Known = re.Pattern[bytes] | bool
+
+
+def _deciding(record: Record, fields: Fields) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The keys of a record that decide how its line is read (transport, facility, host, boot
+    id) and their values, None when one is no string (no pattern binds it)."""
+    deciding = fields.transport + fields.facility + fields.host + fields.boot_id
+    values = tuple([record[key] for key in deciding])
+    for value in values:
+        if type(value) is not str:
+            return deciding, None
+    return deciding, values
 
 
 class JsonDecoder:
@@ -132,10 +145,10 @@ class JsonDecoder:
         self._quick_record = self._reader.quick_text
         # quick_run's line patterns per key layout (its Fields, by id), then per deciding
         # values, shape and framing (False: asked for once; True: none; see _run_line)
-        self._runs: dict[int, tuple[Fields, dict[tuple[Any, ...], re.Pattern[bytes] | bool]]]
-        self._runs = {}
+        self._runs: Remembered[int, tuple[Fields, Remembered[tuple[Any, ...], _Known]]]
+        self._runs = Remembered(_MAX_RUN_LAYOUTS)
         # the same for lines in any key order, per deciding keys and values and framing
-        self._any_order: dict[tuple[Any, ...], re.Pattern[bytes] | bool] = {}
+        self._any_order: Remembered[tuple[Any, ...], _Known] = Remembered(_MAX_RUN_LAYOUTS)
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
@@ -185,17 +198,13 @@ class JsonDecoder:
             journal[2] in self.claimed_keys or journal[0] in self.claimed_keys
         ):
             return None  # a line of its keys might not be claimed
-        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
-        values = tuple([record[key] for key in deciding])
-        for value in values:
-            if type(value) is not str:
-                return None
+        deciding, values = _deciding(record, fields)
+        if values is None:
+            return None
         key = (journal, deciding, values, buf.startswith(SPACED_START, pos))
         known = self._any_order.get(key)
         if known is None:
-            if len(self._any_order) >= _MAX_RUN_LAYOUTS:
-                self._any_order.clear()
-            self._any_order[key] = False
+            self._any_order.keep(key, False)
             return None
         if known is False:
             known = self._any_order[key] = _any_order_line(record, fields, key[3]) or True
@@ -212,21 +221,15 @@ class JsonDecoder:
         if layout is None or layout[0] is not fields:
             if fields.journal is None:
                 return None
-            if len(self._runs) >= _MAX_RUN_LAYOUTS:
-                self._runs.clear()
-            layout = self._runs[id(fields)] = (fields, {})
+            layout = self._runs.keep(id(fields), (fields, Remembered(_MAX_RUN_PATTERNS)))
         lines = layout[1]
-        deciding = fields.transport + fields.facility + fields.host + fields.boot_id
-        values = tuple([record[key] for key in deciding])
-        for value in values:
-            if type(value) is not str:
-                return None
+        _, values = _deciding(record, fields)
+        if values is None:
+            return None
         key = (values, shape, buf.startswith(SPACED_START, pos))
         known = lines.get(key)
         if known is None:  # first seen (a source's first block, a shape's first line)
-            if len(lines) >= _MAX_RUN_PATTERNS:
-                lines.clear()
-            lines[key] = False
+            lines.keep(key, False)
             return None
         if known is False:  # seen again: worth a pattern
             known = lines[key] = _run_line(record, fields, shape, key[2]) or True

@@ -56,6 +56,7 @@ from oom_input.decoders._common import (
     KERNEL_TAIL,
     KLOGD_STAMP,
     KnownStamps,
+    Remembered,
     Stamp,
     bsd_times,
     find_stamped_tail,
@@ -122,7 +123,8 @@ class SyslogDecoder:
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
         self._stamps = KnownStamps(options)  # quick paths: whether stamps convert
-        self._sources: dict[bytes | None, SourceKey] = {}  # quick_text's (host, None) per host
+        # quick_text's (host, None) per host
+        self._sources: Remembered[bytes | None, SourceKey] = Remembered(_MAX_SOURCES)
         # the host of the last line quick_text read, and the index of its KERNEL_LINES entry
         self._quick_host: bytes | None = None
         self._quick_kind = 0
@@ -189,10 +191,9 @@ class SyslogDecoder:
         for a host that is no UTF-8)."""
         source = self._sources.get(host)
         if source is None:
-            source = (None if host is None else host.decode("utf-8"), None)
-            if len(self._sources) >= _MAX_SOURCES:
-                self._sources.clear()
-            self._sources[host] = source
+            source = self._sources.keep(
+                host, (None if host is None else host.decode("utf-8"), None)
+            )
         return source
 
 
