@@ -30,7 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oom_input.evidence import DEFAULT_TOP_TASKS, BlockReader, ReportEvidence
+from oom_input.evidence import (
+    DEFAULT_TOP_TASKS,
+    MEMCG_STATS_MARKER,
+    MEMCG_STATS_PREFIX,
+    BlockReader,
+    ReportEvidence,
+)
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
 from oom_input.identity import record_id
@@ -642,7 +648,7 @@ class Assembler:
     def _on_stats(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
-        if text.startswith("Memory cgroup stats for"):
+        if text.startswith(MEMCG_STATS_PREFIX):
             self._touch(report, line)
             self._forget_wants()
             if not _stats(report, text):
@@ -831,7 +837,7 @@ LINE_KINDS: tuple[LineKind, ...] = (
     LineKind("memcg_usage", (b"memory: usage",), Role.INNER, Assembler._on_usage, _wants_usage),
     LineKind(
         "memcg_stats",
-        (b"Memory cgroup stats for",),
+        (MEMCG_STATS_MARKER,),
         Role.INNER,
         Assembler._on_stats,
         _wants_stats,

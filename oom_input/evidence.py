@@ -77,6 +77,7 @@ KMEM_USAGE_RE = re.compile(r"^kmem: usage (?P<usage>\d+)kB, limit \d+kB, failcnt
 # with embedded newlines; 6.4+: one record per line), v2 names (and v1 names on v1 from 6.4)
 MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?P<inline>(?: \w+:\d+.*)?)$")
 MEMCG_STATS_MARKER = b"Memory cgroup stats for"
+MEMCG_STATS_PREFIX: Final = MEMCG_STATS_MARKER.decode()
 # 3.x-4.19 inline stats: " cache:0KB rss:1047948KB ..." (sizes in KB; counters bare)
 INLINE_STAT_RE = re.compile(r"(?:^|\s)(?P<key>\w+):(?P<value>\d+)(?P<kb>KB)?(?=\s|$)")
 # the same pieces split off into records of their own (4.x with extended consoles)
@@ -450,7 +451,7 @@ class ReportEvidence:
             self.on_task_header(text)
         elif text.startswith(MEMCG_USAGE_PREFIX):
             self.on_memcg_usage(text)
-        elif text.startswith("Memory cgroup stats for"):
+        elif text.startswith(MEMCG_STATS_PREFIX):
             self.on_memcg_stats_header(text)
         elif text.startswith(MEMINFO_HEADER):
             self.on_meminfo_header(text)
@@ -881,6 +882,8 @@ def _system_part(system: Mapping[str, Any]) -> str:
 __all__ = [
     "DEFAULT_TOP_TASKS",
     "LINE_KINDS",
+    "MEMCG_STATS_MARKER",
+    "MEMCG_STATS_PREFIX",
     "STAT_LINE_SHAPE",
     "SYSTEM_MEMORY_KEYS",
     "TOP_TASK_KEYS",
