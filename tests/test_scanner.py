@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import KMSG_CAPTURES, scan_as, scan_kmsg
+from helpers import DATA, KMSG_CAPTURES, scan_as, scan_kmsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from convert import kernel_records
 from oom_input.assembler import REPORT_MARKERS, Assembler
 from oom_input.decoders import make_decoder
 from oom_input.pipeline import make_normaliser
@@ -318,6 +319,13 @@ def every_line_records(name: str, data: bytes) -> list[dict]:
 PLAIN_NOISE_LINES = [
     line for line in NOISE_LINES if not any(marker in line for marker in REPORT_MARKERS)
 ]
+# every kmsg and dmesg fixture (real captures, legacy reports with their own chosen-victim
+# lines), as kmsg records
+CAPTURE_RECORDS = [
+    [record.line for record in records]
+    for path in sorted(DATA.rglob("*"))
+    if path.suffix in (".kmsg", ".dmesg") and (records := kernel_records(path))
+]
 
 
 @st.composite
@@ -336,7 +344,7 @@ def reports_with_context_lines(draw: st.DrawFn) -> list[bytes]:
             if record is not None and (lines or i):
                 noise[i] = record_like(lines + noise[:i], record[2])
         report: list[bytes] = []
-        for line in draw(st.sampled_from(KMSG_CAPTURES)).rstrip(b"\n").split(b"\n"):
+        for line in draw(st.sampled_from(CAPTURE_RECORDS)):
             if b"Killed process" in line and draw(st.booleans()):
                 report.append(record_like([line], draw(st.sampled_from(CHOSEN_TEXTS))))
             report.append(line)
