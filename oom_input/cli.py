@@ -184,10 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="read FILEs in N processes at once (records still in FILE order; a report cannot "
         "then go on from one file into the next)",
     )
-    from oom_input.events import add_event_arguments
+    from oom_input.events.options import add_event_arguments
+    from oom_input.pods.options import add_pod_metadata_arguments
 
     add_event_arguments(parser)
-    from oom_input.pods.options import add_pod_metadata_arguments
 
     add_pod_metadata_arguments(parser)
     parser.add_argument(
@@ -240,8 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.path.dirname(os.path.abspath(args.state_file)) if live and args.state_file else None
     )
     # pod metadata: every record (stdout, Events, --summary) goes through the enricher first
-    from oom_input.pods.enricher import EnrichingSink
-    from oom_input.pods.options import make_pod_enricher
+    from oom_input.pods.options import EnrichingSink, make_pod_enricher
 
     try:
         pod_enricher, pod_index = make_pod_enricher(args, diag.notice, live=live)
@@ -250,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout = StdoutSink(_make_sink(args))
     sink: Sink = stdout
     if args.events or args.events_dry_run:  # (the Events code is imported only then)
-        from oom_input.events import EventsConfigError, make_event_sink, tee
+        from oom_input.events.config import EventsConfigError
+        from oom_input.events.sink import make_event_sink, tee
 
         try:
             events = make_event_sink(args, diag.notice, state_dir, pod_index)
@@ -427,7 +427,7 @@ def _shared_with_pods(args: argparse.Namespace) -> set[str]:
 
 
 def _event_dests() -> set[str]:
-    from oom_input.events import add_event_arguments
+    from oom_input.events.options import add_event_arguments
 
     probe = argparse.ArgumentParser(add_help=False)
     add_event_arguments(probe)
@@ -662,8 +662,7 @@ def _summary_main(argv: list[str]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    from oom_input.pods.enricher import EnrichingSink
-    from oom_input.pods.options import make_pod_enricher
+    from oom_input.pods.options import EnrichingSink, make_pod_enricher
 
     try:
         pod_enricher, _ = make_pod_enricher(args, diag.notice, live=False)

@@ -21,7 +21,7 @@ from oom_input.pods.model import (
     kubernetes_object,
     workload,
 )
-from oom_input.types import OomRecord, Sink, changed
+from oom_input.types import OomRecord, changed
 
 if TYPE_CHECKING:
     from oom_input.pods.api import ApiPodIndex
@@ -131,28 +131,4 @@ def _merge(known: PodInfo | None, more: PodInfo) -> PodInfo:
     )
 
 
-class EnrichingSink:
-    """A Sink that passes each record through an enricher first (the CLI puts the pod metadata
-    enricher in front of every output: stdout, Events, --summary, --jobs alike)."""
-
-    def __init__(self, sink: Sink, enrich: PodMetadataEnricher) -> None:
-        self.sink = sink
-        self.enrich = enrich
-
-    def write(self, record: OomRecord) -> None:
-        self.sink.write(self.enrich(record))
-
-    def write_object(self, obj: object) -> None:
-        """--passthrough input records go on unchanged (to a sink that takes them)."""
-        write_object = getattr(self.sink, "write_object", None)  # not in the Sink protocol
-        if write_object is not None:
-            write_object(obj)
-
-    def close(self) -> None:
-        try:
-            self.sink.close()
-        finally:
-            self.enrich.close()
-
-
-__all__ = ["LIVE_WAIT_S", "EnrichingSink", "PodMetadataEnricher", "PodSource"]
+__all__ = ["LIVE_WAIT_S", "PodMetadataEnricher", "PodSource"]
