@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -231,8 +230,8 @@ class EventSink:
             # not in the API (deleted since?): the names the node's files gave the record
             pod = PodInfo(known["namespace_name"], known["pod_name"], uid)
             if known.get("container_name") and record.container_id:
-                pod = replace(
-                    pod, containers={record.container_id: ContainerInfo(known["container_name"])}
+                pod = pod._replace(
+                    containers={record.container_id: ContainerInfo(known["container_name"])}
                 )
         if pod is None:
             if self._client is None:  # dry run without a cluster: the UID is all there is

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from oom_input.pods.model import (
@@ -121,8 +120,7 @@ def _merge(known: PodInfo | None, more: PodInfo) -> PodInfo:
         other = containers.get(cid)
         if other is None or info.image or not other.image:
             containers[cid] = info
-    return replace(
-        first,
+    return first._replace(
         node=first.node or second.node,
         api_uid=first.api_uid or second.api_uid,
         labels=first.labels if first.labels is not None else second.labels,
