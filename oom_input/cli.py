@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import tzinfo
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reassemble Linux kernel OOM-killer reports from kernel logs into one JSON "
         "record per killed process.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_metavar_checker,
     )
     parser.add_argument(
         "files", nargs="*", metavar="FILE", help="input files, read in order (- or none: stdin)"
@@ -194,7 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
     )
     parser.add_argument("-V", "--version", action="version", version=f"oom-input {__version__}")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # help, usage, errors
     return parser
+
+
+def _metavar_checker(prog: str) -> argparse.HelpFormatter:
+    """The formatter argparse makes for each option added, only to check its metavar: with a
+    width given it does not ask the terminal for one (that imports shutil, which imports bz2
+    and lzma: ~2 ms of every start-up). Help is formatted by the parser's final formatter."""
+    return argparse.RawDescriptionHelpFormatter(prog, width=80)
+
+
+def _terminal_columns() -> int:
+    """The terminal's width for the --summary table (shutil is imported only here, see
+    ``_metavar_checker``)."""
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _time_bound(text: str) -> int:
@@ -311,7 +326,7 @@ def _finish(
         status = status if status != EXIT_OK else code
     if summary is not None:
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(summary.render(shutil.get_terminal_size().columns) + "\n")
+            sys.stderr.write(summary.render(_terminal_columns()) + "\n")
     diag.summary()
     return status
 
@@ -685,7 +700,7 @@ def _summary_main(argv: list[str]) -> int:
             status = EXIT_INPUT_ERROR
     pipeline.finish()
     try:
-        sys.stdout.write(summary.render(shutil.get_terminal_size().columns) + "\n")
+        sys.stdout.write(summary.render(_terminal_columns()) + "\n")
         sys.stdout.flush()
     except OSError as exc:
         status = _output_failed(OutputError(exc), diag, live=False)

@@ -9,6 +9,7 @@ equal those of the whole pipeline run in-process.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,7 @@ OPTION_ONLY = (
     "oom_input.timefilter",  # --summary, --since, --until
     "oom_input.live",  # --kmsg, --journal
     "gzip",  # a gzip input
+    "shutil",  # --summary's table and help (the terminal's width; it brings bz2 and lzma)
     "_hashlib",  # OpenSSL: the record ids' BLAKE2b is Python's own (_blake2)
 )
 # imported at the first record of a pod
@@ -100,3 +102,26 @@ def test_record_ids_use_hashlibs_blake2b() -> None:
     from oom_input import identity
 
     assert identity.blake2b is hashlib.blake2b
+
+
+def test_help_still_fits_the_terminal() -> None:
+    """Options are checked with a formatter of a fixed width (no terminal query at start-up);
+    --help itself is wrapped at the terminal's width."""
+
+    def help_lines(columns: int) -> list[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "oom_input", "--help"],
+            cwd=ROOT,
+            env={**os.environ, "COLUMNS": str(columns)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return proc.stdout.splitlines()
+
+    narrow, wide = help_lines(60), help_lines(250)
+    sentence = "when the kernel booted (Unix time, may have decimals): turns kernel timestamps into"
+    assert any(sentence in line for line in wide)
+    assert not any(sentence in line for line in narrow)
+    assert len(narrow) > len(wide) + 20
