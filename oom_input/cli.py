@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import tzinfo
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reassemble Linux kernel OOM-killer reports from kernel logs into one JSON "
         "record per killed process.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_metavar_checker,
     )
     parser.add_argument(
         "files", nargs="*", metavar="FILE", help="input files, read in order (- or none: stdin)"
@@ -184,17 +183,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="read FILEs in N processes at once (records still in FILE order; a report cannot "
         "then go on from one file into the next)",
     )
-    from oom_input.events import add_event_arguments
+    from oom_input.events.options import add_event_arguments
+    from oom_input.pods.options import add_pod_metadata_arguments
 
     add_event_arguments(parser)
-    from oom_input.pods.options import add_pod_metadata_arguments
 
     add_pod_metadata_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each malformed line (rate-limited)"
     )
     parser.add_argument("-V", "--version", action="version", version=f"oom-input {__version__}")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # help, usage, errors
     return parser
+
+
+def _metavar_checker(prog: str) -> argparse.HelpFormatter:
+    """The formatter argparse makes for each option added, only to check its metavar: with a
+    width given it does not ask the terminal for one (that imports shutil, which imports bz2
+    and lzma: ~2 ms of every start-up). Help is formatted by the parser's final formatter."""
+    return argparse.RawDescriptionHelpFormatter(prog, width=80)
+
+
+def _terminal_columns() -> int:
+    """The terminal's width for the --summary table (shutil is imported only here, see
+    ``_metavar_checker``)."""
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _time_bound(text: str) -> int:
@@ -240,8 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.path.dirname(os.path.abspath(args.state_file)) if live and args.state_file else None
     )
     # pod metadata: every record (stdout, Events, --summary) goes through the enricher first
-    from oom_input.pods.enricher import EnrichingSink
-    from oom_input.pods.options import make_pod_enricher
+    from oom_input.pods.options import EnrichingSink, make_pod_enricher
 
     try:
         pod_enricher, pod_index = make_pod_enricher(args, diag.notice, live=live)
@@ -250,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout = StdoutSink(_make_sink(args))
     sink: Sink = stdout
     if args.events or args.events_dry_run:  # (the Events code is imported only then)
-        from oom_input.events import EventsConfigError, make_event_sink, tee
+        from oom_input.events.config import EventsConfigError
+        from oom_input.events.sink import make_event_sink, tee
 
         try:
             events = make_event_sink(args, diag.notice, state_dir, pod_index)
@@ -311,7 +326,7 @@ def _finish(
         status = status if status != EXIT_OK else code
     if summary is not None:
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(summary.render(shutil.get_terminal_size().columns) + "\n")
+            sys.stderr.write(summary.render(_terminal_columns()) + "\n")
     diag.summary()
     return status
 
@@ -427,7 +442,7 @@ def _shared_with_pods(args: argparse.Namespace) -> set[str]:
 
 
 def _event_dests() -> set[str]:
-    from oom_input.events import add_event_arguments
+    from oom_input.events.options import add_event_arguments
 
     probe = argparse.ArgumentParser(add_help=False)
     add_event_arguments(probe)
@@ -662,8 +677,7 @@ def _summary_main(argv: list[str]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     options = DecodeOptions(year=args.year, tz=tz, report=diag.malformed)
-    from oom_input.pods.enricher import EnrichingSink
-    from oom_input.pods.options import make_pod_enricher
+    from oom_input.pods.options import EnrichingSink, make_pod_enricher
 
     try:
         pod_enricher, _ = make_pod_enricher(args, diag.notice, live=False)
@@ -686,7 +700,7 @@ def _summary_main(argv: list[str]) -> int:
             status = EXIT_INPUT_ERROR
     pipeline.finish()
     try:
-        sys.stdout.write(summary.render(shutil.get_terminal_size().columns) + "\n")
+        sys.stdout.write(summary.render(_terminal_columns()) + "\n")
         sys.stdout.flush()
     except OSError as exc:
         status = _output_failed(OutputError(exc), diag, live=False)

@@ -22,11 +22,8 @@ standard library read together with its end are skipped unseen, as ``bzip2 -d`` 
 
 from __future__ import annotations
 
-import bz2
 import errno
-import gzip
 import io
-import lzma
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
@@ -93,16 +90,32 @@ def _zstd_opener() -> Opener | None:
     return lambda raw: zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
-def _xz(raw: BinaryIO) -> io.BufferedIOBase:
+def _gzip_opener() -> Opener:
+    import gzip
+
+    return lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")
+
+
+def _bzip2_opener() -> Opener:
+    import bz2
+
+    return lambda raw: bz2.BZ2File(raw)
+
+
+def _xz_opener() -> Opener:
+    import lzma
+
     # FORMAT_XZ: stream padding (zero bytes) ends the input instead of looking truncated
-    return lzma.LZMAFile(raw, format=lzma.FORMAT_XZ)
+    return lambda raw: lzma.LZMAFile(raw, format=lzma.FORMAT_XZ)
 
 
-# (magic, format name, opener factory: it gives None when this Python cannot read the format)
+# (magic, format name, opener factory: it gives None when this Python cannot read the format).
+# Each factory imports its module only for an input compressed so: a plain input does without
+# gzip (~0.5 ms at start-up).
 _FORMATS: tuple[tuple[bytes, str, Callable[[], Opener | None]], ...] = (
-    (GZIP_MAGIC, "gzip", lambda: lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
-    (BZIP2_MAGIC, "bzip2", lambda: lambda raw: bz2.BZ2File(raw)),
-    (XZ_MAGIC, "xz", lambda: _xz),
+    (GZIP_MAGIC, "gzip", _gzip_opener),
+    (BZIP2_MAGIC, "bzip2", _bzip2_opener),
+    (XZ_MAGIC, "xz", _xz_opener),
     (ZSTD_MAGIC, "zstd", _zstd_opener),
 )
 _SNIFF_BYTES = max(len(magic) for magic, _, _ in _FORMATS)
@@ -135,6 +148,9 @@ def decompress_chunks(
         raise CompressedDataError(
             name, f"{fmt} data, but this Python cannot read it (install the zstandard package)"
         )
+    from gzip import BadGzipFile  # (the readers' errors: imported for a compressed input only)
+    from lzma import LZMAError
+
     raw = io.BufferedReader(ChunkReader(all_chunks))
     try:
         with opener(raw) as reader:
@@ -144,13 +160,13 @@ def decompress_chunks(
         raise CompressedDataError(
             name, f"{fmt} data is truncated (the stream ends before its end marker)"
         ) from exc
-    except gzip.BadGzipFile as exc:
+    except BadGzipFile as exc:
         if str(exc).startswith("Not a gzipped file"):  # what follows a member is no member
             raise CompressedDataError(
                 name, f"{fmt} data followed by other bytes after its last member"
             ) from exc
         raise CompressedDataError(name, f"damaged {fmt} data ({exc})") from exc
-    except (zlib.error, lzma.LZMAError, OSError, ValueError) as exc:
+    except (zlib.error, LZMAError, OSError, ValueError) as exc:
         raise CompressedDataError(name, f"damaged {fmt} data ({exc})") from exc
     rest = raw.read()  # what the reader left: after the last bzip2 / xz stream
     while rest:

@@ -17,9 +17,15 @@ The id is 32 hex digits of a BLAKE2b digest of those values as a JSON array.
 
 from __future__ import annotations
 
-import hashlib
-
 import orjson
+
+try:
+    # hashlib loads OpenSSL (~2 ms at start-up) for its other algorithms; its blake2b is this
+    # built-in module's all the same (hashlib.py: "Prefer our blake2 implementation"). The
+    # standard library's random.py takes its sha512 the same way.
+    from _blake2 import blake2b
+except ImportError:  # a Python built without it: the official way
+    from hashlib import blake2b
 
 from oom_input.types import OomRecord
 
@@ -41,4 +47,4 @@ def record_id(record: OomRecord) -> str:
             record.process_name,
             record.trigger_pid,
         )
-    return hashlib.blake2b(orjson.dumps(parts), digest_size=ID_DIGEST_BYTES).hexdigest()
+    return blake2b(orjson.dumps(parts), digest_size=ID_DIGEST_BYTES).hexdigest()

@@ -13,10 +13,10 @@ Like client-go's event recorder: names ``<object>.<hex unix nanos>``, identical 
 minutes aggregated, at most 25 Events per object then one per 5 minutes. The Events carry the
 kill's time, not the time they were posted.
 
-The parts: ``options`` (command line, cluster connection), ``bodies`` (pure Event bodies),
-``correlator`` (client-go's spam filter and aggregation), ``sink`` (the worker with retries),
-``state`` (what was posted, across restarts); the pod index is ``oom_input.pods.api``, shared
-with the ``kubernetes`` object of the records.
+The parts: ``options`` (the command line), ``config`` (what it asks for, the cluster
+connection), ``bodies`` (pure Event bodies), ``correlator`` (client-go's spam filter and
+aggregation), ``sink`` (the worker with retries), ``state`` (what was posted, across restarts);
+the pod index is ``oom_input.pods.api``, shared with the ``kubernetes`` object of the records.
 
 RBAC needed (``RBAC_RULES``): events create, patch; pods list; and, for the records' owners
 (``--events`` also fills the records' ``kubernetes`` object), replicasets and jobs get.
@@ -24,84 +24,45 @@ RBAC needed (``RBAC_RULES``): events create, patch; pods list; and, for the reco
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
+import importlib
 from typing import TYPE_CHECKING, Final
 
-from oom_input.events.bodies import (
-    POD_OOM_REASON,
-    SYSTEM_OOM_REASON,
-    pod_oom_message,
-    system_oom_message,
-)
-from oom_input.events.options import (
-    EventOptions,
-    EventsConfigError,
-    add_event_arguments,
-    event_options,
-    load_cluster,
-)
-from oom_input.pods.api import RBAC_RULES as POD_METADATA_RBAC_RULES
-from oom_input.types import OomRecord, Sink
+if TYPE_CHECKING:  # the names below, for the type checker; at run time __getattr__ finds them
+    from oom_input.events.bodies import (
+        POD_OOM_REASON,
+        SYSTEM_OOM_REASON,
+        pod_oom_message,
+        system_oom_message,
+    )
+    from oom_input.events.config import EventOptions, EventsConfigError, event_options, load_cluster
+    from oom_input.events.options import add_event_arguments
+    from oom_input.events.sink import RBAC_RULES, EventSink, make_event_sink, tee
 
-if TYPE_CHECKING:
-    from oom_input.events.sink import EventSink
-    from oom_input.pods.api import ApiPodIndex
-
-RBAC_RULES: Final[tuple[dict[str, list[str]], ...]] = (
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
-    *POD_METADATA_RBAC_RULES,
-)
+# The package's names, each imported from its module on first use: every command line gets the
+# --events options (``options``), but only a run with Events needs the rest (the sink, the Event
+# bodies, the pod index: classes and regexes that cost milliseconds at start-up).
+_MODULE_OF: Final = {
+    "POD_OOM_REASON": "bodies",
+    "SYSTEM_OOM_REASON": "bodies",
+    "pod_oom_message": "bodies",
+    "system_oom_message": "bodies",
+    "EventOptions": "config",
+    "EventsConfigError": "config",
+    "event_options": "config",
+    "load_cluster": "config",
+    "add_event_arguments": "options",
+    "RBAC_RULES": "sink",
+    "EventSink": "sink",
+    "make_event_sink": "sink",
+    "tee": "sink",
+}
 
 
 def __getattr__(name: str) -> object:
-    """``EventSink`` is imported on first use (start-up without --events stays fast)."""
-    if name == "EventSink":
-        from oom_input.events.sink import EventSink
-
-        return EventSink
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def make_event_sink(
-    args: argparse.Namespace,
-    warn: Callable[[str], None],
-    state_dir: str | None = None,
-    pod_index: ApiPodIndex | None = None,
-) -> EventSink | None:
-    """The event sink the command line asks for, None without --events/--events-dry-run.
-    Raises EventsConfigError when the options are bad or name no usable cluster connection
-    (nothing is sent at start-up)."""
-    if not (args.events or args.events_dry_run):
-        return None
-    from oom_input.events.sink import EventSink  # (not imported for --help or without Events)
-
-    return EventSink(event_options(args), warn, state_dir, pod_index=pod_index)
-
-
-def tee(primary: Sink, events: EventSink | None) -> Sink:
-    """``primary`` (stdout) first, then the event sink; ``primary`` alone without events."""
-    return primary if events is None else _Tee(primary, events)
-
-
-class _Tee:
-    def __init__(self, primary: Sink, events: EventSink) -> None:
-        self.primary = primary
-        self.events = events
-
-    def write(self, record: OomRecord) -> None:
-        self.primary.write(record)
-        self.events.write(record)
-
-    def write_object(self, obj: object) -> None:
-        """--passthrough input records go to stdout only."""
-        self.primary.write_object(obj)
-
-    def close(self) -> None:
-        try:
-            self.primary.close()
-        finally:
-            self.events.close()
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ shared with the pod metadata enricher); a pod the API no longer has keeps the na
 
 from __future__ import annotations
 
+import argparse
 import collections
 import contextlib
 import random
@@ -22,7 +23,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -38,16 +38,22 @@ from oom_input.events.bodies import (
     rfc3339,
     system_oom_message,
 )
+from oom_input.events.config import EventOptions, EventsConfigError, event_options, load_cluster
 from oom_input.events.correlator import Correlator, Posted, event_key, object_key
-from oom_input.events.options import EventOptions, EventsConfigError, load_cluster
 from oom_input.events.state import PostedKeys
+from oom_input.pods.api import RBAC_RULES as POD_METADATA_RBAC_RULES
 from oom_input.pods.model import ContainerInfo, PodInfo
-from oom_input.types import OomRecord
+from oom_input.types import OomRecord, Sink
 
 if TYPE_CHECKING:
     from oom_input.kube import ApiClient, ClusterConfig
     from oom_input.pods.api import ApiPodIndex
 
+# what the sink's requests and the pod index it uses need
+RBAC_RULES: Final[tuple[dict[str, list[str]], ...]] = (
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    *POD_METADATA_RBAC_RULES,
+)
 STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
 WARN_INTERVAL_S: Final = 60.0
 
@@ -224,8 +230,8 @@ class EventSink:
             # not in the API (deleted since?): the names the node's files gave the record
             pod = PodInfo(known["namespace_name"], known["pod_name"], uid)
             if known.get("container_name") and record.container_id:
-                pod = replace(
-                    pod, containers={record.container_id: ContainerInfo(known["container_name"])}
+                pod = pod._replace(
+                    containers={record.container_id: ContainerInfo(known["container_name"])}
                 )
         if pod is None:
             if self._client is None:  # dry run without a cluster: the UID is all there is
@@ -446,4 +452,43 @@ class EventSink:
             self._warn(f"events: {done} posted; {shown}")
 
 
-__all__ = ["EventSink"]
+def make_event_sink(
+    args: argparse.Namespace,
+    warn: Callable[[str], None],
+    state_dir: str | None = None,
+    pod_index: ApiPodIndex | None = None,
+) -> EventSink | None:
+    """The event sink the command line asks for, None without --events/--events-dry-run.
+    Raises EventsConfigError when the options are bad or name no usable cluster connection
+    (nothing is sent at start-up)."""
+    if not (args.events or args.events_dry_run):
+        return None
+    return EventSink(event_options(args), warn, state_dir, pod_index=pod_index)
+
+
+def tee(primary: Sink, events: EventSink | None) -> Sink:
+    """``primary`` (stdout) first, then the event sink; ``primary`` alone without events."""
+    return primary if events is None else _Tee(primary, events)
+
+
+class _Tee:
+    def __init__(self, primary: Sink, events: EventSink) -> None:
+        self.primary = primary
+        self.events = events
+
+    def write(self, record: OomRecord) -> None:
+        self.primary.write(record)
+        self.events.write(record)
+
+    def write_object(self, obj: object) -> None:
+        """--passthrough input records go to stdout only."""
+        self.primary.write_object(obj)
+
+    def close(self) -> None:
+        try:
+            self.primary.close()
+        finally:
+            self.events.close()
+
+
+__all__ = ["RBAC_RULES", "EventSink", "make_event_sink", "tee"]

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from oom_input.pods.model import Owner, PodInfo, first_owner, pod_from_object
+from oom_input.pods.model import Owner, PodInfo
+from oom_input.pods.objects import first_owner, pod_from_object
 
 if TYPE_CHECKING:
     from oom_input.kube import ApiClient

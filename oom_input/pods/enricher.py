@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from oom_input.pods.model import (
@@ -21,7 +20,7 @@ from oom_input.pods.model import (
     kubernetes_object,
     workload,
 )
-from oom_input.types import OomRecord, Sink, changed
+from oom_input.types import OomRecord, changed
 
 if TYPE_CHECKING:
     from oom_input.pods.api import ApiPodIndex
@@ -121,8 +120,7 @@ def _merge(known: PodInfo | None, more: PodInfo) -> PodInfo:
         other = containers.get(cid)
         if other is None or info.image or not other.image:
             containers[cid] = info
-    return replace(
-        first,
+    return first._replace(
         node=first.node or second.node,
         api_uid=first.api_uid or second.api_uid,
         labels=first.labels if first.labels is not None else second.labels,
@@ -131,28 +129,4 @@ def _merge(known: PodInfo | None, more: PodInfo) -> PodInfo:
     )
 
 
-class EnrichingSink:
-    """A Sink that passes each record through an enricher first (the CLI puts the pod metadata
-    enricher in front of every output: stdout, Events, --summary, --jobs alike)."""
-
-    def __init__(self, sink: Sink, enrich: PodMetadataEnricher) -> None:
-        self.sink = sink
-        self.enrich = enrich
-
-    def write(self, record: OomRecord) -> None:
-        self.sink.write(self.enrich(record))
-
-    def write_object(self, obj: object) -> None:
-        """--passthrough input records go on unchanged (to a sink that takes them)."""
-        write_object = getattr(self.sink, "write_object", None)  # not in the Sink protocol
-        if write_object is not None:
-            write_object(obj)
-
-    def close(self) -> None:
-        try:
-            self.sink.close()
-        finally:
-            self.enrich.close()
-
-
-__all__ = ["LIVE_WAIT_S", "EnrichingSink", "PodMetadataEnricher", "PodSource"]
+__all__ = ["LIVE_WAIT_S", "PodMetadataEnricher", "PodSource"]

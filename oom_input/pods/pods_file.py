@@ -12,12 +12,12 @@ owners resolve to Deployments and CronJobs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from typing import Any, Final
 
 import orjson
 
-from oom_input.pods.model import Owner, PodInfo, owners_from_objects, pod_from_object
+from oom_input.pods.model import Owner, PodInfo
+from oom_input.pods.objects import owners_from_objects, pod_from_object
 
 MAX_PODS: Final = 200_000
 MAX_LINE_BYTES: Final = 64 << 20
@@ -75,7 +75,7 @@ class PodsFileIndex:
             return
         known = self.pods.pop(pod.uid, None)
         if known is not None:
-            pod = replace(pod, containers={**known.containers, **pod.containers})
+            pod = pod._replace(containers={**known.containers, **pod.containers})
         elif len(self.pods) >= MAX_PODS:
             self.pods.pop(next(iter(self.pods)))
         self.pods[pod.uid] = pod
