@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convert import kernel_records
-from oom_input.assembler import REPORT_MARKERS, Assembler
+from oom_input.assembler import HEADER_MARKERS, REPORT_MARKERS, Assembler
 from oom_input.decoders import make_decoder
 from oom_input.pipeline import make_normaliser
 from oom_input.scanner import (
@@ -522,3 +522,17 @@ def test_reports_in_long_noise_give_the_records_of_every_line(
     expected = every_line_records(name, stream)
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=4))
     assert scan_as(name, stream, cuts) == expected
+
+
+def test_every_header_of_the_fixtures_holds_the_whole_header_marker() -> None:
+    """The header's marker is longer than "invoked oom-killer:" (a faster search): every kernel's
+    header holds all of it, as every header in the real and legacy fixtures does."""
+    headers = [
+        line
+        for path in DATA.rglob("*")
+        if path.is_file() and path.suffix != ".md"
+        for line in path.read_bytes().split(b"\n")
+        if b"invoked oom-killer:" in line
+    ]
+    assert len(headers) >= 50
+    assert all(any(marker in line for marker in HEADER_MARKERS) for line in headers)
