@@ -87,7 +87,8 @@ PROBE_MARGIN = 1.5
 PROBE_MIN_BYTES = 64 * 1024
 # the sample a byte is chosen by (counting a byte costs ~0.3 ns a byte)
 SAMPLE_BYTES = 32 * 1024
-# bytes found with find after which a marker's byte is looked for again (the input may change)
+# bytes searched with find after which a marker's byte is looked for again (the input may
+# change); twice as many after each time none was rare enough
 CHOOSE_AGAIN_BYTES = 64 * 1024 * 1024
 
 
@@ -95,11 +96,11 @@ class MarkerSearch:
     """``buf.find(marker, start, end)`` of one marker in ranges of PROBE_MIN_BYTES or more: by
     the marker's rarest byte where that costs less (every occurrence of the byte is compared
     with the marker), else by find. The byte is chosen by counting each of the marker's bytes in
-    a sample of the input, and again after every CHOOSE_AGAIN_BYTES found with find; a byte
+    a sample of the input, and again after CHOOSE_AGAIN_BYTES searched with find; a byte
     that turns out frequent is dropped at once (the comparisons of one search are bounded by its
     length), so a search costs at most about twice find's."""
 
-    __slots__ = ("_due", "_max_rate", "_offset", "_probe", "marker")
+    __slots__ = ("_again", "_due", "_max_rate", "_offset", "_probe", "marker")
 
     def __init__(self, marker: bytes) -> None:
         self.marker = marker
@@ -108,18 +109,24 @@ class MarkerSearch:
         self._probe = b""  # the byte searched for (b"": find the marker)
         self._offset = 0  # where it is in the marker
         self._due = 0  # bytes to search with find before a byte is looked for again
+        self._again = CHOOSE_AGAIN_BYTES  # the next such interval
+
+    @property
+    def probe(self) -> bytes:
+        """The byte searched for now (b"": the marker is found with find)."""
+        return self._probe
 
     def find(self, buf: bytes, start: int, end: int) -> int:
         """``buf.find(self.marker, start, end)``."""
         marker = self.marker
         probe = self._probe
         if not probe:
-            if self._due > 0:
-                self._due -= end - start
-                return buf.find(marker, start, end)
-            probe = self._choose(buf, start, end)
+            if self._due <= 0:
+                probe = self._choose(buf, start, end)
             if not probe:
-                return buf.find(marker, start, end)
+                at = buf.find(marker, start, end)
+                self._due -= (end if at < 0 else at) - start
+                return at
         if end - start < len(marker):
             return -1  # (and ``last`` below is no negative index)
         offset = self._offset
@@ -132,7 +139,7 @@ class MarkerSearch:
             budget -= 1
             if budget < 0:  # the byte is frequent here: find the marker from this one on
                 self._probe = b""
-                self._due = CHOOSE_AGAIN_BYTES
+                self._wait()
                 return buf.find(marker, at - offset + 1, end)
             at = buf.find(probe, at + 1, last)
         return -1
@@ -140,7 +147,6 @@ class MarkerSearch:
     def _choose(self, buf: bytes, start: int, end: int) -> bytes:
         """Take the marker's byte that is rarest in a sample of ``buf[start:end]`` if it is rare
         enough to cost less than find; return it (b"": none)."""
-        self._due = CHOOSE_AGAIN_BYTES
         stop = min(end, start + SAMPLE_BYTES)
         marker = self.marker
         fewest = -1
@@ -153,7 +159,13 @@ class MarkerSearch:
                 fewest, self._probe, self._offset = count, byte, offset
         if fewest * PROBE_MARGIN > (stop - start) * self._max_rate:
             self._probe = b""
+            self._wait()
         return self._probe
+
+    def _wait(self) -> None:
+        """Search with find for a while before looking for a rare byte again."""
+        self._due = self._again
+        self._again *= 2
 
 
 class MarkerSearches(dict[bytes, MarkerSearch]):
