@@ -132,16 +132,17 @@ class MarkerSearch:
         offset = self._offset
         last = end - len(marker) + offset + 1  # a probe from here on: the marker ends after end
         budget = int((end - start) * self._max_rate) + 16
-        at = buf.find(probe, start + offset, last)
+        find, starts = buf.find, buf.startswith
+        at = find(probe, start + offset, last)
         while at >= 0:
-            if buf.startswith(marker, at - offset):
+            if starts(marker, at - offset):
                 return at - offset
             budget -= 1
             if budget < 0:  # the byte is frequent here: find the marker from this one on
                 self._probe = b""
                 self._wait()
-                return buf.find(marker, at - offset + 1, end)
-            at = buf.find(probe, at + 1, last)
+                return find(marker, at - offset + 1, end)
+            at = find(probe, at + 1, last)
         return -1
 
     def _choose(self, buf: bytes, start: int, end: int) -> bytes:
