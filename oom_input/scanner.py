@@ -377,6 +377,7 @@ class LineScanner:
                 pos = nl + 1
                 continue
             hit = _first_marker(buf, self._open_markers, cache, self._searches, pos, end)
+            read = self._line  # (_take's text-only path is for evidence lines: inner markers)
             if mode is Mode.OPEN:
                 # lines that matter only inside a report: look no further than the next line
                 # that can open or close one
@@ -390,6 +391,7 @@ class LineScanner:
                 )
                 if inner >= 0:
                     hit = inner
+                    read = self._take
             if hit < 0:
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
@@ -398,7 +400,7 @@ class LineScanner:
                 self._look_back(buf, start, base)
                 self._line(buf[start:nl], base + nl + 1)
             else:
-                self._take(buf[start:nl], base + nl + 1)
+                read(buf[start:nl], base + nl + 1)
             pos = nl + 1
 
     def _block_lines(
