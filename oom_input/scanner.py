@@ -86,7 +86,7 @@ PROBE_MARGIN = 1.5
 # ranges shorter than this are searched with find alone
 PROBE_MIN_BYTES = 64 * 1024
 # the sample a byte is chosen by (counting a byte costs ~0.3 ns a byte)
-SAMPLE_BYTES = 32 * 1024
+SAMPLE_BYTES = 16 * 1024
 # bytes searched with find after which a marker's byte is looked for again (the input may
 # change); twice as many after each time none was rare enough
 CHOOSE_AGAIN_BYTES = 64 * 1024 * 1024
