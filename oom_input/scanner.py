@@ -76,10 +76,10 @@ Continuation = Callable[[bytes, "bytes | None"], "KernelLine | Ignored | None"]
 # Long searches (MarkerSearch): bytes.find costs about FIND_COST / len(marker) a byte (CPython's
 # two-way search skips by about the needle's length); finding one byte of the marker (memchr)
 # and comparing the marker where it is costs about PROBE_COST a byte plus HIT_COST a hit (ns,
-# measured with CPython 3.11 on x86-64: only their ratios matter)
+# CPython 3.11 on x86-64 as bench/search.py measures them: only their ratios matter)
 FIND_COST = 4.0
 PROBE_COST = 0.04
-HIT_COST = 220.0
+HIT_COST = 180.0
 # a byte is searched for only if it is this many times rarer in the sample than the rate at
 # which it would cost as much as find (the sample is small, the costs vary)
 PROBE_MARGIN = 1.5
