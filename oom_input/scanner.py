@@ -19,6 +19,10 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
 - a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
   line and indented lines) together with the line it continues, found in the bytes kept.
 
+A long range is searched for a marker by the marker's rarest byte where that byte is rare in
+the input (``MarkerSearch``: the "K" of "Killed process " in kernel logs, the "[" of JSON's
+byte-array messages), which finds what ``bytes.find`` finds at a fraction of its cost.
+
 Which lines are fed depends only on the bytes and on the assembler's state, never on how the
 bytes were cut into chunks: ``feed_line`` is ``feed`` of one line, and the last lines read stay
 available to the look-back across calls. The assembler ignores the lines it is not shown, so the
@@ -69,6 +73,108 @@ _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of
 MAX_RUN_BYTES = 64 * 1024
 # a decoder's continuation(raw, head): a continuation line read with the line it continues
 Continuation = Callable[[bytes, "bytes | None"], "KernelLine | Ignored | None"]
+# Long searches (MarkerSearch): bytes.find costs about FIND_COST / len(marker) a byte (CPython's
+# two-way search skips by about the needle's length); finding one byte of the marker (memchr)
+# and comparing the marker where it is costs about PROBE_COST a byte plus HIT_COST a hit (ns,
+# CPython 3.11 on x86-64 as bench/search.py measures them: only their ratios matter)
+FIND_COST = 4.0
+PROBE_COST = 0.04
+HIT_COST = 180.0
+# a byte is searched for only if it is this many times rarer in the sample than the rate at
+# which it would cost as much as find (the sample is small, the costs vary)
+PROBE_MARGIN = 1.5
+# ranges shorter than this are searched with find alone
+PROBE_MIN_BYTES = 64 * 1024
+# the sample a byte is chosen by (counting a byte costs ~0.3 ns a byte)
+SAMPLE_BYTES = 16 * 1024
+# bytes searched with find after which a marker's byte is looked for again (the input may
+# change); twice as many after each time none was rare enough
+CHOOSE_AGAIN_BYTES = 64 * 1024 * 1024
+
+
+class MarkerSearch:
+    """``buf.find(marker, start, end)`` of one marker in ranges of PROBE_MIN_BYTES or more: by
+    the marker's rarest byte where that costs less (every occurrence of the byte is compared
+    with the marker), else by find. The byte is chosen by counting each of the marker's bytes in
+    a sample of the input, and again after CHOOSE_AGAIN_BYTES searched with find; a byte
+    that turns out frequent is dropped at once (the comparisons of one search are bounded by its
+    length), so a search costs at most about twice find's."""
+
+    __slots__ = ("_again", "_due", "_max_rate", "_offset", "_probe", "marker")
+
+    def __init__(self, marker: bytes) -> None:
+        self.marker = marker
+        # occurrences of the byte per byte searched above which find costs less
+        self._max_rate = max(0.0, (FIND_COST / len(marker) - PROBE_COST) / HIT_COST)
+        self._probe = b""  # the byte searched for (b"": find the marker)
+        self._offset = 0  # where it is in the marker
+        self._due = 0  # bytes to search with find before a byte is looked for again
+        self._again = CHOOSE_AGAIN_BYTES  # the next such interval
+
+    @property
+    def probe(self) -> bytes:
+        """The byte searched for now (b"": the marker is found with find)."""
+        return self._probe
+
+    def find(self, buf: bytes, start: int, end: int) -> int:
+        """``buf.find(self.marker, start, end)``."""
+        marker = self.marker
+        probe = self._probe
+        if not probe:
+            if self._due <= 0:
+                probe = self._choose(buf, start, end)
+            if not probe:
+                at = buf.find(marker, start, end)
+                self._due -= (end if at < 0 else at) - start
+                return at
+        if end - start < len(marker):
+            return -1  # (and ``last`` below is no negative index)
+        offset = self._offset
+        last = end - len(marker) + offset + 1  # a probe from here on: the marker ends after end
+        budget = int((end - start) * self._max_rate) + 16
+        find, starts = buf.find, buf.startswith
+        at = find(probe, start + offset, last)
+        while at >= 0:
+            if starts(marker, at - offset):
+                return at - offset
+            budget -= 1
+            if budget < 0:  # the byte is frequent here: find the marker from this one on
+                self._probe = b""
+                self._wait()
+                return find(marker, at - offset + 1, end)
+            at = find(probe, at + 1, last)
+        return -1
+
+    def _choose(self, buf: bytes, start: int, end: int) -> bytes:
+        """Take the marker's byte that is rarest in a sample of ``buf[start:end]`` if it is rare
+        enough to cost less than find; return it (b"": none)."""
+        stop = min(end, start + SAMPLE_BYTES)
+        marker = self.marker
+        fewest = -1
+        for offset in range(len(marker)):
+            byte = marker[offset : offset + 1]
+            if marker.index(byte) != offset:
+                continue  # counted already
+            count = buf.count(byte, start, stop)
+            if fewest < 0 or count < fewest:
+                fewest, self._probe, self._offset = count, byte, offset
+        if fewest * PROBE_MARGIN > (stop - start) * self._max_rate:
+            self._probe = b""
+            self._wait()
+        return self._probe
+
+    def _wait(self) -> None:
+        """Search with find for a while before looking for a rare byte again."""
+        self._due = self._again
+        self._again *= 2
+
+
+class MarkerSearches(dict[bytes, MarkerSearch]):
+    """The MarkerSearch of each marker, made when first needed."""
+
+    def __missing__(self, marker: bytes) -> MarkerSearch:
+        search = self[marker] = MarkerSearch(marker)
+        return search
 
 
 class LineScanner:
@@ -131,6 +237,7 @@ class LineScanner:
         self._file_at = 0  # stream offset of the current file's first line
         # formats whose lines are all of one source: a header bounds the look-back (_before_header)
         self._one_source: bool = getattr(decoder, "one_source", False)
+        self._searches = MarkerSearches()  # how each marker is searched in long ranges
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -269,15 +376,22 @@ class LineScanner:
                 self._line(buf[pos:nl], base + nl + 1)
                 pos = nl + 1
                 continue
-            hit = _first_marker(buf, self._open_markers, cache, pos, end)
+            hit = _first_marker(buf, self._open_markers, cache, self._searches, pos, end)
+            read = self._line  # (_take's text-only path is for evidence lines: inner markers)
             if mode is Mode.OPEN:
                 # lines that matter only inside a report: look no further than the next line
                 # that can open or close one
                 inner = _first_marker(
-                    buf, assembler.wanted_markers(), cache, pos, end if hit < 0 else hit
+                    buf,
+                    assembler.wanted_markers(),
+                    cache,
+                    self._searches,
+                    pos,
+                    end if hit < 0 else hit,
                 )
                 if inner >= 0:
                     hit = inner
+                    read = self._take
             if hit < 0:
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
@@ -286,7 +400,7 @@ class LineScanner:
                 self._look_back(buf, start, base)
                 self._line(buf[start:nl], base + nl + 1)
             else:
-                self._take(buf[start:nl], base + nl + 1)
+                read(buf[start:nl], base + nl + 1)
             pos = nl + 1
 
     def _block_lines(
@@ -298,7 +412,7 @@ class LineScanner:
         ``_line`` (its look-back comes first)."""
         assert self._quick is not None
         quick = self._quick
-        kill = _first_marker(buf, KILL_MARKERS, cache, pos, end)
+        kill = _first_marker(buf, KILL_MARKERS, cache, self._searches, pos, end)
         if kill >= 0:
             end = buf.rfind(b"\n", pos, kill) + 1 or pos  # up to the kill line's start
         assembler = self._assembler
@@ -522,11 +636,13 @@ def _first_marker(
     buf: bytes,
     markers: tuple[bytes, ...],
     cache: dict[bytes, tuple[int, int, int]],
+    searches: MarkerSearches,
     pos: int,
     limit: int,
 ) -> int:
     """Where the first of ``markers`` occurs in ``buf[pos:limit]`` (-1: nowhere). Every marker's
-    last search is remembered, so that no byte is searched twice for the same marker."""
+    last search is remembered, so that no byte is searched twice for the same marker; long
+    searches go through ``searches``."""
     best = -1
     for marker in markers:
         known = cache.get(marker)
@@ -542,7 +658,10 @@ def _first_marker(
             since = max(pos, upto - len(marker) + 1) if at < 0 else pos
         else:
             since = pos
-        at = buf.find(marker, since, limit)
+        if limit - since < PROBE_MIN_BYTES:
+            at = buf.find(marker, since, limit)
+        else:
+            at = searches[marker].find(buf, since, limit)
         cache[marker] = (pos, at, limit)
         if at >= 0 and (best < 0 or at < best):
             best = at

@@ -11,10 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convert import kernel_records
-from oom_input.assembler import REPORT_MARKERS, Assembler
+from oom_input.assembler import HEADER_MARKERS, REPORT_MARKERS, Assembler
 from oom_input.decoders import make_decoder
 from oom_input.pipeline import make_normaliser
-from oom_input.scanner import LineScanner
+from oom_input.scanner import (
+    FIND_COST,
+    HIT_COST,
+    PROBE_COST,
+    PROBE_MIN_BYTES,
+    LineScanner,
+    MarkerSearch,
+)
 from oom_input.types import DecodeOptions, KernelLine, OomRecord
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -403,3 +410,129 @@ def test_a_report_cut_short_after_its_chosen_line_keeps_its_reason() -> None:
             assert [r["kind"] for r in expected] == ["memcg"] * (1 + bool(rest))
             assert scan_as(name, stream, []) == expected
             assert scan_as(name, stream, None) == expected
+
+
+# --- long searches: a marker found by its rarest byte (MarkerSearch) ----------------------------
+SEARCHED = [b"Killed process ", b"invoked oom-killer:", b'"MESSAGE":[', b"-- Boot ", b"K", b"KaK"]
+# pieces of haystacks: the markers, their heads and tails (near misses), bytes they hold
+PIECES = [b"a", b" ", b"\n", b"K", b"[", b"B", b"Kill", b"Killed", b"ed process ", b"-- Boo"]
+
+
+@st.composite
+def haystacks(draw: st.DrawFn) -> bytes:
+    """Bytes of up to a few times PROBE_MIN_BYTES: runs of pieces, a byte of a marker rare in
+    some runs and frequent in others, markers anywhere."""
+    runs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(PIECES + SEARCHED), st.integers(1, 40_000)),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    return b"".join(piece * (count // len(piece) + 1) for piece, count in runs)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SEARCHED), st.lists(haystacks(), min_size=1, max_size=3), st.data())
+def test_marker_search_finds_what_find_finds(
+    marker: bytes, bufs: list[bytes], data: st.DataObject
+) -> None:
+    """One MarkerSearch (its byte chosen, dropped and chosen again as it goes) finds in any
+    range what ``bytes.find`` finds: the first whole marker in the range."""
+    search = MarkerSearch(marker)
+    for buf in bufs:
+        for _ in range(4):
+            start = data.draw(st.integers(0, len(buf)))
+            end = data.draw(st.integers(start, len(buf)))
+            assert search.find(buf, start, end) == buf.find(marker, start, end)
+
+
+class CountingBytes(bytes):
+    """Bytes that count the comparisons made with them (``startswith``)."""
+
+    compared = 0
+
+    def startswith(self, *args: object, **kwargs: object) -> bool:
+        type(self).compared += 1
+        return super().startswith(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_marker_search_compares_only_where_its_rare_byte_is() -> None:
+    """In log text where one of the marker's bytes is rare, the marker is compared only where
+    that byte is, and found."""
+    marker = b"Killed process "
+    text = b"6,1,1,-;eth0: link is up, speed 1000 Mbps\n" * 3000 + b"6,2,2,-;OK\n"
+    buf = CountingBytes(text * 2 + marker)
+    CountingBytes.compared = 0
+    assert MarkerSearch(marker).find(buf, 0, len(buf)) == len(buf) - len(marker)
+    assert CountingBytes.compared == buf.count(b"K")
+    assert len(buf) >= PROBE_MIN_BYTES
+
+
+def test_marker_search_of_a_frequent_byte_compares_a_bounded_number_of_times() -> None:
+    """A byte rare in the sample that turns frequent (a long run of it) costs a bounded number
+    of comparisons before the marker is searched for as a whole, and the marker is found."""
+    marker = b"Killed process "
+    buf = CountingBytes(b"a" * PROBE_MIN_BYTES + b"K" * 10 * PROBE_MIN_BYTES + marker)
+    search = MarkerSearch(marker)
+    CountingBytes.compared = 0
+    assert search.find(buf, 0, len(buf)) == len(buf) - len(marker)
+    rate = (FIND_COST / len(marker) - PROBE_COST) / HIT_COST
+    assert 0 < CountingBytes.compared <= len(buf) * rate + 17
+    CountingBytes.compared = 0  # the next search does not try the byte again
+    assert search.find(buf, 1, len(buf)) == len(buf) - len(marker)
+    assert CountingBytes.compared == 0
+
+
+# noise with the bytes the markers are found by (K, [, B), near misses of the markers, a run
+# that makes one of those bytes frequent
+PROBED_NOISE_LINES = [
+    *PLAIN_NOISE_LINES,
+    b"6,110,5010,-;KASLR disabled: Kill switch set",
+    b"6,111,5011,-;Killed proces 1 (near miss)",
+    b"6,112,5012,-;usb 1-1: [Boot] -- Boo -- Reboot",
+    b"6,113,5013,-;" + b"K" * 3000,
+]
+
+
+@st.composite
+def reports_in_long_noise(draw: st.DrawFn) -> list[bytes]:
+    """Real reports, some cut short, with noise of up to a few times PROBE_MIN_BYTES between."""
+    lines: list[bytes] = []
+    for _ in range(draw(st.integers(1, 3))):
+        noise = draw(st.lists(st.sampled_from(PROBED_NOISE_LINES), min_size=1, max_size=6))
+        lines += noise * draw(st.integers(0, 3000 // len(noise)))
+        report = draw(st.sampled_from(CAPTURE_RECORDS))
+        if draw(st.booleans()):
+            report = report[: draw(st.integers(1, len(report)))]
+        lines += report
+    return monotonic(lines)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reports_in_long_noise(), st.sampled_from(["kmsg", "dmesg", "journal"]), st.data())
+def test_reports_in_long_noise_give_the_records_of_every_line(
+    lines: list[bytes], name: str, data: st.DataObject
+) -> None:
+    """Markers searched for by a rare byte over long stretches of noise (read in large pieces)
+    give the records of feeding every line."""
+    if name != "kmsg":  # (kmsg's dictionary lines would be continuation lines in text formats)
+        lines = [line for line in lines if not line.startswith(b" ")]
+    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+    expected = every_line_records(name, stream)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=4))
+    assert scan_as(name, stream, cuts) == expected
+
+
+def test_every_header_of_the_fixtures_holds_the_whole_header_marker() -> None:
+    """The header's marker is longer than "invoked oom-killer:" (a faster search): every kernel's
+    header holds all of it, as every header in the real and legacy fixtures does."""
+    headers = [
+        line
+        for path in DATA.rglob("*")
+        if path.is_file() and path.suffix != ".md"
+        for line in path.read_bytes().split(b"\n")
+        if b"invoked oom-killer:" in line
+    ]
+    assert len(headers) >= 50
+    assert all(any(marker in line for marker in HEADER_MARKERS) for line in headers)
