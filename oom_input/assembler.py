@@ -183,6 +183,12 @@ class Role(enum.Enum):
     CONTEXT = "context"  # printed right before a kill line; readers find it by looking back
 
 
+# (the members as module names: a member read through its enum class costs several times a
+# global's, and these are read for every line)
+_IDLE, _OPEN, _EVERY_LINE = Mode.IDLE, Mode.OPEN, Mode.EVERY_LINE
+_INNER = Role.INNER
+
+
 KIND_BY_CONSTRAINT = {
     "CONSTRAINT_NONE": "system",
     "CONSTRAINT_MEMCG": "memcg",
@@ -321,8 +327,8 @@ class Assembler:
     @property
     def mode(self) -> Mode:
         if self._pending or self._blocks:
-            return Mode.EVERY_LINE
-        return Mode.OPEN if self._open else Mode.IDLE
+            return _EVERY_LINE
+        return _OPEN if self._open else _IDLE
 
     @property
     def open_reports(self) -> int:
@@ -448,7 +454,7 @@ class Assembler:
         if report is not None and self._expired(src, report, line):
             self._close(src, out)
             report = None
-        if kind.role is Role.INNER:
+        if kind.role is _INNER:
             if report is None or kind.wanted is None or not kind.wanted(report):
                 return  # what a reader may skip changes nothing
             report.lines += 1
