@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import operator
 import re
 import typing
@@ -182,6 +183,12 @@ class Role(enum.Enum):
     CONTEXT = "context"  # printed right before a kill line; readers find it by looking back
 
 
+# (the members as module names: a member read through its enum class costs several times a
+# global's, and these are read for every line)
+_IDLE, _OPEN, _EVERY_LINE = Mode.IDLE, Mode.OPEN, Mode.EVERY_LINE
+_INNER = Role.INNER
+
+
 KIND_BY_CONSTRAINT = {
     "CONSTRAINT_NONE": "system",
     "CONSTRAINT_MEMCG": "memcg",
@@ -194,8 +201,10 @@ KIND_BY_REASON = {
     "Out of memory (oom_kill_allocating_task)": "system",
 }
 _VALUE_STARTS = frozenset("/(0123456789")
+_flat = itertools.chain.from_iterable
 _Time = tuple["int | None", "int | None"]  # (wall µs, kernel µs) of a line
 _ID_AT_CLOSE = "-"  # an open report's record: _close sets its id from the final fields
+_FRESH_EVIDENCE_WANTS = ReportEvidence().wanted_markers()
 
 
 @dataclass(slots=True)
@@ -224,6 +233,9 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
+    # ``evidence.wanted_markers()`` as of the last line its evidence read (a fresh evidence's
+    # before its first)
+    evidence_wants: tuple[bytes, ...] = _FRESH_EVIDENCE_WANTS
     # the markers of the lines it can still use (bytes, text), as of Assembler._wants_epoch
     # wants_epoch
     wants: tuple[tuple[bytes, ...], tuple[str, ...]] = ((), ())
@@ -315,8 +327,8 @@ class Assembler:
     @property
     def mode(self) -> Mode:
         if self._pending or self._blocks:
-            return Mode.EVERY_LINE
-        return Mode.OPEN if self._open else Mode.IDLE
+            return _EVERY_LINE
+        return _OPEN if self._open else _IDLE
 
     @property
     def open_reports(self) -> int:
@@ -339,26 +351,28 @@ class Assembler:
     def wanted_markers(self) -> tuple[bytes, ...]:
         """The markers of the INNER lines that open reports can still use (in OPEN mode a reader
         may skip lines holding none of these and no OPEN_MARKERS entry)."""
-        if self._wanted is None:
+        wanted = self._wanted
+        if wanted is None:
             if self._open > MAX_TRACKED_WANTS:
-                self._wanted = INNER_MARKERS
-                return self._wanted
-            want: dict[bytes, None] = {}
-            left = self._open
-            for src in reversed(self._sources.values()):  # sources with reports are the newest
-                if left <= 0:
-                    break
-                if src.report is not None:
-                    left -= 1
-                    want.update(dict.fromkeys(self._wants_of(src.report)[0]))
-            self._wanted = tuple(want)
-        return self._wanted
+                wanted = INNER_MARKERS
+            else:
+                each: list[tuple[bytes, ...]] = []
+                left = self._open
+                for src in reversed(self._sources.values()):  # sources with reports are newest
+                    if left <= 0:
+                        break
+                    if src.report is not None:
+                        left -= 1
+                        each.append(self._wants_of(src.report)[0])
+                # (one open report, the common case: its markers, without duplicates already)
+                wanted = each[0] if len(each) == 1 else tuple(dict.fromkeys(_flat(each)))
+            self._wanted = wanted
+        return wanted
 
     def _wants_of(self, report: _Report) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
-        """``_report_wants(report)`` (and as text), worked out once per change of wants."""
+        """``_report_wants(report)``, worked out once per change of wants."""
         if report.wants_epoch != self._wants_epoch:
-            wants = _report_wants(report)
-            report.wants = (wants, _text_markers(wants))
+            report.wants = _report_wants(report)
             report.wants_epoch = self._wants_epoch
         return report.wants
 
@@ -440,7 +454,7 @@ class Assembler:
         if report is not None and self._expired(src, report, line):
             self._close(src, out)
             report = None
-        if kind.role is Role.INNER:
+        if kind.role is _INNER:
             if report is None or kind.wanted is None or not kind.wanted(report):
                 return  # what a reader may skip changes nothing
             report.lines += 1
@@ -463,8 +477,11 @@ class Assembler:
         if evidence.in_block != report.in_block:
             report.in_block = evidence.in_block
             self._blocks += 1 if report.in_block else -1
-        if not used:
-            self._forget_wants()  # what the report can still use may have changed
+        if not used:  # (a block line changes nothing the report wants)
+            wants = evidence.wanted_markers()
+            if wants != report.evidence_wants:
+                report.evidence_wants = wants
+                self._forget_wants()
         return used
 
     def note_gap(self, key: SourceKey) -> None:
@@ -866,7 +883,9 @@ REPORT_MARKERS = tuple(dict.fromkeys((*OPEN_MARKERS, *INNER_MARKERS, *CONTEXT_MA
 KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
 # the kind whose lines open a report (closing its source's open one)
 HEADER_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "header")
-_TESTS = tuple((tuple(m.decode() for m in kind.markers), kind.prefix, kind) for kind in LINE_KINDS)
+# (marker text, prefix, kind) of each marker of each row, in row order (a row's markers share
+# its prefix, so one loop over these finds the first row, as a loop over the rows would)
+_TESTS = tuple((m.decode(), kind.prefix, kind) for kind in LINE_KINDS for m in kind.markers)
 
 
 def opens_report(text: str) -> bool:
@@ -877,43 +896,33 @@ def opens_report(text: str) -> bool:
     return kind is not None and kind.name == "header"
 
 
-_FRESH_EVIDENCE_WANTS = ReportEvidence().wanted_markers()
-
-
 _INNER_WANTED = tuple(kind.wanted for kind in INNER_KINDS if kind.wanted is not None)
 
 
-def _report_wants(report: _Report) -> tuple[bytes, ...]:
-    """The markers of the inner lines this report can still use: its own kinds' and, before
-    its summary, its evidence's."""
+def _report_wants(report: _Report) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+    """The markers of the inner lines this report can still use (bytes, and as text): its own
+    kinds' and, before its summary, its evidence's."""
     return _wants(
         tuple([wanted(report) for wanted in _INNER_WANTED]),
-        (report.evidence.wanted_markers() if report.evidence is not None else _FRESH_EVIDENCE_WANTS)
-        if report.summary_time is None
-        else (),
+        report.evidence_wants if report.summary_time is None else (),
     )
 
 
 @functools.cache
-def _wants(flags: tuple[bool, ...], evidence: tuple[bytes, ...]) -> tuple[bytes, ...]:
+def _wants(
+    flags: tuple[bool, ...], evidence: tuple[bytes, ...]
+) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
     kinds = (kind for kind in INNER_KINDS if kind.wanted is not None)
     own = (m for kind, wanted in zip(kinds, flags, strict=True) if wanted for m in kind.markers)
-    return tuple(dict.fromkeys((*own, *evidence)))
-
-
-@functools.cache
-def _text_markers(markers: tuple[bytes, ...]) -> tuple[str, ...]:
-    return tuple(m.decode() for m in markers)
+    markers = tuple(dict.fromkeys((*own, *evidence)))
+    return markers, tuple(m.decode() for m in markers)
 
 
 def _kind_of(text: str) -> LineKind | None:
     """The first row of LINE_KINDS that this decoded line belongs to."""
-    for needles, prefix, kind in _TESTS:
-        for needle in needles:
-            if needle in text:
-                if prefix is None or text.startswith(prefix):
-                    return kind
-                break
+    for needle, prefix, kind in _TESTS:
+        if needle in text and (prefix is None or text.startswith(prefix)):
+            return kind
     return None
 
 

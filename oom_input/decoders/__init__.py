@@ -142,7 +142,8 @@ class FormatDecoder:
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line in this format, else reported and taken as plain text."""
-        return self._or_plain(self._decoder.decode(raw), raw)
+        result = self._decoder.decode(raw)
+        return result if result is not None else self._or_plain(result, raw)
 
     def continuation(self, raw: bytes, head: bytes | None) -> KernelLine | Ignored:
         """The format's reading of a continuation line of ``head``, else as ``decode``."""
