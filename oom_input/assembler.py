@@ -747,7 +747,7 @@ class Assembler:
     def _joins(self, pending: _Pending, line: KernelLine) -> bool:
         """Is this line a pr_cont fragment of the source's pending line?"""
         text = line.text
-        if "invoked oom-killer:" in text or "Killed process" in text:
+        if any(m in text for m in _text_markers(HEADER_MARKERS)) or "Killed process" in text:
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
         if line.cont is not None:
             return line.cont
