@@ -764,7 +764,7 @@ class Assembler:
     def _joins(self, pending: _Pending, line: KernelLine) -> bool:
         """Is this line a pr_cont fragment of the source's pending line?"""
         text = line.text
-        if "invoked oom-killer:" in text or "Killed process" in text:
+        if any(m in text for m in _NEW_LINE_TEXTS):
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
         if line.cont is not None:
             return line.cont
@@ -883,6 +883,8 @@ REPORT_MARKERS = tuple(dict.fromkeys((*OPEN_MARKERS, *INNER_MARKERS, *CONTEXT_MA
 KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
 # the kind whose lines open a report (closing its source's open one)
 HEADER_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "header")
+# the texts of the kinds whose lines are never a pr_cont fragment (``_joins``)
+_NEW_LINE_TEXTS = tuple(m.decode() for m in (*HEADER_MARKERS, *KILL_MARKERS))
 # (marker text, prefix, kind) of each marker of each row, in row order (a row's markers share
 # its prefix, so one loop over these finds the first row, as a loop over the rows would)
 _TESTS = tuple((m.decode(), kind.prefix, kind) for kind in LINE_KINDS for m in kind.markers)

@@ -116,7 +116,7 @@ class MarkerSearch:
         """The byte searched for now (b"": the marker is found with find)."""
         return self._probe
 
-    def find(self, buf: bytes, start: int, end: int) -> int:
+    def find(self, buf: bytes | bytearray, start: int, end: int) -> int:
         """``buf.find(self.marker, start, end)``."""
         marker = self.marker
         probe = self._probe
@@ -145,7 +145,7 @@ class MarkerSearch:
             at = find(probe, at + 1, last)
         return -1
 
-    def _choose(self, buf: bytes, start: int, end: int) -> bytes:
+    def _choose(self, buf: bytes | bytearray, start: int, end: int) -> bytes:
         """Take the marker's byte that is rarest in a sample of ``buf[start:end]`` if it is rare
         enough to cost less than find; return it (b"": none)."""
         stop = min(end, start + SAMPLE_BYTES)

@@ -438,13 +438,15 @@ def test_marker_search_finds_what_find_finds(
     marker: bytes, bufs: list[bytes], data: st.DataObject
 ) -> None:
     """One MarkerSearch (its byte chosen, dropped and chosen again as it goes) finds in any
-    range what ``bytes.find`` finds: the first whole marker in the range."""
+    range what ``bytes.find`` finds: the first whole marker in the range (in bytes, and in
+    the bytearray the msgpack decoder searches)."""
     search = MarkerSearch(marker)
     for buf in bufs:
         for _ in range(4):
             start = data.draw(st.integers(0, len(buf)))
             end = data.draw(st.integers(start, len(buf)))
             assert search.find(buf, start, end) == buf.find(marker, start, end)
+            assert search.find(bytearray(buf), start, end) == buf.find(marker, start, end)
 
 
 class CountingBytes(bytes):

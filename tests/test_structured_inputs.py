@@ -37,6 +37,7 @@ from oom_input.decoders import (
 )
 from oom_input.decoders.json_records import JournalJsonDecoder, JsonDecoder
 from oom_input.pipeline import Pipeline
+from oom_input.scanner import PROBE_MIN_BYTES
 from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord
 from schema_util import validate_record
 
@@ -488,3 +489,37 @@ def test_msgpack_skipping_keeps_the_records_of_every_legacy_capture(path: Path) 
     for record in expected + actual:
         del record["source_format"]
     assert expected == actual
+
+
+# noise: mostly text without the byte "Killed process " is found by (K), a few lines with it
+LONG_NOISE_TEXTS = [
+    "eth0: link is up, speed 1000 Mbps, full duplex",
+    "KASLR disabled: Kill switch set",
+    "Killed proces 1 (near miss)",
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_msgpack_reports_after_long_noise_keep_the_records_of_the_text(seed: int) -> None:
+    """Legacy captures' texts between long runs of noise items (markers searched for over long
+    ranges, by their rare byte) give the records of the text."""
+    rng = random.Random(seed)
+    texts: list[str] = []
+    for path in sorted(LEGACY.glob("*.dmesg"))[:4]:
+        texts += rng.choices(LONG_NOISE_TEXTS, (400, 1, 1), k=rng.randrange(2000, 6000))
+        texts += [
+            line.text
+            for raw in path.read_bytes().splitlines()
+            if isinstance(line := make_decoder("dmesg", DecodeOptions()).decode(raw), KernelLine)
+        ]
+    stream = b"".join(msgpack.packb({"message": text}) for text in texts)
+    plain = b"".join(text.encode() + b"\n" for text in texts)
+    expected = [r.as_dict() for r in run_lines(plain, make_decoder("plain", DecodeOptions()))]
+    decoder = make_stream_decoder("msgpack", DecodeOptions())
+    actual = [r.as_dict() for r in run_stream(stream, decoder, seed)]
+    for record in expected + actual:
+        del record["source_format"]
+    assert len(expected) >= 4
+    assert expected == actual
+    assert len(stream) > 4 * PROBE_MIN_BYTES
+    assert b"Killed process " in decoder._searches  # (searched over long ranges)

@@ -52,6 +52,7 @@ from oom_input.decoders._records import (
 )
 from oom_input.evidence import MEMINFO_MARKERS, MEMINFO_RECORD_MARKERS
 from oom_input.registry import stream_format
+from oom_input.scanner import PROBE_MIN_BYTES, MarkerSearches
 from oom_input.types import DecodeOptions, KernelLine
 
 MAX_STR = MAX_BIN = 1 << 20
@@ -108,10 +109,19 @@ _EXT_HEADERS = (0xC7, 0xC8, 0xC9)  # their body is preceded by a type byte
 _UNPACK_ERRORS = (ValueError, msgpack.UnpackException)  # FormatError, StackError, limits
 
 
-def _find(pattern: bytes | re.Pattern[bytes], buf: bytearray, start: int, end: int) -> int:
-    """Where ``pattern`` first occurs in ``buf[start:end]``, -1 nowhere."""
+def _find(
+    pattern: bytes | re.Pattern[bytes],
+    buf: bytearray,
+    start: int,
+    end: int,
+    searches: MarkerSearches,
+) -> int:
+    """Where ``pattern`` first occurs in ``buf[start:end]``, -1 nowhere (a marker searched over
+    a long range by its rarest byte where that costs less: ``searches``)."""
     if isinstance(pattern, bytes):
-        return buf.find(pattern, start, end)
+        if end - start < PROBE_MIN_BYTES:
+            return buf.find(pattern, start, end)
+        return searches[pattern].find(buf, start, end)
     found = pattern.search(buf, start, end)
     return -1 if found is None else found.start()
 
@@ -213,6 +223,7 @@ class MsgpackDecoder:
         self._patterns = OPEN_PATTERNS + INNER_PATTERNS
         self._next = [-1] * len(self._patterns)  # per pattern: its next occurrence, -1 none up
         self._upto = [0] * len(self._patterns)  # to this offset
+        self._searches = MarkerSearches()  # how each marker is searched in long ranges
         self._prev = (0, 0)  # stream offsets of the last item skipped
         # items still to decode in full after one that held a marker; the first item is read
         # in full too, so that the formats of its text are learned
@@ -364,7 +375,7 @@ class MsgpackDecoder:
             at = self._next[index]
             if at < start:  # passed, or not found up to _upto[index]
                 since = max(start, self._upto[index] - _OVERLAP) - base
-                at = _find(pattern, buf, since, max(since, limit - base))
+                at = _find(pattern, buf, since, max(since, limit - base), self._searches)
                 at = at if at < 0 else base + at
                 self._next[index] = at
                 self._upto[index] = limit if at < 0 else at
