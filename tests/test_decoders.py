@@ -766,15 +766,19 @@ class TestRegistry:
         auto.decode(b"[  1.000000] plain dmesg line")
         assert auto.extra_markers == ()
         auto.decode(b"Nov 26 18:37:34.798531 node-a kernel: hello")
+        assert auto.extra_markers == (b"-- Boot ",)  # "-- Reboot --": once a boot id is known
+        auto.decode(b"-- Boot 1a2b3c4d5e6f708192a3b4c5d6e7f809 --")
         assert auto.extra_markers == (b"-- Boot ", b"-- Reboot --")
         auto.decode(b'{"MESSAGE":"x","_TRANSPORT":"kernel"}')
         expected = (b"-- Boot ", b"-- Reboot --", b'"MESSAGE":[', b'"MESSAGE" : [')
         assert auto.extra_markers == expected
 
     def test_explicit_format_keeps_its_extra_markers(self) -> None:
-        """A named format brings its own prefilter markers."""
-        expected = JournalDecoder.extra_markers
-        assert expected == make_decoder("journal", DecodeOptions()).extra_markers
+        """A named format brings its own prefilter markers, as they grow."""
+        decoder = make_decoder("journal", DecodeOptions())
+        assert decoder.extra_markers == JournalDecoder.extra_markers == (b"-- Boot ",)
+        decoder.decode(b"-- Boot 1a2b3c4d5e6f708192a3b4c5d6e7f809 --")
+        assert decoder.extra_markers == (b"-- Boot ", b"-- Reboot --")
 
     def test_explicit_format_falls_back_to_plain(self) -> None:
         """A line the chosen format rejects is reported and kept as plain text."""

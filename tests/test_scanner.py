@@ -494,6 +494,9 @@ PROBED_NOISE_LINES = [
     b"6,111,5011,-;Killed proces 1 (near miss)",
     b"6,112,5012,-;usb 1-1: [Boot] -- Boo -- Reboot",
     b"6,113,5013,-;" + b"K" * 3000,
+    # journalctl's boot separators (other formats: plain lines)
+    b"-- Boot 0123456789abcdef0123456789abcdef --",
+    b"-- Reboot --",
 ]
 
 
@@ -538,3 +541,31 @@ def test_every_header_of_the_fixtures_holds_the_whole_header_marker() -> None:
     ]
     assert len(headers) >= 50
     assert all(any(marker in line for marker in HEADER_MARKERS) for line in headers)
+
+
+def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise() -> None:
+    """journalctl's "-- Reboot --" (before systemd 24x) ends the boot id a "-- Boot <id> --"
+    gave: the reader searches for it once a boot id is known (before, it changes nothing), and
+    the records are those of feeding every line, with long noise between."""
+    noise = [line for line in PLAIN_NOISE_LINES if not line.startswith(b" ")] * 1000
+    boot = b"-- Boot 0123456789abcdef0123456789abcdef --"
+    lines = [
+        *noise,
+        b"-- Reboot --",  # no boot id yet: nothing to end
+        *CAPTURE_RECORDS[1],
+        *noise,
+        boot,
+        *noise,
+        *CAPTURE_RECORDS[3],
+        *noise,
+        b"-- Reboot --",
+        *noise,
+        *CAPTURE_RECORDS[4],
+    ]
+    stream = b"\n".join(as_format("journal", line) for line in monotonic(lines)) + b"\n"
+    assert len(stream) > 6 * PROBE_MIN_BYTES
+    expected = every_line_records("journal", stream)
+    boot_id = "01234567-89ab-cdef-0123-456789abcdef"
+    assert [r["boot_id"] for r in expected] == [None, boot_id, None]
+    for cuts in ([], None, list(range(0, len(stream), 100_000))):
+        assert scan_as("journal", stream, cuts) == expected

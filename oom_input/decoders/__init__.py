@@ -69,7 +69,7 @@ class AutoDecoder:
         self._plain = _plain(options)
         self._last: Decoder | None = None  # decoder of the previous recognised line
         self.extra_markers: tuple[bytes, ...] = ()
-        self._seen: set[str] = set()
+        self._seen: dict[str, tuple[bytes, ...]] = {}  # the markers of each format seen
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line decoded by the first format that claims it, else as plain text."""
@@ -77,21 +77,25 @@ class AutoDecoder:
         if last is not None:
             result = last.decode(raw)
             if result is not None:
+                if last.extra_markers is not self._seen[last.name]:
+                    self._learn(last)  # (a format's markers may grow as it reads: its notes)
                 return result
         for decoder in self._decoders:
             if decoder is not last:
                 result = decoder.decode(raw)
                 if result is not None:
                     self._last = decoder
-                    if decoder.name not in self._seen:
-                        self._seen.add(decoder.name)
-                        if decoder.extra_markers:
-                            self.extra_markers = tuple(
-                                dict.fromkeys((*self.extra_markers, *decoder.extra_markers))
-                            )
+                    if decoder.extra_markers is not self._seen.get(decoder.name):
+                        self._learn(decoder)
                     return result
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
+
+    def _learn(self, decoder: Decoder) -> None:
+        """Add the extra markers of a format seen (or grown since)."""
+        self._seen[decoder.name] = decoder.extra_markers
+        if decoder.extra_markers:
+            self.extra_markers = tuple(dict.fromkeys((*self.extra_markers, *decoder.extra_markers)))
 
     def continues(self, raw: bytes) -> bool:
         """The previous line's format's ``continues`` (a format without: False)."""
@@ -125,7 +129,6 @@ class FormatDecoder:
     ) -> None:
         self._decoder = decoder_class(options)
         self.name = self._decoder.name
-        self.extra_markers = self._decoder.extra_markers
         self._plain = plain
         self._report = options.report
         self._reason = f"not a {self.name} line"
@@ -139,6 +142,11 @@ class FormatDecoder:
         self.continues: Callable[[bytes], bool] | None = getattr(self._decoder, "continues", None)
         # (the lines it rejects are plain lines, of the one source too)
         self.one_source: bool = getattr(self._decoder, "one_source", False) and plain.one_source
+
+    @property
+    def extra_markers(self) -> tuple[bytes, ...]:
+        """The format's (they may grow as it reads)."""
+        return self._decoder.extra_markers
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line in this format, else reported and taken as plain text."""

@@ -112,6 +112,11 @@ SHORT_UNIX = re.compile(rb"(?P<sec>\d{9,12})\.(?P<frac>\d{1,9})")
 BOOT_SEPARATOR = re.compile(rb"-- Boot (?P<boot_id>[0-9a-fA-F]{32}) --\Z")
 # journalctl notes: empty result, head of older versions' output, their boot change
 JOURNAL_NOTE = re.compile(rb"-- (?:No entries|Logs begin at .*|Journal begins at .*|Reboot) --\Z")
+# journalctl's boot separators, each a line of its own (it printf()s "-- Boot <id> --", older
+# versions "-- Reboot --"): a reader decodes the lines holding these; "-- Reboot --" only once a
+# boot id is known (before, the line changes nothing), which spares a pass over every byte
+BOOT_MARKERS = (b"-- Boot ",)
+BOOT_AND_REBOOT_MARKERS = (*BOOT_MARKERS, b"-- Reboot --")
 _UTC_NAMES = (b"UTC", b"GMT")
 _MAX_REMEMBERED = 4096  # sources quick_text remembers
 
@@ -146,7 +151,7 @@ class JournalDecoder:
 
     name: ClassVar[str] = "journal"
     # the scanner decodes only lines near OOM markers: without these, boot changes go unseen
-    extra_markers: ClassVar[tuple[bytes, ...]] = (b"-- Boot ", b"-- Reboot --")
+    extra_markers: tuple[bytes, ...] = BOOT_MARKERS
 
     def __init__(self, options: DecodeOptions) -> None:
         self.options = options
@@ -296,6 +301,7 @@ class JournalDecoder:
         separator = BOOT_SEPARATOR.match(line)
         if separator is not None:
             self._boot_id = dashed_uuid(separator["boot_id"])
+            self.extra_markers = BOOT_AND_REBOOT_MARKERS
             return IGNORED
         if JOURNAL_NOTE.match(line):
             if line == b"-- Reboot --":
