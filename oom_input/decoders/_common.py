@@ -370,18 +370,28 @@ def uncaptured(pattern: bytes) -> bytes:
     return re.sub(rb"\(\?P<\w+>", rb"(?:", pattern)
 
 
+def consecutive_matches(
+    line: re.Pattern[bytes], buf: bytes, pos: int, end: int
+) -> list[re.Match[bytes]]:
+    """The matches of ``line`` at ``buf[pos]`` and on, each where the last one ended, up to the
+    first line it does not match (``end``: as ``match``'s endpos), in one C loop: the
+    pattern's ``scanner`` (CPython's, what ``re.Scanner`` is made of) matches each time from
+    where its last match ended."""
+    scanner = line.scanner(buf, pos, end)  # type: ignore[attr-defined]
+    matches: list[re.Match[bytes]] = list(iter(scanner.match, None))
+    return matches
+
+
+_groups_of: Final = re.Match.groups
+
+
 def quick_run_of(
     line: re.Pattern[bytes], buf: bytes, pos: int, end: int, source: SourceKey
 ) -> QuickRun:
     """A decoder's ``quick_run`` from the pattern of one line of a run (its groups, newline
-    included): the groups of every line of the run at ``buf[pos]``, where it ends, and their
-    ``source``. One pass: each line is matched where the last one ended."""
-    match = line.match
-    found = match(buf, pos, end)
-    if found is None:
+    included, and no empty match): the groups of every line of the run at ``buf[pos]``, where
+    it ends, and their ``source``. One pass: each line is matched where the last one ended."""
+    matches = consecutive_matches(line, buf, pos, end)
+    if not matches:
         return [], pos, source
-    groups = [found.groups()]
-    while (more := match(buf, found.end(), end)) is not None:
-        groups.append(more.groups())
-        found = more
-    return groups, found.end(), source
+    return list(map(_groups_of, matches)), matches[-1].end(), source
