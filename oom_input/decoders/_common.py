@@ -8,6 +8,7 @@ Every time here is computed with integers (no float seconds), so ``123.456789`` 
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -268,6 +269,20 @@ class KnownStamps:
                 known = False
             self.known.keep(key, known)
         return known
+
+    def leading_converts(self, stamps: list[re.Match[bytes]], convert: StampConverter) -> int:
+        """How many of ``stamps`` (matches of a pattern with ``convert``'s stamp groups), from
+        the first, ``converts`` says convert: BSD_STAMPs' known answers looked up per distinct
+        second at once (a run's lines share a few), else each line's."""
+        if convert is bsd_times and all(map(self.known.get, set(map(_second_of, stamps)))):
+            return len(stamps)
+        for at, stamp in enumerate(stamps):
+            if not self.converts(stamp, convert):
+                return at
+        return len(stamps)
+
+
+_second_of: Final = operator.itemgetter("second")
 
 
 @functools.lru_cache(maxsize=256)  # (a pattern per line shape and host: bounded)
