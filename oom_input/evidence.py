@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import operator
 import re
 from array import array
@@ -48,17 +49,17 @@ _TASK_HEADER_TEXT: Final = TASK_HEADER_MARKER.decode()
 TASK_ROW_PREFIX = "["
 # the same rows in bytes for readers that take a run of them at once (``BlockReader.shape``,
 # one per layout: ``_row_shape``): spaces, ASCII digits and a comm of printable ASCII without a
-# backslash (text no decoder escapes or takes for its own framing); numbers short enough that
-# int() reads them as they are, and those of the victim index short enough to need no range
-# check (pid, uid, rss: < 10^18) and no clamp (oom_score_adj: |adj| < 10^4); groups: the pid,
-# the columns read (these, in the kernel's column order), the name. Other rows take the
+# backslash (text no decoder escapes or takes for its own framing); the numbers read short
+# enough that orjson reads them as int() does (|n| < 10^18: 64 bits) and that the victim index
+# needs no range check (pid, uid, rss) and no clamp (oom_score_adj: |adj| < 10^4); groups: the
+# pid, the columns read (these, in the kernel's column order), the name. Other rows take the
 # per-line path.
 TASK_ROW_PID_SHAPE: Final = rb"\[ *([0-9]{1,18})\]"
 TASK_ROW_COLUMN_SHAPES: Final = {
     "uid": rb" +(-?[0-9]{1,18})",
-    "tgid": rb" +(-?[0-9]{1,20})",
+    "tgid": rb" +(-?[0-9]{1,18})",
     "rss": rb" +(-?[0-9]{1,18})",
-    "swapents": rb" +(-?[0-9]{1,20})",
+    "swapents": rb" +(-?[0-9]{1,18})",
     "oom_score_adj": rb" +(-?[0-9]{1,4})",
 }
 TASK_ROW_OTHER_COLUMN_SHAPE: Final = rb" +-?[0-9]{1,20}"
@@ -248,7 +249,6 @@ class _Layout:
     rss: int
     swap: int
     adj: int
-    standard: bool  # the groups are pid, then _READ_COLUMNS in their order, then name
 
 
 @functools.lru_cache(maxsize=64)
@@ -268,14 +268,13 @@ def _layout(header: str) -> _Layout | None:
         rss=group.get("rss", 0),
         swap=group.get("swapents", 0),
         adj=group.get("oom_score_adj", 0),
-        standard=tuple(read) == _READ_COLUMNS,
     )
 
 
 # a kept row: RSS (pages), -sequence number (ties: the earlier row is the larger), then the
-# row's (pid, tgid, uid, swap, oom_score_adj, name) with layout None, or its groups as a run
-# gives them with their layout (read only if the row stays among the largest)
-_Kept = tuple[int, int, tuple[Any, ...], _Layout | None]
+# row's (pid, tgid, uid, swap, oom_score_adj, name)
+_Row = tuple[int, int, int, int | None, int | None, str]
+_Kept = tuple[int, int, _Row]
 
 
 class TopTasks:
@@ -314,12 +313,15 @@ class TopTasks:
         self._seq += 1
         heap = self._heap
         if len(heap) < self._n:
-            heapq.heappush(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name), None))
+            heapq.heappush(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name)))
         elif heap and rss > heap[0][0]:
-            heapq.heapreplace(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name), None))
+            heapq.heapreplace(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name)))
 
-    def offer_run(self, rss: list[int], rows: list[tuple[bytes, ...]], layout: _Layout) -> None:
-        """Consecutive rows of a run (their groups, RSS read): ``offer`` of each."""
+    def offer_run(
+        self, rss: list[int], numbers: list[list[int]], names: tuple[bytes, ...], layout: _Layout
+    ) -> None:
+        """Consecutive rows of a run, their columns read (``_column_ints``: the pid, then the
+        layout's columns read; the names as the shape's groups): ``offer`` of each."""
         n, heap, seq = self._n, self._heap, self._seq
         count = len(rss)
         # only the run's own N largest can be kept (a stable sort: ties keep the earlier row),
@@ -329,44 +331,54 @@ class TopTasks:
             if count <= n
             else sorted(sorted(range(count), key=rss.__getitem__, reverse=True)[:n])
         )
+        pids = numbers[0]
+        tgids = numbers[layout.tgid] if layout.tgid else pids
+        uids = numbers[layout.uid] if layout.uid else None
+        swaps = numbers[layout.swap] if layout.swap else None
+        adjs = numbers[layout.adj] if layout.adj else None
         for i in picks:
             size = rss[i]
             seq += 1
-            if len(heap) < n:
-                heapq.heappush(heap, (size, -seq, rows[i], layout))
-            elif size > heap[0][0]:
-                heapq.heapreplace(heap, (size, -seq, rows[i], layout))
+            if len(heap) < n or size > heap[0][0]:
+                row = (
+                    pids[i],
+                    tgids[i],
+                    -1 if uids is None else uids[i],
+                    None if swaps is None else swaps[i],
+                    None if adjs is None else adjs[i],
+                    (names[i] or b"").decode(),  # None: no name (a decoder's match.groups())
+                )
+                if len(heap) < n:
+                    heapq.heappush(heap, (size, -seq, row))
+                else:
+                    heapq.heapreplace(heap, (size, -seq, row))
         self._seq = seq
 
     def largest(self, page_kb: int) -> list[dict[str, Any]]:
         """The kept rows, largest first, sizes in kB."""
-        out = []
-        for rss, _, row, layout in sorted(self._heap, reverse=True):
-            if layout is None:
-                pid, tgid, uid, swap, adj, name = row
-            elif layout.standard:  # a run's groups: numbers of at most 20 digits, ASCII
-                pid, uid, tgid, _, swap, adj, name = row
-                pid, uid, tgid, swap, adj = int(pid), int(uid), int(tgid), int(swap), int(adj)
-                name = (name or b"").decode()  # None: no name (a decoder's match.groups())
-            else:
-                pid = int(row[0])
-                tgid = int(row[layout.tgid]) if layout.tgid else pid
-                uid = int(row[layout.uid]) if layout.uid else -1
-                swap = int(row[layout.swap]) if layout.swap else None
-                adj = int(row[layout.adj]) if layout.adj else None
-                name = (row[-1] or b"").decode()
-            out.append(
-                {
-                    "pid": pid,
-                    "tgid": tgid,
-                    "uid": uid,
-                    "name": name,
-                    "rss_kb": rss * page_kb,
-                    "swap_kb": None if swap is None else swap * page_kb,
-                    "oom_score_adj": adj,
-                }
-            )
-        return out
+        return [
+            {
+                "pid": pid,
+                "tgid": tgid,
+                "uid": uid,
+                "name": name,
+                "rss_kb": rss * page_kb,
+                "swap_kb": None if swap is None else swap * page_kb,
+                "oom_score_adj": adj,
+            }
+            for rss, _, (pid, tgid, uid, swap, adj, name) in sorted(self._heap, reverse=True)
+        ]
+
+
+def _column_ints(columns: list[tuple[bytes, ...]], count: int) -> list[list[int]]:
+    """Columns of ``count`` numbers each, as a run's groups give them (digits within +-10^18,
+    which orjson reads as int() does), as ints: read by orjson in one C pass, or by int() when
+    one has a leading zero (which JSON refuses)."""
+    try:
+        flat = orjson.loads(b"[" + b",".join(itertools.chain.from_iterable(columns)) + b"]")
+    except orjson.JSONDecodeError:
+        flat = list(map(int, itertools.chain.from_iterable(columns)))
+    return [flat[at : at + count] for at in range(0, len(flat), count)]
 
 
 class ReportEvidence:
@@ -552,22 +564,23 @@ class ReportEvidence:
         if not count:
             return
         columns = list(zip(*rows, strict=True))
-        rss = list(map(int, columns[layout.rss])) if layout.rss else [0] * count
+        numbers = _column_ints(columns[:-1], count)  # the pid, then the columns read
+        rss = numbers[layout.rss] if layout.rss else [0] * count
         self._rows += count
         self._rss_pages += sum(rss)
         if self._top.enabled:
-            self._top.offer_run(rss, rows, layout)
+            self._top.offer_run(rss, numbers, columns[-1], layout)
         pids, sizes, uids, adjs = self._index
         room = MAX_INDEXED_ROWS - len(pids)
         if room <= 0:
             return
         if count > room:
-            columns = [column[:room] for column in columns]
+            numbers = [column[:room] for column in numbers]
             rss, count = rss[:room], room
-        pids.extend(map(int, columns[0]))
+        pids.extend(numbers[0])
         sizes.extend(rss)
-        uids.extend(map(int, columns[layout.uid]) if layout.uid else [-1] * count)
-        adjs.extend(map(int, columns[layout.adj]) if layout.adj else [0] * count)
+        uids.extend(numbers[layout.uid] if layout.uid else [-1] * count)
+        adjs.extend(numbers[layout.adj] if layout.adj else [0] * count)
 
     # --- memory cgroup -----------------------------------------------------------------------
     def on_memcg_usage(self, text: str) -> bool:
