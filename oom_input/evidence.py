@@ -601,15 +601,14 @@ class ReportEvidence:
         return False
 
     def on_memcg_stats_header(self, text: str) -> bool:
-        m = MEMCG_STATS_RE.match(text)
-        if m is None:
+        inline = stats_header_inline(text)
+        if inline is None:
             return False
         if self._stats is not None:
             # 3.x-4.19 print one line per cgroup of the OOM subtree: the first one hit the limit
             self._stats_done = True
             return True
         self._stats = {}
-        inline = m.group("inline")
         if inline:
             self._inline_stats(inline)
         self._open_block(_STATS, self.on_memcg_stat, STAT_LINE_SHAPE, self.on_memcg_stat_run)
@@ -781,6 +780,23 @@ def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
         return (TASK_HEADER_MARKER, MEMINFO_HEADER.encode())
     markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
     return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
+
+
+def stats_header_inline(text: str) -> str | None:
+    """MEMCG_STATS_RE's ``inline`` group of a stats header, None for another line. The 5.0+
+    header, whose only colon ends it, without the regex (its lazy path costs a step a byte)."""
+    if (
+        text.endswith(":")
+        and text.count(":") == 1
+        and "\n" not in text
+        and text.startswith(_STATS_HEADER_START)
+    ):
+        return ""
+    m = MEMCG_STATS_RE.match(text)
+    return None if m is None else m.group("inline")
+
+
+_STATS_HEADER_START: Final = MEMCG_STATS_PREFIX + " "
 
 
 def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:

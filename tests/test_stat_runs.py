@@ -17,7 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oom_input import evidence as evidence_module
-from oom_input.evidence import STAT_LINE_SHAPE, ReportEvidence
+from oom_input.evidence import (
+    MEMCG_STATS_RE,
+    STAT_LINE_SHAPE,
+    ReportEvidence,
+    stats_header_inline,
+)
 
 SHAPE = re.compile(STAT_LINE_SHAPE)
 KEYS = ["anon", "file", "kernel_stack", "pgfault", "thp_fault_alloc", "x1"]
@@ -123,3 +128,20 @@ def test_runs_take_the_plain_lines_and_leave_the_odd_ones() -> None:
     }
     assert expected is not None and list(found.items()) == list(expected.items())
     assert held == 6
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["Memory cgroup stats for", " ", "/", "a", ":", "\n", " cache:4KB", "rss:8", "x"]
+        ),
+        max_size=8,
+    )
+)
+def test_the_stats_header_without_the_regex_reads_as_the_regex(pieces: list[str]) -> None:
+    """stats_header_inline (a 5.0+ header by its colon, others by MEMCG_STATS_RE) gives the
+    regex's inline group, or None where it does not match."""
+    for text in ("".join(pieces), "Memory cgroup stats for " + "".join(pieces)):
+        m = MEMCG_STATS_RE.match(text)
+        assert stats_header_inline(text) == (None if m is None else m.group("inline"))
