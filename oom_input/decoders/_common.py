@@ -270,16 +270,24 @@ class KnownStamps:
             self.known.keep(key, known)
         return known
 
-    def leading_converts(self, stamps: list[re.Match[bytes]], convert: StampConverter) -> int:
-        """How many of ``stamps`` (matches of a pattern with ``convert``'s stamp groups), from
-        the first, ``converts`` says convert: BSD_STAMPs' known answers looked up per distinct
-        second at once (a run's lines share a few), else each line's."""
-        if convert is bsd_times and all(map(self.known.get, set(map(_second_of, stamps)))):
-            return len(stamps)
-        for at, stamp in enumerate(stamps):
-            if not self.converts(stamp, convert):
+    def leading_converts(
+        self,
+        lines: list[re.Match[bytes]],
+        convert: StampConverter,
+        stamp: re.Pattern[bytes] | None = None,
+    ) -> int:
+        """How many of ``lines`` (matches at the start of lines with a stamp of ``convert``),
+        from the first, have a stamp ``converts`` says converts: BSD_STAMPs' known answers
+        looked up by their "second" group, per distinct second at once (a run's lines share a
+        few); else each line's, from its own stamp groups or, when ``stamp`` is given (the
+        lines' pattern captures only "second"), from ``stamp`` matched again at its start."""
+        if convert is bsd_times and all(map(self.known.get, set(map(_second_of, lines)))):
+            return len(lines)
+        for at, line in enumerate(lines):
+            found = line if stamp is None else stamp.match(line.string, line.start())
+            if found is None or not self.converts(found, convert):
                 return at
-        return len(stamps)
+        return len(lines)
 
 
 _second_of: Final = operator.itemgetter("second")
