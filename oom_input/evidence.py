@@ -22,7 +22,7 @@ import re
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 
@@ -192,21 +192,27 @@ LINE_KINDS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BlockReader:
-    """How an open block takes its lines. ``line(text)``: True when the line is one of the
-    block's, used up (what ``ReportEvidence.feed`` does with it); False: the block ended there
-    and ``feed`` must see the line next (nothing else changed). ``shape``: when set, a bytes
-    pattern of lines the block uses up, and ``run`` takes the groups of consecutive such lines
-    at once, as ``line`` would one by one. A shape (STAT_LINE_SHAPE, a layout's task row)
-    matches printable ASCII without a backslash only (nothing a decoder escapes), and never text
-    a decoder reads as framing: no "[  1.5]" stamp or "[T1]" caller id at its start, no "<host>
-    kernel:" (its second word, if any, is a number followed by a space, or has no colon). So
-    decoders may frame a shape with their line prefixes without other checks."""
+class BlockReader(Protocol):
+    """How an open block takes its lines (``ReportEvidence.block_reader``). ``line(text)``:
+    True when the line is one of the block's, used up (what ``ReportEvidence.feed`` does with
+    it); False: the block ended there and ``feed`` must see the line next (nothing else
+    changed). ``shape``: when set, a bytes pattern of lines the block uses up, and ``run``
+    takes the groups of consecutive such lines at once, as ``line`` would one by one. A shape
+    (STAT_LINE_SHAPE, a layout's task row) matches printable ASCII without a backslash only
+    (nothing a decoder escapes), and never text a decoder reads as framing: no "[  1.5]" stamp
+    or "[T1]" caller id at its start, no "<host> kernel:" (its second word, if any, is a number
+    followed by a space, or has no colon). So decoders may frame a shape with their line
+    prefixes without other checks."""
 
-    line: Callable[[str], bool]
-    shape: bytes | None = None
-    run: Callable[[list[Any]], None] | None = None  # the groups of each line
+    shape: bytes | None
+    run: Callable[[list[Any]], None] | None  # the groups of each line
+
+    def line(self, text: str) -> bool: ...
+
+
+def _refuse(text: str) -> bool:
+    """No block's line (the reader of no block)."""
+    return False
 
 
 _first: Final = operator.itemgetter(0)
@@ -390,9 +396,9 @@ class ReportEvidence:
         "_block",
         "_index",
         "_layout",
+        "_line",
         "_meminfo",
         "_ram_pages",
-        "_reader",
         "_rows",
         "_rss_pages",
         "_stats",
@@ -401,6 +407,8 @@ class ReportEvidence:
         "_swap_total_kb",
         "_top",
         "kmem_usage_kb",
+        "run",
+        "shape",
         "swap_limit_kb",
         "swap_usage_kb",
     )
@@ -411,7 +419,9 @@ class ReportEvidence:
         self._layout: _Layout | None = None
         self._rows = 0
         # the open block's reader (task rows, stats, memcg counters): see _open_block
-        self._reader: BlockReader | None = None
+        self._line: Callable[[str], bool] = _refuse
+        self.shape: bytes | None = None
+        self.run: Callable[[list[Any]], None] | None = None
         self._rss_pages = 0
         # pid, rss, uid, oom_score_adj (clamped to 16 bits) of each row indexed
         self._index = (array("q"), array("q"), array("q"), array("q"))
@@ -450,12 +460,11 @@ class ReportEvidence:
         assembler need not look at it)."""
         block = self._block
         if block:
-            reader = self._reader
-            if reader is not None and reader.line(text):
+            if self._line(text):
                 return True
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
-            self._block, self._reader = _NO_BLOCK, None
+            self._close_block()
         meminfo = self._meminfo
         if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
             # every counter read: only the kinds still wanted, by their markers (_wanted)
@@ -480,10 +489,20 @@ class ReportEvidence:
 
     def block_reader(self) -> BlockReader | None:
         """The reader of the open block of task rows, stats or memcg counters, or None (no block,
-        or the swap/RAM block, whose last line is read without being used up). It stays the
-        reader while it uses lines up; the first line it does not use ends the block (``feed``
-        then reads that line as the first after the block)."""
-        return self._reader
+        or the swap/RAM block, whose last line is read without being used up): this evidence
+        itself, its ``line``, ``shape`` and ``run`` the block's (no reader object is made per
+        block). It stays the reader while it uses lines up; the first line it does not use ends
+        the block (``feed`` then reads that line as the first after the block)."""
+        return None if self._line is _refuse else self
+
+    def line(self, text: str) -> bool:
+        """The open block's line reader (``BlockReader.line``): True when ``text`` is one of
+        its lines, used up; False: the block ended there (``feed`` would try the line
+        again)."""
+        if self._line(text):
+            return True
+        self._close_block()
+        return False
 
     def _open_block(
         self,
@@ -493,15 +512,10 @@ class ReportEvidence:
         run: Callable[[list[Any]], None] | None = None,
     ) -> None:
         """Open a block of lines without markers; ``line``, ``shape``, ``run``: its reader's."""
+        self._block, self._line, self.shape, self.run = block, line, shape, run
 
-        def block_line(text: str) -> bool:
-            if line(text):
-                return True
-            self._block, self._reader = _NO_BLOCK, None  # (feed would try the line again)
-            return False
-
-        self._block = block
-        self._reader = BlockReader(block_line, shape, run)
+    def _close_block(self) -> None:
+        self._block, self._line, self.shape, self.run = _NO_BLOCK, _refuse, None, None
 
     # --- task table --------------------------------------------------------------------------
     def on_task_header(self, text: str) -> bool:
@@ -700,7 +714,8 @@ class ReportEvidence:
         if m is None:
             return False
         self._swap_free_kb = parse_int(m.group("kb"))
-        self._block, self._reader = _SWAP_RAM, None  # (its last line is not used up)
+        self._close_block()
+        self._block = _SWAP_RAM  # (its last line is not used up: no reader)
         return True
 
     def on_swap_ram(self, text: str) -> bool:
