@@ -591,10 +591,10 @@ class ReportEvidence:
         if count > room:
             numbers = [column[:room] for column in numbers]
             rss, count = rss[:room], room
-        pids.extend(numbers[0])
-        sizes.extend(rss)
-        uids.extend(numbers[layout.uid] if layout.uid else [-1] * count)
-        adjs.extend(numbers[layout.adj] if layout.adj else [0] * count)
+        pids.fromlist(numbers[0])  # (fromlist: half the work of extend)
+        sizes.fromlist(rss)
+        uids.fromlist(numbers[layout.uid] if layout.uid else [-1] * count)
+        adjs.fromlist(numbers[layout.adj] if layout.adj else [0] * count)
 
     # --- memory cgroup -----------------------------------------------------------------------
     def on_memcg_usage(self, text: str) -> bool:
@@ -953,4 +953,5 @@ __all__ = [
     "human_kb",
     "page_size_kb",
     "reason",
+    "stats_header_inline",
 ]
