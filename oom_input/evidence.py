@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import operator
 import re
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
+
+import orjson
 
 from oom_input.numbers import INT_SAFE_CHARS, MAX_NUMBER, parse_int
 from oom_input.types import OomRecord
@@ -46,17 +49,17 @@ _TASK_HEADER_TEXT: Final = TASK_HEADER_MARKER.decode()
 TASK_ROW_PREFIX = "["
 # the same rows in bytes for readers that take a run of them at once (``BlockReader.shape``,
 # one per layout: ``_row_shape``): spaces, ASCII digits and a comm of printable ASCII without a
-# backslash (text no decoder escapes or takes for its own framing); numbers short enough that
-# int() reads them as they are, and those of the victim index short enough to need no range
-# check (pid, uid, rss: < 10^18) and no clamp (oom_score_adj: |adj| < 10^4); groups: the pid,
-# the columns read (these, in the kernel's column order), the name. Other rows take the
+# backslash (text no decoder escapes or takes for its own framing); the numbers read short
+# enough that orjson reads them as int() does (|n| < 10^18: 64 bits) and that the victim index
+# needs no range check (pid, uid, rss) and no clamp (oom_score_adj: |adj| < 10^4); groups: the
+# pid, the columns read (these, in the kernel's column order), the name. Other rows take the
 # per-line path.
 TASK_ROW_PID_SHAPE: Final = rb"\[ *([0-9]{1,18})\]"
 TASK_ROW_COLUMN_SHAPES: Final = {
     "uid": rb" +(-?[0-9]{1,18})",
-    "tgid": rb" +(-?[0-9]{1,20})",
+    "tgid": rb" +(-?[0-9]{1,18})",
     "rss": rb" +(-?[0-9]{1,18})",
-    "swapents": rb" +(-?[0-9]{1,20})",
+    "swapents": rb" +(-?[0-9]{1,18})",
     "oom_score_adj": rb" +(-?[0-9]{1,4})",
 }
 TASK_ROW_OTHER_COLUMN_SHAPE: Final = rb" +-?[0-9]{1,20}"
@@ -84,9 +87,10 @@ INLINE_STAT_RE = re.compile(r"(?:^|\s)(?P<key>\w+):(?P<value>\d+)(?P<kb>KB)?(?=\
 INLINE_STATS_PART_RE = re.compile(r"(?:\s*\w+:\d+(?:KB)?)+\s*")
 # 5.0+ memory.stat lines: "anon 2133430272" (sizes in bytes, event counters as counted)
 STAT_LINE_RE = re.compile(r"^(?P<key>[a-z][a-z0-9_]*) (?P<value>-?\d+)$")
-# the same lines in bytes, ASCII only and the value's digits capped (int() refuses > 4300), for
-# readers that take a run of them at once (``BlockReader.shape``): groups key, value
-STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]*) (-?[0-9]{1,20})"
+# the same lines in bytes, ASCII only and the value's digits capped so that orjson reads them as
+# int() does (to 64 bits: below 10^19, above -10^18), for readers that take a run of them at
+# once (``BlockReader.shape``): one group, the line
+STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]* (?:[0-9]{1,19}|-[0-9]{1,18}))"
 # show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" then the counters in
 # pages, one printk with embedded newlines (2.6.32 stamps each of its lines):
 #   active_anon:1460431 inactive_anon:529170 isolated_anon:0
@@ -188,22 +192,30 @@ LINE_KINDS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BlockReader:
-    """How an open block takes its lines. ``line(text)``: True when the line is one of the
-    block's, used up (what ``ReportEvidence.feed`` does with it); False: the block ended there
-    and ``feed`` must see the line next (nothing else changed). ``shape``: when set, a bytes
-    pattern of lines the block uses up, and ``run`` takes the groups of consecutive such lines
-    at once, as ``line`` would one by one. A shape (STAT_LINE_SHAPE, a layout's task row)
-    matches printable ASCII without a backslash only (nothing a decoder escapes), and never text
-    a decoder reads as framing: no "[  1.5]" stamp or "[T1]" caller id at its start, no "<host>
-    kernel:" (its second word, if any, is a number followed by a space, or has no colon). So
-    decoders may frame a shape with their line prefixes without other checks."""
+class BlockReader(Protocol):
+    """How an open block takes its lines (``ReportEvidence.block_reader``). ``line(text)``:
+    True when the line is one of the block's, used up (what ``ReportEvidence.feed`` does with
+    it); False: the block ended there and ``feed`` must see the line next (nothing else
+    changed). ``shape``: when set, a bytes pattern of lines the block uses up, and ``run``
+    takes the groups of consecutive such lines at once, as ``line`` would one by one. A shape
+    (STAT_LINE_SHAPE, a layout's task row) matches printable ASCII without a backslash only
+    (nothing a decoder escapes), and never text a decoder reads as framing: no "[  1.5]" stamp
+    or "[T1]" caller id at its start, no "<host> kernel:" (its second word, if any, is a number
+    followed by a space, or has no colon). So decoders may frame a shape with their line
+    prefixes without other checks."""
 
-    line: Callable[[str], bool]
-    shape: bytes | None = None
-    run: Callable[[list[Any]], None] | None = None  # the groups of each line
+    shape: bytes | None
+    run: Callable[[list[Any]], None] | None  # the groups of each line
 
+    def line(self, text: str) -> bool: ...
+
+
+def _refuse(text: str) -> bool:
+    """No block's line (the reader of no block)."""
+    return False
+
+
+_first: Final = operator.itemgetter(0)
 
 # block states
 _NO_BLOCK, _ROWS, _COUNTERS, _STATS, _SWAP_RAM = 0, 1, 2, 3, 4
@@ -243,7 +255,6 @@ class _Layout:
     rss: int
     swap: int
     adj: int
-    standard: bool  # the groups are pid, then _READ_COLUMNS in their order, then name
 
 
 @functools.lru_cache(maxsize=64)
@@ -263,14 +274,13 @@ def _layout(header: str) -> _Layout | None:
         rss=group.get("rss", 0),
         swap=group.get("swapents", 0),
         adj=group.get("oom_score_adj", 0),
-        standard=tuple(read) == _READ_COLUMNS,
     )
 
 
 # a kept row: RSS (pages), -sequence number (ties: the earlier row is the larger), then the
-# row's (pid, tgid, uid, swap, oom_score_adj, name) with layout None, or its groups as a run
-# gives them with their layout (read only if the row stays among the largest)
-_Kept = tuple[int, int, tuple[Any, ...], _Layout | None]
+# row's (pid, tgid, uid, swap, oom_score_adj, name)
+_Row = tuple[int, int, int, int | None, int | None, str]
+_Kept = tuple[int, int, _Row]
 
 
 class TopTasks:
@@ -309,12 +319,15 @@ class TopTasks:
         self._seq += 1
         heap = self._heap
         if len(heap) < self._n:
-            heapq.heappush(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name), None))
+            heapq.heappush(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name)))
         elif heap and rss > heap[0][0]:
-            heapq.heapreplace(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name), None))
+            heapq.heapreplace(heap, (rss, -self._seq, (pid, tgid, uid, swap, adj, name)))
 
-    def offer_run(self, rss: list[int], rows: list[tuple[bytes, ...]], layout: _Layout) -> None:
-        """Consecutive rows of a run (their groups, RSS read): ``offer`` of each."""
+    def offer_run(
+        self, rss: list[int], numbers: list[list[int]], names: tuple[bytes, ...], layout: _Layout
+    ) -> None:
+        """Consecutive rows of a run, their columns read (``_column_ints``: the pid, then the
+        layout's columns read; the names as the shape's groups): ``offer`` of each."""
         n, heap, seq = self._n, self._heap, self._seq
         count = len(rss)
         # only the run's own N largest can be kept (a stable sort: ties keep the earlier row),
@@ -324,44 +337,54 @@ class TopTasks:
             if count <= n
             else sorted(sorted(range(count), key=rss.__getitem__, reverse=True)[:n])
         )
+        pids = numbers[0]
+        tgids = numbers[layout.tgid] if layout.tgid else pids
+        uids = numbers[layout.uid] if layout.uid else None
+        swaps = numbers[layout.swap] if layout.swap else None
+        adjs = numbers[layout.adj] if layout.adj else None
         for i in picks:
             size = rss[i]
             seq += 1
-            if len(heap) < n:
-                heapq.heappush(heap, (size, -seq, rows[i], layout))
-            elif size > heap[0][0]:
-                heapq.heapreplace(heap, (size, -seq, rows[i], layout))
+            if len(heap) < n or size > heap[0][0]:
+                row = (
+                    pids[i],
+                    tgids[i],
+                    -1 if uids is None else uids[i],
+                    None if swaps is None else swaps[i],
+                    None if adjs is None else adjs[i],
+                    (names[i] or b"").decode(),  # None: no name (a decoder's match.groups())
+                )
+                if len(heap) < n:
+                    heapq.heappush(heap, (size, -seq, row))
+                else:
+                    heapq.heapreplace(heap, (size, -seq, row))
         self._seq = seq
 
     def largest(self, page_kb: int) -> list[dict[str, Any]]:
         """The kept rows, largest first, sizes in kB."""
-        out = []
-        for rss, _, row, layout in sorted(self._heap, reverse=True):
-            if layout is None:
-                pid, tgid, uid, swap, adj, name = row
-            elif layout.standard:  # a run's groups: numbers of at most 20 digits, ASCII
-                pid, uid, tgid, _, swap, adj, name = row
-                pid, uid, tgid, swap, adj = int(pid), int(uid), int(tgid), int(swap), int(adj)
-                name = (name or b"").decode()  # None: no name (a decoder's match.groups())
-            else:
-                pid = int(row[0])
-                tgid = int(row[layout.tgid]) if layout.tgid else pid
-                uid = int(row[layout.uid]) if layout.uid else -1
-                swap = int(row[layout.swap]) if layout.swap else None
-                adj = int(row[layout.adj]) if layout.adj else None
-                name = (row[-1] or b"").decode()
-            out.append(
-                {
-                    "pid": pid,
-                    "tgid": tgid,
-                    "uid": uid,
-                    "name": name,
-                    "rss_kb": rss * page_kb,
-                    "swap_kb": None if swap is None else swap * page_kb,
-                    "oom_score_adj": adj,
-                }
-            )
-        return out
+        return [
+            {
+                "pid": pid,
+                "tgid": tgid,
+                "uid": uid,
+                "name": name,
+                "rss_kb": rss * page_kb,
+                "swap_kb": None if swap is None else swap * page_kb,
+                "oom_score_adj": adj,
+            }
+            for rss, _, (pid, tgid, uid, swap, adj, name) in sorted(self._heap, reverse=True)
+        ]
+
+
+def _column_ints(columns: list[tuple[bytes, ...]], count: int) -> list[list[int]]:
+    """Columns of ``count`` numbers each, as a run's groups give them (digits within +-10^18,
+    which orjson reads as int() does), as ints: read by orjson in one C pass, or by int() when
+    one has a leading zero (which JSON refuses)."""
+    try:
+        flat = orjson.loads(b"[" + b",".join(itertools.chain.from_iterable(columns)) + b"]")
+    except orjson.JSONDecodeError:
+        flat = list(map(int, itertools.chain.from_iterable(columns)))
+    return [flat[at : at + count] for at in range(0, len(flat), count)]
 
 
 class ReportEvidence:
@@ -373,9 +396,9 @@ class ReportEvidence:
         "_block",
         "_index",
         "_layout",
+        "_line",
         "_meminfo",
         "_ram_pages",
-        "_reader",
         "_rows",
         "_rss_pages",
         "_stats",
@@ -384,6 +407,8 @@ class ReportEvidence:
         "_swap_total_kb",
         "_top",
         "kmem_usage_kb",
+        "run",
+        "shape",
         "swap_limit_kb",
         "swap_usage_kb",
     )
@@ -394,7 +419,9 @@ class ReportEvidence:
         self._layout: _Layout | None = None
         self._rows = 0
         # the open block's reader (task rows, stats, memcg counters): see _open_block
-        self._reader: BlockReader | None = None
+        self._line: Callable[[str], bool] = _refuse
+        self.shape: bytes | None = None
+        self.run: Callable[[list[Any]], None] | None = None
         self._rss_pages = 0
         # pid, rss, uid, oom_score_adj (clamped to 16 bits) of each row indexed
         self._index = (array("q"), array("q"), array("q"), array("q"))
@@ -433,12 +460,11 @@ class ReportEvidence:
         assembler need not look at it)."""
         block = self._block
         if block:
-            reader = self._reader
-            if reader is not None and reader.line(text):
+            if self._line(text):
                 return True
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
-            self._block, self._reader = _NO_BLOCK, None
+            self._close_block()
         meminfo = self._meminfo
         if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
             # every counter read: only the kinds still wanted, by their markers (_wanted)
@@ -463,10 +489,20 @@ class ReportEvidence:
 
     def block_reader(self) -> BlockReader | None:
         """The reader of the open block of task rows, stats or memcg counters, or None (no block,
-        or the swap/RAM block, whose last line is read without being used up). It stays the
-        reader while it uses lines up; the first line it does not use ends the block (``feed``
-        then reads that line as the first after the block)."""
-        return self._reader
+        or the swap/RAM block, whose last line is read without being used up): this evidence
+        itself, its ``line``, ``shape`` and ``run`` the block's (no reader object is made per
+        block). It stays the reader while it uses lines up; the first line it does not use ends
+        the block (``feed`` then reads that line as the first after the block)."""
+        return None if self._line is _refuse else self
+
+    def line(self, text: str) -> bool:
+        """The open block's line reader (``BlockReader.line``): True when ``text`` is one of
+        its lines, used up; False: the block ended there (``feed`` would try the line
+        again)."""
+        if self._line(text):
+            return True
+        self._close_block()
+        return False
 
     def _open_block(
         self,
@@ -476,15 +512,10 @@ class ReportEvidence:
         run: Callable[[list[Any]], None] | None = None,
     ) -> None:
         """Open a block of lines without markers; ``line``, ``shape``, ``run``: its reader's."""
+        self._block, self._line, self.shape, self.run = block, line, shape, run
 
-        def block_line(text: str) -> bool:
-            if line(text):
-                return True
-            self._block, self._reader = _NO_BLOCK, None  # (feed would try the line again)
-            return False
-
-        self._block = block
-        self._reader = BlockReader(block_line, shape, run)
+    def _close_block(self) -> None:
+        self._block, self._line, self.shape, self.run = _NO_BLOCK, _refuse, None, None
 
     # --- task table --------------------------------------------------------------------------
     def on_task_header(self, text: str) -> bool:
@@ -547,22 +578,23 @@ class ReportEvidence:
         if not count:
             return
         columns = list(zip(*rows, strict=True))
-        rss = list(map(int, columns[layout.rss])) if layout.rss else [0] * count
+        numbers = _column_ints(columns[:-1], count)  # the pid, then the columns read
+        rss = numbers[layout.rss] if layout.rss else [0] * count
         self._rows += count
         self._rss_pages += sum(rss)
         if self._top.enabled:
-            self._top.offer_run(rss, rows, layout)
+            self._top.offer_run(rss, numbers, columns[-1], layout)
         pids, sizes, uids, adjs = self._index
         room = MAX_INDEXED_ROWS - len(pids)
         if room <= 0:
             return
         if count > room:
-            columns = [column[:room] for column in columns]
+            numbers = [column[:room] for column in numbers]
             rss, count = rss[:room], room
-        pids.extend(map(int, columns[0]))
-        sizes.extend(rss)
-        uids.extend(map(int, columns[layout.uid]) if layout.uid else [-1] * count)
-        adjs.extend(map(int, columns[layout.adj]) if layout.adj else [0] * count)
+        pids.fromlist(numbers[0])  # (fromlist: half the work of extend)
+        sizes.fromlist(rss)
+        uids.fromlist(numbers[layout.uid] if layout.uid else [-1] * count)
+        adjs.fromlist(numbers[layout.adj] if layout.adj else [0] * count)
 
     # --- memory cgroup -----------------------------------------------------------------------
     def on_memcg_usage(self, text: str) -> bool:
@@ -583,15 +615,14 @@ class ReportEvidence:
         return False
 
     def on_memcg_stats_header(self, text: str) -> bool:
-        m = MEMCG_STATS_RE.match(text)
-        if m is None:
+        inline = stats_header_inline(text)
+        if inline is None:
             return False
         if self._stats is not None:
             # 3.x-4.19 print one line per cgroup of the OOM subtree: the first one hit the limit
             self._stats_done = True
             return True
         self._stats = {}
-        inline = m.group("inline")
         if inline:
             self._inline_stats(inline)
         self._open_block(_STATS, self.on_memcg_stat, STAT_LINE_SHAPE, self.on_memcg_stat_run)
@@ -626,18 +657,28 @@ class ReportEvidence:
                 return matched
         return matched
 
-    def on_memcg_stat_run(self, pairs: list[tuple[bytes, bytes]]) -> None:
-        """Consecutive stats lines of STAT_LINE_SHAPE, as their (key, value) groups: what
-        ``on_memcg_stat`` does with each line."""
+    def on_memcg_stat_run(self, lines: list[tuple[bytes]]) -> None:
+        """Consecutive stats lines of STAT_LINE_SHAPE, as their groups: what ``on_memcg_stat``
+        does with each line, the lines read as one JSON object by orjson (a C pass, no call per
+        line; a later key's value replaces an earlier one's in its place, as in a dict)."""
         stats = self._stats
         assert stats is not None and not self._stats_done
-        if len(stats) + len(pairs) <= MAX_STATS:
-            for key, value in pairs:  # values: <= 20 digits (the shape's)
-                stats[key.decode()] = int(value)
-            return
-        for key, value in pairs:
+        if len(stats) + len(lines) <= MAX_STATS:
+            pairs = b',"'.join(map(_first, lines)).replace(b" ", b'":')
+            try:
+                read = orjson.loads(b'{"' + pairs + b"}")
+            except orjson.JSONDecodeError:  # a value with a leading zero, which int() reads
+                pass
+            else:
+                if stats:
+                    stats.update(read)
+                else:
+                    self._stats = read
+                return
+        for (line,) in lines:
             if len(stats) < MAX_STATS:
-                stats[key.decode()] = int(value)
+                key, _, value = line.partition(b" ")
+                stats[key.decode()] = int(value)  # <= 19 digits (the shape's)
 
     def _inline_stats(self, text: str) -> None:
         stats = self._stats
@@ -673,7 +714,8 @@ class ReportEvidence:
         if m is None:
             return False
         self._swap_free_kb = parse_int(m.group("kb"))
-        self._block, self._reader = _SWAP_RAM, None  # (its last line is not used up)
+        self._close_block()
+        self._block = _SWAP_RAM  # (its last line is not used up: no reader)
         return True
 
     def on_swap_ram(self, text: str) -> bool:
@@ -753,6 +795,23 @@ def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
         return (TASK_HEADER_MARKER, MEMINFO_HEADER.encode())
     markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
     return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
+
+
+def stats_header_inline(text: str) -> str | None:
+    """MEMCG_STATS_RE's ``inline`` group of a stats header, None for another line. The 5.0+
+    header, whose only colon ends it, without the regex (its lazy path costs a step a byte)."""
+    if (
+        text.endswith(":")
+        and text.count(":") == 1
+        and "\n" not in text
+        and text.startswith(_STATS_HEADER_START)
+    ):
+        return ""
+    m = MEMCG_STATS_RE.match(text)
+    return None if m is None else m.group("inline")
+
+
+_STATS_HEADER_START: Final = MEMCG_STATS_PREFIX + " "
 
 
 def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
@@ -894,4 +953,5 @@ __all__ = [
     "human_kb",
     "page_size_kb",
     "reason",
+    "stats_header_inline",
 ]

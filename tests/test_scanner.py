@@ -158,6 +158,15 @@ ODD_LINES = [
     b"6,206,6006,-;kmem: usage 180kB, limit 9007199254740988kB, failcnt 0",
     b"6,207,6007,-;odd_plain 6",
     b"6,208,6008,-;Killed process 1 (init) in a stats line",
+    # stats lines whose values a run's JSON reader refuses (a leading zero), reads as int()
+    # does only within its digits ("-0", 19 digits), or leaves to the line path (20 digits),
+    # and a key the block already has
+    b"6,209,6009,-;odd_zeros 007",
+    b"6,210,6010,-;odd_minus_zero -0",
+    b"6,211,6011,-;odd_big 9999999999999999999",
+    b"6,212,6012,-;odd_bigger 18446744073709551616",
+    b"6,213,6013,-;odd_low -999999999999999999",
+    b"6,214,6014,-;anon 5",
 ]
 
 

@@ -107,10 +107,16 @@ def task_row(draw: st.DrawFn, columns: int) -> str:
     values = [draw(st.integers(-1000, 300_000) if plain else numbers) for _ in range(columns)]
     if plain and draw(st.booleans()):  # one number out of the shape's bounds, or at them
         values[draw(st.integers(0, columns - 1))] = draw(st.sampled_from(INTERESTING_NUMBERS))
+    texts = [str(value) for value in [pid, *values]]
+    if plain and draw(st.booleans()):  # a number with leading zeros, or "-0" (JSON refuses
+        at = draw(st.integers(0, columns))  # the first, reads the second as int() does)
+        sign, digits = ("-", texts[at][1:]) if texts[at].startswith("-") else ("", texts[at])
+        zeros = "0" * draw(st.integers(1, 3))
+        texts[at] = draw(st.sampled_from([sign + zeros + digits, "-0" if at else "0"]))
     pad = " " * draw(st.integers(0, 3))
     gaps = [" " * draw(st.integers(1, 3)) for _ in range(columns)]
-    row = f"[{pad}{pid}]" + "".join(
-        gap + str(value) for gap, value in zip(gaps, values, strict=True)
+    row = f"[{pad}{texts[0]}]" + "".join(
+        gap + text for gap, text in zip(gaps, texts[1:], strict=True)
     )
     names = st.text(PLAIN_NAME_CHARS if plain else NAME_CHARS, max_size=16)
     name = draw(st.one_of(st.sampled_from(ODD_NAMES), names))

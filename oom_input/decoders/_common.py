@@ -8,6 +8,7 @@ Every time here is computed with integers (no float seconds), so ``123.456789`` 
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -269,6 +270,28 @@ class KnownStamps:
             self.known.keep(key, known)
         return known
 
+    def leading_converts(
+        self,
+        lines: list[re.Match[bytes]],
+        convert: StampConverter,
+        stamp: re.Pattern[bytes] | None = None,
+    ) -> int:
+        """How many of ``lines`` (matches at the start of lines with a stamp of ``convert``),
+        from the first, have a stamp ``converts`` says converts: BSD_STAMPs' known answers
+        looked up by their "second" group, per distinct second at once (a run's lines share a
+        few); else each line's, from its own stamp groups or, when ``stamp`` is given (the
+        lines' pattern captures only "second"), from ``stamp`` matched again at its start."""
+        if convert is bsd_times and all(map(self.known.get, set(map(_second_of, lines)))):
+            return len(lines)
+        for at, line in enumerate(lines):
+            found = line if stamp is None else stamp.match(line.string, line.start())
+            if found is None or not self.converts(found, convert):
+                return at
+        return len(lines)
+
+
+_second_of: Final = operator.itemgetter("second")
+
 
 @functools.lru_cache(maxsize=256)  # (a pattern per line shape and host: bounded)
 def _stamp_fields(pattern: re.Pattern[bytes]) -> tuple[str, ...]:
@@ -370,18 +393,28 @@ def uncaptured(pattern: bytes) -> bytes:
     return re.sub(rb"\(\?P<\w+>", rb"(?:", pattern)
 
 
+def consecutive_matches(
+    line: re.Pattern[bytes], buf: bytes, pos: int, end: int
+) -> list[re.Match[bytes]]:
+    """The matches of ``line`` at ``buf[pos]`` and on, each where the last one ended, up to the
+    first line it does not match (``end``: as ``match``'s endpos), in one C loop: the
+    pattern's ``scanner`` (CPython's, what ``re.Scanner`` is made of) matches each time from
+    where its last match ended."""
+    scanner = line.scanner(buf, pos, end)  # type: ignore[attr-defined]
+    matches: list[re.Match[bytes]] = list(iter(scanner.match, None))
+    return matches
+
+
+_groups_of: Final = re.Match.groups
+
+
 def quick_run_of(
     line: re.Pattern[bytes], buf: bytes, pos: int, end: int, source: SourceKey
 ) -> QuickRun:
     """A decoder's ``quick_run`` from the pattern of one line of a run (its groups, newline
-    included): the groups of every line of the run at ``buf[pos]``, where it ends, and their
-    ``source``. One pass: each line is matched where the last one ended."""
-    match = line.match
-    found = match(buf, pos, end)
-    if found is None:
+    included, and no empty match): the groups of every line of the run at ``buf[pos]``, where
+    it ends, and their ``source``. One pass: each line is matched where the last one ended."""
+    matches = consecutive_matches(line, buf, pos, end)
+    if not matches:
         return [], pos, source
-    groups = [found.groups()]
-    while (more := match(buf, found.end(), end)) is not None:
-        groups.append(more.groups())
-        found = more
-    return groups, found.end(), source
+    return list(map(_groups_of, matches)), matches[-1].end(), source

@@ -41,9 +41,10 @@ never escapes, so such a line is not this decoder's but the syslog decoder's. Ex
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from datetime import timezone, tzinfo
-from typing import Any, ClassVar
+from typing import ClassVar, Final
 
 from oom_input.decoders._common import (
     BSD_STAMP,
@@ -60,6 +61,7 @@ from oom_input.decoders._common import (
     StampedTail,
     Times,
     bsd_times,
+    consecutive_matches,
     continuation_line,
     continues,
     dashed_uuid,
@@ -161,6 +163,7 @@ class JournalDecoder:
         stamps = KnownStamps(options)
         self._converts = stamps.known  # _stamp_converts's answers, by their key
         self._stamp_converts = stamps.converts
+        self._leading_converts = stamps.leading_converts
         self._sources: Remembered[tuple[bytes | None, str | None], SourceKey]
         self._sources = Remembered(_MAX_REMEMBERED)
         # the host, boot id and source _source gave last (b"" is no host: none yet)
@@ -275,13 +278,11 @@ class JournalDecoder:
         parses it) and whose stamp converts."""
         host = self._quick_host
         source = self._source(host)
-        groups: list[Any] = []
-        stamp_groups = SHORT.groups
-        match = _run_line(shape, host).match  # each line where the last one ended
-        while (line := match(buf, pos, end)) is not None and self._stamp_converts(line, bsd_times):
-            groups.append(line.groups()[stamp_groups:])
-            pos = line.end()
-        return groups, pos, source
+        lines = consecutive_matches(_run_line(shape, host), buf, pos, end)
+        del lines[self._leading_converts(lines, bsd_times, SHORT) :]
+        if not lines:
+            return [], pos, source
+        return list(map(_SHAPE_GROUPS, map(_groups_of, lines))), lines[-1].end(), source
 
     def _source(self, host: bytes | None) -> SourceKey:
         """The (host, boot id) of a kernel line of this host, one tuple per source."""
@@ -332,9 +333,17 @@ def _written_by_rsyslog(found: StampedTail) -> bool:
     )
 
 
+# the stamp of a run's lines (SHORT), its "second" captured only (what says whether it converts,
+# KnownStamps.leading_converts; fewer groups to make per line)
+_RUN_STAMP: Final = re.sub(rb"\(\?P<(?!second>)\w+>", b"(?:", SHORT.pattern)
+# a run line's groups after the stamp's second: the shape's
+_SHAPE_GROUPS: Final = operator.itemgetter(slice(1, None))
+_groups_of: Final = re.Match.groups
+
+
 @functools.lru_cache(maxsize=256)
 def _run_line(shape: bytes, host: bytes | None) -> re.Pattern[bytes]:
     """A default-style kernel line of ``host`` whose text is ``shape``, one line of a run (the
-    stamp's groups, then the shape's)."""
+    stamp's "second", then the shape's groups)."""
     tail = kernel_tail(b"" if host is None else re.escape(host) + b" ")
-    return re.compile(rb"%s%s (?:%s)\n" % (SHORT.pattern, tail, shape))
+    return re.compile(rb"%s%s (?:%s)\n" % (_RUN_STAMP, tail, shape))

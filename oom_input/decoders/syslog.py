@@ -46,8 +46,9 @@ reads it back, a shape would not). Example::
 from __future__ import annotations
 
 import functools
+import operator
 import re
-from typing import Any, ClassVar
+from typing import ClassVar, Final
 
 from oom_input.decoders._common import (
     BSD_STAMP,
@@ -59,6 +60,7 @@ from oom_input.decoders._common import (
     Remembered,
     Stamp,
     bsd_times,
+    consecutive_matches,
     find_stamped_tail,
     iso_times,
     kernel_tail,
@@ -172,19 +174,19 @@ class SyslogDecoder:
         host = self._quick_host
         source = self._source(host)
         stamp, convert = SYSLOG_STAMPS[self._quick_kind]
-        groups: list[Any] = []
-        stamp_groups = stamp.groups
-        converts = self._stamps.converts
-        match = _run_line(shape, host, stamp).match  # each line where the last one ended
-        start = pos
-        while (line := match(buf, pos, end)) is not None and converts(line, convert):
-            groups.append(line.groups()[stamp_groups:])
-            pos = line.end()
-        escape = _CONTROL_ESCAPE_BYTES.search(buf, start, pos) if groups else None
+        lines = consecutive_matches(_run_line(shape, host, stamp), buf, pos, end)
+        del lines[self._stamps.leading_converts(lines, convert) :]
+        if not lines:
+            return [], pos, source
+        run_end = lines[-1].end()
+        escape = _CONTROL_ESCAPE_BYTES.search(buf, pos, run_end)
         if escape is not None:  # the run ends before the line that holds it
-            pos = buf.rfind(b"\n", start, escape.start()) + 1 or start
-            del groups[buf.count(b"\n", start, pos) :]
-        return groups, pos, source
+            run_end = buf.rfind(b"\n", pos, escape.start()) + 1 or pos
+            del lines[buf.count(b"\n", pos, run_end) :]
+            if not lines:
+                return [], pos, source
+        shape_groups = operator.itemgetter(slice(stamp.groups, None))  # (after the stamp's)
+        return list(map(shape_groups, map(_groups_of, lines))), run_end, source
 
     def _source(self, host: bytes | None) -> SourceKey:
         """The (host, boot id) of a kernel line of this host, one tuple per host (UnicodeError
@@ -195,6 +197,9 @@ class SyslogDecoder:
                 host, (None if host is None else host.decode("utf-8"), None)
             )
         return source
+
+
+_groups_of: Final = re.Match.groups
 
 
 @functools.lru_cache(maxsize=256)
