@@ -3,13 +3,15 @@
 - ``_apply_kill``: the victim's fields read from a kill line of every kernel's shape (and the
   bare and damaged ones) are those the plain ``groupdict`` loop reads;
 - ``_bound_numbers``: the numbers a record keeps (nulls, statistics left out, task rows dropped,
-  ``complete``) are those of testing every number with ``in_range``.
+  ``complete``) are those of testing every number with ``in_range``;
+- ``format_time``: the stamp ``datetime.strftime`` writes, over the whole range a record allows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import example, given, settings
@@ -24,6 +26,7 @@ from oom_input.assembler import (
 )
 from oom_input.evidence import SYSTEM_MEMORY_KEYS, TOP_TASK_KEYS
 from oom_input.numbers import MAX_NUMBER, in_range, parse_int
+from oom_input.timefmt import EPOCH, MAX_WALL_US, format_time
 from oom_input.types import OomRecord
 
 # --- _apply_kill --------------------------------------------------------------------------------
@@ -181,3 +184,28 @@ def test_bound_numbers_keeps_what_testing_each_number_keeps(record: OomRecord) -
     _bound_numbers(fast)
     plain_bound_numbers(plain)
     assert fast == plain
+
+
+# --- format_time --------------------------------------------------------------------------------
+US_PER_DAY = 86_400_000_000
+
+
+def plain_format_time(wall_us: int | None) -> str | None:
+    if wall_us is None or not 0 <= wall_us <= MAX_WALL_US:
+        return None
+    return (EPOCH + timedelta(microseconds=wall_us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.none(),
+        st.integers(-(10**6), MAX_WALL_US + 10**6),
+        # midnights and the µs before them, leap days, the ends of the range
+        st.integers(0, MAX_WALL_US // US_PER_DAY).map(lambda day: day * US_PER_DAY),
+        st.integers(1, MAX_WALL_US // US_PER_DAY + 1).map(lambda day: day * US_PER_DAY - 1),
+        st.sampled_from([0, 1, 951_782_400_000_000, 4_107_542_399_999_999, MAX_WALL_US]),
+    )
+)
+def test_format_time_writes_what_strftime_writes(wall_us: int | None) -> None:
+    assert format_time(wall_us) == plain_format_time(wall_us)
