@@ -26,7 +26,7 @@ import operator
 import re
 import typing
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -1042,14 +1042,17 @@ def _bound_numbers(record: OomRecord) -> None:
             k: v if v is None or in_range(v) else None for k, v in memory.items()
         }
     top = record.top_tasks
-    if top and _beyond_range(chain.from_iterable(map(_task_numbers, top))):
+    if top and _beyond_range(tuple(chain.from_iterable(map(_task_numbers, top)))):
         record.top_tasks = [task for task in top if _task_in_range(task)]
 
 
-def _beyond_range(numbers: Iterable[int | None]) -> bool:
+def _beyond_range(numbers: Collection[int | None]) -> bool:
     """Is one of these numbers (None: unknown) beyond what every 64-bit reader can hold? (The
-    test of ``in_range`` on each, made in one pass of C.)"""
-    return not in_range(max(map(abs, filter(None, numbers)), default=0))
+    test of ``in_range`` on each, in C: first on the sum of their sizes, which bounds each one
+    and is cheap while it is small; past that, on the largest size.)"""
+    if in_range(sum(map(abs, filter(None, numbers)))):
+        return False
+    return not in_range(max(map(abs, filter(None, numbers))))
 
 
 def _task_in_range(task: dict[str, Any]) -> bool:
