@@ -4,16 +4,22 @@
   bare and damaged ones) are those the plain ``groupdict`` loop reads;
 - ``_bound_numbers``: the numbers a record keeps (nulls, statistics left out, task rows dropped,
   ``complete``) are those of testing every number with ``in_range``;
-- ``format_time``: the stamp ``datetime.strftime`` writes, over the whole range a record allows.
+- ``format_time``: the stamp ``datetime.strftime`` writes, over the whole range a record allows;
+- the JSON sink writes a record (a dataclass without slots, from its ``__dict__``) with the
+  record's keys in their order and nothing else, also after the enrichers copied it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import orjson
+from helpers import run_pipeline
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -24,10 +30,12 @@ from oom_input.assembler import (
     _apply_kill,
     _bound_numbers,
 )
+from oom_input.enrich import kubernetes_enricher
 from oom_input.evidence import SYSTEM_MEMORY_KEYS, TOP_TASK_KEYS
 from oom_input.numbers import MAX_NUMBER, in_range, parse_int
+from oom_input.sinks.jsonl import JsonLinesSink
 from oom_input.timefmt import EPOCH, MAX_WALL_US, format_time
-from oom_input.types import OomRecord
+from oom_input.types import RECORD_FIELDS, OomRecord, changed
 
 # --- _apply_kill --------------------------------------------------------------------------------
 _KILL_FIELDS = (
@@ -209,3 +217,25 @@ def plain_format_time(wall_us: int | None) -> str | None:
 )
 def test_format_time_writes_what_strftime_writes(wall_us: int | None) -> None:
     assert format_time(wall_us) == plain_format_time(wall_us)
+
+
+# --- the JSON sink ------------------------------------------------------------------------------
+DATA = Path(__file__).parent / "data"
+
+
+def test_records_are_written_with_their_keys_in_order() -> None:
+    """Every record of the real captures (through the pipeline, enrichers included), and a
+    record copied and changed field by field, holds exactly RECORD_FIELDS, in order."""
+    records = [
+        r for p in sorted((DATA / "real").glob("*.kmsg")) for r in run_pipeline([p.read_bytes()])
+    ]
+    assert len(records) >= 3
+    for record in records:
+        assert list(record) == list(RECORD_FIELDS)
+    copy = changed(OomRecord(**records[0]), kubernetes={"pod_name": "a"}, pid=1)
+    copy.container_name = "/kubepods/besteffort/pod0b5e6c2a-3b24-4a2b-9c0e-123456789abc"
+    out = io.BytesIO()
+    JsonLinesSink(out).write(kubernetes_enricher(copy))
+    written = orjson.loads(out.getvalue())
+    assert list(written) == list(RECORD_FIELDS)
+    assert (written["pid"], written["qos_class"]) == (1, "besteffort")
