@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
+import orjson
+
 from oom_input.evidence import (
     DEFAULT_TOP_TASKS,
     MEMCG_STATS_MARKER,
@@ -1027,21 +1029,27 @@ _task_numbers = operator.itemgetter(*(key for key in TOP_TASK_KEYS if key != "na
 def _bound_numbers(record: OomRecord) -> None:
     """A number no 64-bit reader can hold is unknown: null, a statistic left out, a task row
     dropped (the record is not emitted yet)."""
-    if _beyond_range(_record_numbers(record)):
+    numbers = _record_numbers(record)
+    stats, memory, top = record.memcg_stats, record.system_memory, record.top_tasks
+    try:
+        # the common case at C speed: no number beyond 53 bits (orjson refuses one), none
+        # beyond 64 then either
+        orjson.dumps((numbers, stats, memory, top), option=orjson.OPT_STRICT_INTEGER)
+        return
+    except TypeError:  # (orjson.JSONEncodeError) a larger number: each part is tested
+        pass
+    if _beyond_range(numbers):
         for name in _NUMBER_FIELDS:
             value = getattr(record, name)
             if value is not None and not in_range(value):
                 setattr(record, name, None)
         record.complete = False
-    stats = record.memcg_stats
     if stats and _beyond_range(stats.values()):
         record.memcg_stats = {k: v for k, v in stats.items() if in_range(v)}
-    memory = record.system_memory
     if memory is not None and _beyond_range(memory.values()):
         record.system_memory = {
             k: v if v is None or in_range(v) else None for k, v in memory.items()
         }
-    top = record.top_tasks
     if top and _beyond_range(tuple(chain.from_iterable(map(_task_numbers, top)))):
         record.top_tasks = [task for task in top if _task_in_range(task)]
 
