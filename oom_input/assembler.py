@@ -119,9 +119,12 @@ CHOSEN_RE = re.compile(
 #                     [, shmem-rss:0kB]
 #   5.x and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
 #                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
+# (group comm_closed is the name and its ")": with the ")" right after ".*", the regex engine
+# looks for the ")"s from the line's end by a scan; a group's end between them would make it try
+# every character - a kill line's dearest part, three times over)
 KILL_RE = re.compile(
     r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)"
-    r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm>.*)\)(?:, UID (?P<uid_b>\d+),)? "
+    r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
     r"(?:,? UID:(?P<uid_c>\d+) pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?\s*$",
@@ -975,7 +978,7 @@ def _stats(report: _Report, text: str) -> bool:
 
 # the groups of a whole kill line (KILL_RE), in the order _apply_kill takes them
 _KILL_GROUPS = (
-    "comm",
+    "comm_closed",
     "uid_a",
     "uid_b",
     "uid_c",
@@ -995,8 +998,10 @@ def _apply_kill(record: OomRecord, m: re.Match[str], pid: int) -> None:
     if m.re is not KILL_RE:  # KILL_BARE_RE, KILL_PID_RE: the name at most
         record.process_name = m.groupdict().get("comm")
         return
-    comm, uid_a, uid_b, uid_c, total_vm, anon, file, shmem, pgtables, adj = m.group(*_KILL_GROUPS)
-    record.process_name = comm
+    comm_closed, uid_a, uid_b, uid_c, total_vm, anon, file, shmem, pgtables, adj = m.group(
+        *_KILL_GROUPS
+    )
+    record.process_name = comm_closed[:-1]
     uid = uid_a or uid_b or uid_c
     if uid is not None:
         record.uid = parse_int(uid)

@@ -1,7 +1,8 @@
 """The close path's fast forms (kill line to record written) give what their plain forms give.
 
 - ``_apply_kill``: the victim's fields read from a kill line of every kernel's shape (and the
-  bare and damaged ones) are those the plain ``groupdict`` loop reads;
+  bare and damaged ones) with ``KILL_RE`` are those the plain ``groupdict`` loop reads with the
+  plain form of ``KILL_RE`` (the name's group closed before its ")");
 - ``_bound_numbers``: the numbers a record keeps (nulls, statistics left out, task rows dropped,
   ``complete``) are those of testing every number with ``in_range``;
 - ``format_time``: the stamp ``datetime.strftime`` writes, over the whole range a record allows;
@@ -62,12 +63,31 @@ def plain_apply_kill(record: OomRecord, m: re.Match[str]) -> None:
             setattr(record, name, parse_int(value))
 
 
+# KILL_RE as first written: its name group ends before the ")"
+PLAIN_KILL_RE = re.compile(
+    KILL_RE.pattern.replace(r"(?P<comm_closed>.*\))", r"(?P<comm>.*)\)"), KILL_RE.flags
+)
+assert PLAIN_KILL_RE.pattern != KILL_RE.pattern
+
+
 numbers = st.one_of(
     st.integers(0, 10**6).map(str),
     st.integers(0, 10**25).map(str),
     st.integers(60, 80).map(lambda n: "9" * n),  # past parse_int's plain digits
 )
-names = st.text(alphabet="ab (),:-_0123456789\n", max_size=12)
+names = st.one_of(
+    st.text(alphabet="ab (),:-_0123456789\n", max_size=12),
+    # names that hold a kill line's own tail: the name ends at the last ")" the rest allows
+    st.sampled_from(
+        [
+            "a) total-vm:1kB, anon-rss:2kB, file-rss:3kB",
+            "x) total-vm:1kB, anon-rss:2kB, file-rss:3kB) (y",
+            "b), UID 5, total-vm:1kB, anon-rss:2kB, file-rss:3kB, shmem-rss:0kB",
+            ")",
+            "((",
+        ]
+    ),
+)
 
 
 @st.composite
@@ -104,16 +124,23 @@ def kill_lines(draw: st.DrawFn) -> str:
 @example("Killed process 1 (a) total-vm:1kB, anon-rss:2kB, file-rss:3kB", True)
 @example("Out of memory: Killed process 7 (x y)", True)
 @example("Killed process 9 (x", True)
+@example(
+    "Killed process 1 (a) total-vm:1kB, anon-rss:2kB, file-rss:3kB) total-vm:4kB, anon-rss:5kB, file-rss:6kB",
+    False,
+)
 def test_apply_kill_reads_what_the_plain_loop_reads(text: str, filled: bool) -> None:
     """Over a record that already holds values (the summary's name and uid, say) or none."""
     m = KILL_RE.match(text) or KILL_BARE_RE.match(text) or KILL_PID_RE.match(text)
-    assert m is not None
+    plain_m = PLAIN_KILL_RE.match(text) or KILL_BARE_RE.match(text) or KILL_PID_RE.match(text)
+    assert m is not None and plain_m is not None
+    assert (m.re is KILL_RE) == (plain_m.re is PLAIN_KILL_RE)
+    assert m.group("reason", "pid") == plain_m.group("reason", "pid")  # (what _on_kill reads)
     before = OomRecord(id="-")
     if filled:
         before = OomRecord(id="-", process_name="summary", uid=5, shmem_rss_kb=7, oom_score_adj=3)
     fast, plain = dataclasses.replace(before), dataclasses.replace(before)
     _apply_kill(fast, m, parse_int(m.group("pid")))
-    plain_apply_kill(plain, m)
+    plain_apply_kill(plain, plain_m)
     assert fast == plain
 
 
