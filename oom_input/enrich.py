@@ -153,12 +153,10 @@ def kubernetes_enricher(record: OomRecord) -> OomRecord:
 _pod_fields = operator.attrgetter("pod_uid", "container_id", "qos_class", "container_runtime")
 
 
-@lru_cache(maxsize=4096)
 def _attribution_fields(
     container: str | None, victim: str | None
 ) -> tuple[str | None, str | None, str | None, str | None]:
-    """The attribution of a record with these cgroups, as its four fields (a stream's kills
-    share a few pairs)."""
+    """The attribution of a record with these cgroups, as its four fields."""
     attribution = _NOTHING
     # The killed task's cgroup is the most specific: when the limit was hit on the pod, it still
     # names the container inside it.
