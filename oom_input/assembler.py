@@ -27,14 +27,18 @@ import operator
 import re
 import typing
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
+
+import orjson
 
 from oom_input.evidence import (
     DEFAULT_TOP_TASKS,
     MEMCG_STATS_MARKER,
     MEMCG_STATS_PREFIX,
+    TOP_TASK_KEYS,
     BlockReader,
     ReportEvidence,
 )
@@ -116,9 +120,12 @@ CHOSEN_RE = re.compile(
 #                     [, shmem-rss:0kB]
 #   5.x and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
 #                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
+# (group comm_closed is the name and its ")": with the ")" right after ".*", the regex engine
+# looks for the ")"s from the line's end by a scan; a group's end between them would make it try
+# every character - a kill line's dearest part, three times over)
 KILL_RE = re.compile(
     r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)"
-    r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm>.*)\)(?:, UID (?P<uid_b>\d+),)? "
+    r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
     r"(?:,? UID:(?P<uid_c>\d+) pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?\s*$",
@@ -560,7 +567,7 @@ class Assembler:
             report.task_memcg = None
             report.record.uid = None
             report.mismatch = True
-        _apply_kill(report.record, m)
+        _apply_kill(report.record, m, pid)
         report.killed = True
         report.mismatch |= damaged
         self._close(src, out)
@@ -590,7 +597,7 @@ class Assembler:
                 seq_first=line.seq,
                 seq_last=line.seq,
             )
-            _apply_kill(member, m)
+            _apply_kill(member, m, pid)
             _bound_numbers(member)
             member.reason = build_reason(member)
             member.id = record_id(member)  # not the first victim's: a kill of its own
@@ -984,25 +991,43 @@ def _stats(report: _Report, text: str) -> bool:
     return True
 
 
-def _apply_kill(record: OomRecord, m: re.Match[str]) -> None:
-    """Copy the victim's fields from a kill line match into a record not yet emitted."""
-    groups = m.groupdict()
-    record.pid = parse_int(groups["pid"])
-    record.process_name = groups.get("comm")
-    uid = groups.get("uid_a") or groups.get("uid_b") or groups.get("uid_c")
+# the groups of a whole kill line (KILL_RE), in the order _apply_kill takes them
+_KILL_GROUPS = (
+    "comm_closed",
+    "uid_a",
+    "uid_b",
+    "uid_c",
+    "total_vm",
+    "anon",
+    "file",
+    "shmem",
+    "pgtables",
+    "adj",
+)
+
+
+def _apply_kill(record: OomRecord, m: re.Match[str], pid: int) -> None:
+    """Copy the victim's fields from a kill line match (``pid``: its pid, read) into a record not
+    yet emitted."""
+    record.pid = pid
+    if m.re is not KILL_RE:  # KILL_BARE_RE, KILL_PID_RE: the name at most
+        record.process_name = m.groupdict().get("comm")
+        return
+    comm_closed, uid_a, uid_b, uid_c, total_vm, anon, file, shmem, pgtables, adj = m.group(
+        *_KILL_GROUPS
+    )
+    record.process_name = comm_closed[:-1]
+    uid = uid_a or uid_b or uid_c
     if uid is not None:
         record.uid = parse_int(uid)
-    for name, key in (
-        ("total_vm_kb", "total_vm"),
-        ("anon_rss_kb", "anon"),
-        ("file_rss_kb", "file"),
-        ("shmem_rss_kb", "shmem"),
-        ("pgtables_kb", "pgtables"),
-        ("oom_score_adj", "adj"),
-    ):
-        value = groups.get(key)
-        if value is not None:
-            setattr(record, name, parse_int(value))
+    record.total_vm_kb = parse_int(total_vm)
+    record.anon_rss_kb = parse_int(anon)
+    record.file_rss_kb = parse_int(file)
+    if shmem is not None:
+        record.shmem_rss_kb = parse_int(shmem)
+    if pgtables is not None:  # (5.x+: with uid_c and adj)
+        record.pgtables_kb = parse_int(pgtables)
+        record.oom_score_adj = parse_int(adj)
 
 
 def _apply_evidence(record: OomRecord, evidence: ReportEvidence | None) -> None:
@@ -1017,30 +1042,45 @@ _NUMBER_FIELDS = tuple(
     name for name, hint in typing.get_type_hints(OomRecord).items() if hint == int | None
 )
 _record_numbers = operator.attrgetter(*_NUMBER_FIELDS)
+# a top task's numbers (every key but its name)
+_task_numbers = operator.itemgetter(*(key for key in TOP_TASK_KEYS if key != "name"))
 
 
 def _bound_numbers(record: OomRecord) -> None:
     """A number no 64-bit reader can hold is unknown: null, a statistic left out, a task row
     dropped (the record is not emitted yet)."""
-    numbers = [value for value in _record_numbers(record) if value is not None]
-    if numbers and not (in_range(min(numbers)) and in_range(max(numbers))):
+    numbers = _record_numbers(record)
+    stats, memory, top = record.memcg_stats, record.system_memory, record.top_tasks
+    try:
+        # the common case at C speed: no number beyond 53 bits (orjson refuses one), none
+        # beyond 64 then either
+        orjson.dumps((numbers, stats, memory, top), option=orjson.OPT_STRICT_INTEGER)
+        return
+    except TypeError:  # (orjson.JSONEncodeError) a larger number: each part is tested
+        pass
+    if _beyond_range(numbers):
         for name in _NUMBER_FIELDS:
             value = getattr(record, name)
             if value is not None and not in_range(value):
                 setattr(record, name, None)
         record.complete = False
-    stats = record.memcg_stats
-    if stats and not (in_range(min(stats.values())) and in_range(max(stats.values()))):
+    if stats and _beyond_range(stats.values()):
         record.memcg_stats = {k: v for k, v in stats.items() if in_range(v)}
-    if record.system_memory is not None:
+    if memory is not None and _beyond_range(memory.values()):
         record.system_memory = {
-            k: v if v is None or in_range(v) else None for k, v in record.system_memory.items()
+            k: v if v is None or in_range(v) else None for k, v in memory.items()
         }
-    top = record.top_tasks
-    if top:
-        numbers = [v for task in top for v in task.values() if type(v) is int]
-        if numbers and not (in_range(min(numbers)) and in_range(max(numbers))):
-            record.top_tasks = [task for task in top if _task_in_range(task)]
+    if top and _beyond_range(tuple(chain.from_iterable(map(_task_numbers, top)))):
+        record.top_tasks = [task for task in top if _task_in_range(task)]
+
+
+def _beyond_range(numbers: Collection[int | None]) -> bool:
+    """Is one of these numbers (None: unknown) beyond what every 64-bit reader can hold? (The
+    test of ``in_range`` on each, in C: first on the sum of their sizes, which bounds each one
+    and is cheap while it is small; past that, on the largest size.)"""
+    if in_range(sum(map(abs, filter(None, numbers)))):
+        return False
+    return not in_range(max(map(abs, filter(None, numbers))))
 
 
 def _task_in_range(task: dict[str, Any]) -> bool:

@@ -16,6 +16,7 @@ against exact shapes and anything else is left unattributed.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,26 +141,34 @@ def _docker_outside_kubernetes(segments: list[str]) -> PodAttribution:
 def kubernetes_enricher(record: OomRecord) -> OomRecord:
     """The record with pod_uid, container_id, qos_class and container_runtime set from its
     cgroups (a copy when any of them changes; the argument is never changed)."""
+    fields = _attribution_fields(record.container_name, record.victim_container_name)
+    if _pod_fields(record) == fields:
+        return record
+    new = changed(record)
+    new.pod_uid, new.container_id, new.qos_class, new.container_runtime = fields
+    return new
+
+
+# the record fields kubernetes_enricher sets, in PodAttribution's order
+_pod_fields = operator.attrgetter("pod_uid", "container_id", "qos_class", "container_runtime")
+
+
+def _attribution_fields(
+    container: str | None, victim: str | None
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """The attribution of a record with these cgroups, as its four fields."""
     attribution = _NOTHING
     # The killed task's cgroup is the most specific: when the limit was hit on the pod, it still
     # names the container inside it.
-    if record.container_name != "/":
-        attribution = attribute_cgroup(record.container_name)
+    if container != "/":
+        attribution = attribute_cgroup(container)
     if attribution == _NOTHING:
-        attribution = attribute_cgroup(record.victim_container_name)
-    if (
-        record.pod_uid == attribution.pod_uid
-        and record.container_id == attribution.container_id
-        and record.qos_class == attribution.qos_class
-        and record.container_runtime == attribution.container_runtime
-    ):
-        return record
-    return changed(
-        record,
-        pod_uid=attribution.pod_uid,
-        container_id=attribution.container_id,
-        qos_class=attribution.qos_class,
-        container_runtime=attribution.container_runtime,
+        attribution = attribute_cgroup(victim)
+    return (
+        attribution.pod_uid,
+        attribution.container_id,
+        attribution.qos_class,
+        attribution.container_runtime,
     )
 
 

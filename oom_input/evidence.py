@@ -829,6 +829,9 @@ def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
 
 
 # --- the one-line reason ----------------------------------------------------------------------
+# (cached: a stream's kills repeat their limits and usages, and a float's formatting is the
+# reason's dearest part)
+@functools.lru_cache(maxsize=4096)
 def human_kb(kb: int) -> str:
     """1536 -> "1.5 MiB"; a decimal only below 10."""
     value = float(kb)
