@@ -63,10 +63,14 @@ HEADER_PART_RE = re.compile(
     r"^(?P<comm>.*) invoked oom-killer:(?: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?))?",
     _NAMES,
 )
+# the shortest name the rest allows (".*?") where the rest starts with a space or is the end
+# (before a last newline, too): taken a run of other characters at a time (the same matches,
+# without trying the rest after every character)
+_UP_TO_SPACE = r"[^ \n]*+(?:[ \n][^ \n]*+)*?"
 # 3.x and later: "CPU: 1 UID: 0 PID: 3173 Comm: python3 Not tainted 6.18.44 #1" (UID: since 6.x)
 # (RHEL 7 may print " Kdump: loaded" before "Not tainted")
 TRIGGER_RE = re.compile(
-    r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.*?)"
+    rf"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>{_UP_TO_SPACE})"
     r"(?: Kdump: \S+)?(?: (?:Not )?[Tt]ainted|$)",
     _NAMES,
 )
@@ -98,9 +102,13 @@ TASK_IN_RE = re.compile(
 )
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
+# ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
+_UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 # memcg OOMs: "Memory cgroup stats for /machine/demo:" (first one = the OOM cgroup); <= 4.19
 # print the stats on the same line: "Memory cgroup stats for /a: cache:0KB rss:1KB ..."
-MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?:\s*$| \w+:)", _NAMES)
+MEMCG_STATS_RE = re.compile(
+    rf"^Memory cgroup stats for (?P<path>{_UP_TO_COLON}):(?:\s*$| \w+:)", _NAMES
+)
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -465,7 +473,10 @@ class Assembler:
         test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
         evidence = report.evidence
         if not report.in_block:
-            for marker in self._wants_of(report)[1]:
+            own = (
+                report.wants if report.wants_epoch == self._wants_epoch else self._wants_of(report)
+            )
+            for marker in own[1]:
                 if marker in text:
                     break
             else:
@@ -716,11 +727,15 @@ class Assembler:
         """Has a bound of the open report passed, by this line of its source?"""
         if report.lines >= MAX_REPORT_LINES:
             return True
-        if report.summary_time is not None and not _near(
-            report.summary_us, line, MAX_US_AFTER_SUMMARY
-        ):
+        # (_near's test written out: it is made for every line of an open report)
+        now = line.kernel_us if line.kernel_us is not None else line.wall_us
+        if now is None:
+            return False
+        since = report.summary_us if report.summary_time is not None else None
+        if since is not None and not -CLOCK_SLACK_US <= now - since <= MAX_US_AFTER_SUMMARY:
             return True
-        return not _near(report.opened_at, line, MAX_REPORT_US)
+        since = report.opened_at
+        return since is not None and not -CLOCK_SLACK_US <= now - since <= MAX_REPORT_US
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _source(self, key: SourceKey, out: list[OomRecord]) -> _Source:
