@@ -52,8 +52,10 @@ _NAMES = re.DOTALL
 # --- line shapes ------------------------------------------------------------------------------
 # all kernels: "<comm> invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"
 # (2.6 adds "oom_adj=N", 4.9-4.18 print ", nodemask=(null),  order=..." built with pr_cont)
-HEADER_RE = re.compile(
-    r"^(?P<comm>.*) invoked oom-killer: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
+# (read by _split_header: the line from its " invoked oom-killer: " on, the name before it)
+HEADER_AFTER_NAME = " invoked oom-killer: "
+HEADER_REST_RE = re.compile(
+    HEADER_AFTER_NAME + r"gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
     r"(?:, nodemask=(?P<nodemask>.*?))?,\s+order=(?P<order>-?\d+)"
     r"(?:, oom_adj=-?\d+)?(?:, oom_score_adj=-?\d+)?\s*$",
     _NAMES,
@@ -899,8 +901,14 @@ KILL_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "kill")
 # the kind whose lines open a report (closing its source's open one)
 HEADER_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "header")
 # (marker text, prefix, kind) of each marker of each row, in row order (a row's markers share
-# its prefix, so one loop over these finds the first row, as a loop over the rows would)
-_TESTS = tuple((m.decode(), kind.prefix, kind) for kind in LINE_KINDS for m in kind.markers)
+# its prefix, so one loop over these finds the first row, as a loop over the rows would); a
+# marker its row's prefix holds is "" (every text holds it: a text that starts with the prefix
+# holds the marker, and the text is not searched for it)
+_TESTS = tuple(
+    ("" if kind.prefix is not None and m.decode() in kind.prefix else m.decode(), kind.prefix, kind)
+    for kind in LINE_KINDS
+    for m in kind.markers
+)
 
 
 def opens_report(text: str) -> bool:
@@ -945,16 +953,30 @@ def _kind_of(text: str) -> LineKind | None:
 # Each returns False when the line is cut short (a pr_cont fragment should follow).
 
 
+def _split_header(text: str) -> tuple[str, re.Match[str]] | None:
+    """A whole header line: its name, and HEADER_REST_RE's match of the rest. The name is the
+    longest start of the line that the rest allows, as ``^(?P<comm>.*)`` before the rest
+    would take it; the rest is tried only where it can start (a regex tries every character,
+    ~1 us more)."""
+    at = text.rfind(HEADER_AFTER_NAME)
+    while at >= 0:
+        rest = HEADER_REST_RE.match(text, at)
+        if rest is not None:
+            return text[:at], rest
+        at = text.rfind(HEADER_AFTER_NAME, 0, at + len(HEADER_AFTER_NAME) - 1)
+    return None
+
+
 def _header(report: _Report, text: str) -> bool:
     record = report.record
-    m = HEADER_RE.match(text)
-    if m is None:
+    split = _split_header(text)
+    if split is None:
         part = HEADER_PART_RE.match(text)
         if part is not None:
             record.trigger_process_name = part.group("comm")
             record.gfp_mask = part.group("gfp")
         return False
-    record.trigger_process_name = m.group("comm")
+    record.trigger_process_name, m = split
     record.gfp_mask = m.group("gfp")
     record.order = parse_int(m.group("order"))
     return True
