@@ -56,8 +56,10 @@ _NAMES = re.DOTALL
 # --- line shapes ------------------------------------------------------------------------------
 # all kernels: "<comm> invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"
 # (2.6 adds "oom_adj=N", 4.9-4.18 print ", nodemask=(null),  order=..." built with pr_cont)
-HEADER_RE = re.compile(
-    r"^(?P<comm>.*) invoked oom-killer: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
+# (read by _split_header: the line from its " invoked oom-killer: " on, the name before it)
+HEADER_AFTER_NAME = " invoked oom-killer: "
+HEADER_REST_RE = re.compile(
+    HEADER_AFTER_NAME + r"gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
     r"(?:, nodemask=(?P<nodemask>.*?))?,\s+order=(?P<order>-?\d+)"
     r"(?:, oom_adj=-?\d+)?(?:, oom_score_adj=-?\d+)?\s*$",
     _NAMES,
@@ -67,10 +69,14 @@ HEADER_PART_RE = re.compile(
     r"^(?P<comm>.*) invoked oom-killer:(?: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?))?",
     _NAMES,
 )
+# the shortest name the rest allows (".*?") where the rest starts with a space or is the end
+# (before a last newline, too): taken a run of other characters at a time (the same matches,
+# without trying the rest after every character)
+_UP_TO_SPACE = r"[^ \n]*+(?:[ \n][^ \n]*+)*?"
 # 3.x and later: "CPU: 1 UID: 0 PID: 3173 Comm: python3 Not tainted 6.18.44 #1" (UID: since 6.x)
 # (RHEL 7 may print " Kdump: loaded" before "Not tainted")
 TRIGGER_RE = re.compile(
-    r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.*?)"
+    rf"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>{_UP_TO_SPACE})"
     r"(?: Kdump: \S+)?(?: (?:Not )?[Tt]ainted|$)",
     _NAMES,
 )
@@ -102,9 +108,13 @@ TASK_IN_RE = re.compile(
 )
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
+# ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
+_UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 # memcg OOMs: "Memory cgroup stats for /machine/demo:" (first one = the OOM cgroup); <= 4.19
 # print the stats on the same line: "Memory cgroup stats for /a: cache:0KB rss:1KB ..."
-MEMCG_STATS_RE = re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?:\s*$| \w+:)", _NAMES)
+MEMCG_STATS_RE = re.compile(
+    rf"^Memory cgroup stats for (?P<path>{_UP_TO_COLON}):(?:\s*$| \w+:)", _NAMES
+)
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -472,7 +482,10 @@ class Assembler:
         test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
         evidence = report.evidence
         if not report.in_block:
-            for marker in self._wants_of(report)[1]:
+            own = (
+                report.wants if report.wants_epoch == self._wants_epoch else self._wants_of(report)
+            )
+            for marker in own[1]:
                 if marker in text:
                     break
             else:
@@ -723,11 +736,15 @@ class Assembler:
         """Has a bound of the open report passed, by this line of its source?"""
         if report.lines >= MAX_REPORT_LINES:
             return True
-        if report.summary_time is not None and not _near(
-            report.summary_us, line, MAX_US_AFTER_SUMMARY
-        ):
+        # (_near's test written out: it is made for every line of an open report)
+        now = line.kernel_us if line.kernel_us is not None else line.wall_us
+        if now is None:
+            return False
+        since = report.summary_us if report.summary_time is not None else None
+        if since is not None and not -CLOCK_SLACK_US <= now - since <= MAX_US_AFTER_SUMMARY:
             return True
-        return not _near(report.opened_at, line, MAX_REPORT_US)
+        since = report.opened_at
+        return since is not None and not -CLOCK_SLACK_US <= now - since <= MAX_REPORT_US
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _source(self, key: SourceKey, out: list[OomRecord]) -> _Source:
@@ -893,8 +910,14 @@ HEADER_MARKERS = next(kind.markers for kind in LINE_KINDS if kind.name == "heade
 # the texts of the kinds whose lines are never a pr_cont fragment (``_joins``)
 _NEW_LINE_TEXTS = tuple(m.decode() for m in (*HEADER_MARKERS, *KILL_MARKERS))
 # (marker text, prefix, kind) of each marker of each row, in row order (a row's markers share
-# its prefix, so one loop over these finds the first row, as a loop over the rows would)
-_TESTS = tuple((m.decode(), kind.prefix, kind) for kind in LINE_KINDS for m in kind.markers)
+# its prefix, so one loop over these finds the first row, as a loop over the rows would); a
+# marker its row's prefix holds is "" (every text holds it: a text that starts with the prefix
+# holds the marker, and the text is not searched for it)
+_TESTS = tuple(
+    ("" if kind.prefix is not None and m.decode() in kind.prefix else m.decode(), kind.prefix, kind)
+    for kind in LINE_KINDS
+    for m in kind.markers
+)
 
 
 def opens_report(text: str) -> bool:
@@ -939,16 +962,30 @@ def _kind_of(text: str) -> LineKind | None:
 # Each returns False when the line is cut short (a pr_cont fragment should follow).
 
 
+def _split_header(text: str) -> tuple[str, re.Match[str]] | None:
+    """A whole header line: its name, and HEADER_REST_RE's match of the rest. The name is the
+    longest start of the line that the rest allows, as ``^(?P<comm>.*)`` before the rest
+    would take it; the rest is tried only where it can start (a regex tries every character,
+    ~1 us more)."""
+    at = text.rfind(HEADER_AFTER_NAME)
+    while at >= 0:
+        rest = HEADER_REST_RE.match(text, at)
+        if rest is not None:
+            return text[:at], rest
+        at = text.rfind(HEADER_AFTER_NAME, 0, at + len(HEADER_AFTER_NAME) - 1)
+    return None
+
+
 def _header(report: _Report, text: str) -> bool:
     record = report.record
-    m = HEADER_RE.match(text)
-    if m is None:
+    split = _split_header(text)
+    if split is None:
         part = HEADER_PART_RE.match(text)
         if part is not None:
             record.trigger_process_name = part.group("comm")
             record.gfp_mask = part.group("gfp")
         return False
-    record.trigger_process_name = m.group("comm")
+    record.trigger_process_name, m = split
     record.gfp_mask = m.group("gfp")
     record.order = parse_int(m.group("order"))
     return True

@@ -52,10 +52,10 @@ from oom_input.decoders._common import (
     continues,
     decode_text,
     find_stamp,
+    fraction_us,
     iso_times,
     monotonic_times,
     quick_run_of,
-    seconds_us,
     stamp_times,
     strip_cr,
     uncaptured,
@@ -90,6 +90,8 @@ STAMP_END = re.compile(CALLER_ID + rb"(?: |\Z)")
 # the common case, that decode and quick_text read at once
 DEFAULT_STAMP = re.compile(rb"(?P<time>%s)%s" % (KERNEL_TIME.pattern, STAMP_END.pattern))
 _NO_SOURCE: SourceKey = (None, None)  # dmesg names no host or boot
+_NAME = "dmesg"
+_TIME, _SEC, _FRAC = (DEFAULT_STAMP.groupindex[name] for name in ("time", "sec", "frac"))
 
 
 def _ctime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
@@ -118,7 +120,7 @@ DMESG_STAMPS: tuple[Stamp, ...] = (
 class DmesgDecoder:
     """Lines of ``dmesg`` in its timestamped output styles."""
 
-    name: ClassVar[str] = "dmesg"
+    name: ClassVar[str] = _NAME
     extra_markers: ClassVar[tuple[bytes, ...]] = ()
     # every line of this format is of one source: it names no host or boot id (see
     # LineScanner: a report's header then bounds the look-back for its context lines)
@@ -129,14 +131,22 @@ class DmesgDecoder:
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One dmesg line, or None when it has neither a dmesg stamp nor ``-x`` names."""
-        line = strip_cr(raw)
-        default = _default_stamp(line)
-        if default is not None:
-            return KernelLine(
-                text=decode_text(line[default.end() :], raw, self.options),
-                kernel_us=seconds_us(default["sec"], default["frac"]),
-                source_format=self.name,
-            )
+        # (the default style's path written out: strip_cr, _default_stamp, decode_text and
+        # seconds_us cost as much again as calls, and every line the reader decodes takes it)
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        default = DEFAULT_STAMP.match(line)
+        if default is not None and (
+            line.find(b" kernel", default.end(_TIME)) < 0
+            or not _is_journal(line, default.end(_TIME))
+        ):
+            data = line[default.end() :]
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = decode_text(data, raw, self.options)
+            sec, frac = default.group(_SEC, _FRAC)
+            micros = int(frac) if len(frac) == 6 else fraction_us(frac)
+            return KernelLine(text, int(sec) * 1_000_000 + micros, source_format=_NAME)
         parsed = _parse(line)
         if parsed is None:
             return None
@@ -168,9 +178,11 @@ class DmesgDecoder:
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text of a line of dmesg's default style (``[  499.798531] text``, no
         other prefix), valid UTF-8; None for any other line (``decode`` it)."""
-        line = strip_cr(raw)
-        default = _default_stamp(line)
-        if default is None:
+        line = raw[:-1] if raw.endswith(b"\r") else raw  # (as decode, written out)
+        default = DEFAULT_STAMP.match(line)
+        if default is None or (
+            line.find(b" kernel", default.end(_TIME)) >= 0 and _is_journal(line, default.end(_TIME))
+        ):
             return None
         try:
             return line[default.end() :].decode("utf-8"), _NO_SOURCE

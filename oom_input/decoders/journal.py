@@ -121,6 +121,7 @@ BOOT_MARKERS = (b"-- Boot ",)
 BOOT_AND_REBOOT_MARKERS = (*BOOT_MARKERS, b"-- Reboot --")
 _UTC_NAMES = (b"UTC", b"GMT")
 _MAX_REMEMBERED = 4096  # sources quick_text remembers
+_NAME = "journal"
 
 
 def _full_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
@@ -151,7 +152,7 @@ JOURNAL_STAMPS: tuple[Stamp, ...] = (
 class JournalDecoder:
     """journalctl's short output styles; remembers the boot id of the last boot separator."""
 
-    name: ClassVar[str] = "journal"
+    name: ClassVar[str] = _NAME
     # the scanner decodes only lines near OOM markers: without these, boot changes go unseen
     extra_markers: tuple[bytes, ...] = BOOT_MARKERS
 
@@ -174,7 +175,7 @@ class JournalDecoder:
 
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One journalctl line, IGNORED for notes and other programs' lines, None otherwise."""
-        line = strip_cr(raw)
+        line = raw[:-1] if raw.endswith(b"\r") else raw  # (strip_cr: every line decoded)
         kernel = SHORT_KERNEL.match(line)
         message = b"" if kernel is None else line[kernel.end() :]
         if kernel is not None and not escaped_by_rsyslog(message):  # else: as _written_by_rsyslog
@@ -184,12 +185,17 @@ class JournalDecoder:
                 pass  # reported below, as stamp_times reports it
             else:
                 host = kernel["host"]
+                try:  # (decode_text's common case written out)
+                    text = message.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = decode_text(message, raw, self.options)
                 return KernelLine(
-                    text=decode_text(message, raw, self.options),
-                    wall_us=wall_us,
-                    host=None if host is None else decode_text(host, raw, self.options),
-                    boot_id=self._boot_id,
-                    source_format=self.name,
+                    text,
+                    None,
+                    wall_us,
+                    None if host is None else decode_text(host, raw, self.options),
+                    self._boot_id,
+                    source_format=_NAME,
                 )
         if line.startswith(b"-- "):
             return self._note(line)
@@ -235,7 +241,7 @@ class JournalDecoder:
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and source of a kernel line with a wall-clock stamp (valid UTF-8,
         a date ``decode`` does not report); None for any other line (``decode`` it)."""
-        line = strip_cr(raw)
+        line = raw[:-1] if raw.endswith(b"\r") else raw  # (strip_cr, as in decode)
         kernel = SHORT_KERNEL.match(line)
         if kernel is not None:
             second, host = kernel.group("second", "host")
