@@ -35,10 +35,9 @@ from oom_input.evidence import (
     DEFAULT_TOP_TASKS,
     MEMCG_STATS_MARKER,
     MEMCG_STATS_PREFIX,
-    STATS_HEADER_START,
     BlockReader,
     ReportEvidence,
-    plain_stats_header,
+    plain_stats_header_path,
 )
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
@@ -979,8 +978,9 @@ def _task_in(report: _Report, text: str) -> bool:
 
 
 def _stats(report: _Report, text: str) -> bool:
-    if plain_stats_header(text):  # (5.0+: without the regex, whose lazy path steps a byte)
-        report.stats_memcg = text[len(STATS_HEADER_START) : -1]
+    path = plain_stats_header_path(text)  # (5.0+: no regex, whose lazy path steps a byte)
+    if path is not None:
+        report.stats_memcg = path
         return True
     m = MEMCG_STATS_RE.match(text)
     if m is None:

@@ -800,24 +800,26 @@ def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
 def stats_header_inline(text: str) -> str | None:
     """MEMCG_STATS_RE's ``inline`` group of a stats header, None for another line. The 5.0+
     header, whose only colon ends it, without the regex (its lazy path costs a step a byte)."""
-    if plain_stats_header(text):
+    if plain_stats_header_path(text) is not None:
         return ""
     m = MEMCG_STATS_RE.match(text)
     return None if m is None else m.group("inline")
 
 
-def plain_stats_header(text: str) -> bool:
-    """Whether ``text`` is a 5.0+ stats header: "Memory cgroup stats for PATH:", one line, its
-    only colon the last character (so PATH is ``text[len(STATS_HEADER_START):-1]``)."""
-    return (
+def plain_stats_header_path(text: str) -> str | None:
+    """PATH of a 5.0+ stats header "Memory cgroup stats for PATH:" (one line, its only colon
+    the last character), None for any other line."""
+    if (
         text.endswith(":")
         and text.count(":") == 1
         and "\n" not in text
-        and text.startswith(STATS_HEADER_START)
-    )
+        and text.startswith(_STATS_HEADER_START)
+    ):
+        return text[len(_STATS_HEADER_START) : -1]
+    return None
 
 
-STATS_HEADER_START: Final = MEMCG_STATS_PREFIX + " "
+_STATS_HEADER_START: Final = MEMCG_STATS_PREFIX + " "
 
 
 def page_size_kb(row_rss_pages: int | None, kill_rss_kb: int | None) -> int:
@@ -949,7 +951,6 @@ __all__ = [
     "LINE_KINDS",
     "MEMCG_STATS_MARKER",
     "MEMCG_STATS_PREFIX",
-    "STATS_HEADER_START",
     "STAT_LINE_SHAPE",
     "SYSTEM_MEMORY_KEYS",
     "TOP_TASK_KEYS",
@@ -959,7 +960,7 @@ __all__ = [
     "TopTasks",
     "human_kb",
     "page_size_kb",
-    "plain_stats_header",
+    "plain_stats_header_path",
     "reason",
     "stats_header_inline",
 ]
