@@ -41,6 +41,7 @@ from oom_input.evidence import (
     TOP_TASK_KEYS,
     BlockReader,
     ReportEvidence,
+    plain_stats_header_path,
 )
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
@@ -1021,6 +1022,10 @@ def _task_in(report: _Report, text: str) -> bool:
 
 
 def _stats(report: _Report, text: str) -> bool:
+    path = plain_stats_header_path(text)  # (5.0+: no regex, whose lazy path steps a byte)
+    if path is not None:
+        report.stats_memcg = path
+        return True
     m = MEMCG_STATS_RE.match(text)
     if m is None:
         return False

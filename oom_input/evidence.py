@@ -800,15 +800,23 @@ def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
 def stats_header_inline(text: str) -> str | None:
     """MEMCG_STATS_RE's ``inline`` group of a stats header, None for another line. The 5.0+
     header, whose only colon ends it, without the regex (its lazy path costs a step a byte)."""
+    if plain_stats_header_path(text) is not None:
+        return ""
+    m = MEMCG_STATS_RE.match(text)
+    return None if m is None else m.group("inline")
+
+
+def plain_stats_header_path(text: str) -> str | None:
+    """PATH of a 5.0+ stats header "Memory cgroup stats for PATH:" (one line, its only colon
+    the last character), None for any other line."""
     if (
         text.endswith(":")
         and text.count(":") == 1
         and "\n" not in text
         and text.startswith(_STATS_HEADER_START)
     ):
-        return ""
-    m = MEMCG_STATS_RE.match(text)
-    return None if m is None else m.group("inline")
+        return text[len(_STATS_HEADER_START) : -1]
+    return None
 
 
 _STATS_HEADER_START: Final = MEMCG_STATS_PREFIX + " "
@@ -955,6 +963,7 @@ __all__ = [
     "TopTasks",
     "human_kb",
     "page_size_kb",
+    "plain_stats_header_path",
     "reason",
     "stats_header_inline",
 ]

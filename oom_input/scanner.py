@@ -36,13 +36,14 @@ from collections import deque
 from collections.abc import Callable
 
 from oom_input.assembler import (
+    _EVERY_LINE,
+    _OPEN,
     CONTEXT_MARKERS,
     HEADER_MARKERS,
     KILL_MARKERS,
     OPEN_MARKERS,
     TEXT_ONLY_MARKERS,
     Assembler,
-    Mode,
     opens_report,
 )
 from oom_input.evidence import BlockReader
@@ -362,12 +363,12 @@ class LineScanner:
                 self._extra = self._decoder.extra_markers
                 self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
-            if mode is Mode.EVERY_LINE or self._file_start:
+            if mode is _EVERY_LINE or self._file_start:
                 if self._quick is not None and not self._file_start:
                     pos = self._block_lines(buf, pos, end, cache)
                     if pos >= end:
                         return
-                    if assembler.mode is not Mode.EVERY_LINE:
+                    if assembler.mode is not _EVERY_LINE:
                         continue  # the block ended at a line it took
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
@@ -378,7 +379,7 @@ class LineScanner:
                 continue
             hit = _first_marker(buf, self._open_markers, cache, self._searches, pos, end)
             read = self._line  # (_take's text-only path is for evidence lines: inner markers)
-            if mode is Mode.OPEN:
+            if mode is _OPEN:
                 # lines that matter only inside a report: look no further than the next line
                 # that can open or close one
                 inner = _first_marker(
@@ -449,9 +450,19 @@ class LineScanner:
             if reader is None or not reader.line(text):
                 # not a line of the open block: the text alone may still be all ``feed`` needs
                 if not assembler.feed_text(key, text):
-                    return pos
+                    # a line of a kind (the summary, a stats header): decoded and fed here if
+                    # ``_scan`` would feed it (its test, which reading the text again cannot
+                    # change), not read a second time there
+                    if not self._scan_feeds(buf, pos, nl):
+                        return pos
+                    self._line(buf[pos:nl], self._current[1] + nl + 1)
+                    pos = nl + 1
+                    if assembler.mode is not _EVERY_LINE:
+                        return pos
+                    source = None  # a block may have begun: its reader is asked for next
+                    continue
                 pos = nl + 1
-                if assembler.mode is not Mode.EVERY_LINE:
+                if assembler.mode is not _EVERY_LINE:
                     return pos
                 reader = assembler.block_reader(key)  # a block may have ended or begun
                 continue
@@ -477,25 +488,30 @@ class LineScanner:
         """``_scan`` for --passthrough: every line is handed on, and the lines ``_scan`` would
         decode are decoded (the same test, line by line)."""
         assert self._passthrough is not None
-        assembler = self._assembler
         while pos < end:
             nl = buf.index(b"\n", pos, end)
             self._passthrough(buf[pos:nl])
-            if self._decoder.extra_markers is not self._extra:
-                self._extra = self._decoder.extra_markers
-                self._open_markers = OPEN_MARKERS + tuple(self._extra)
-            mode = assembler.mode
-            if (
-                mode is Mode.EVERY_LINE
-                or self._file_start
-                or _holds(buf, self._open_markers, pos, nl)
-                or (mode is Mode.OPEN and _holds(buf, assembler.wanted_markers(), pos, nl))
-            ):
+            if self._file_start or self._scan_feeds(buf, pos, nl):
                 self._file_start = False
                 if _holds(buf, KILL_MARKERS, pos, nl):
                     self._look_back(buf, pos, base)
                 self._line(buf[pos:nl], base + nl + 1)
             pos = nl + 1
+
+    def _scan_feeds(self, buf: bytes, pos: int, nl: int) -> bool:
+        """Whether ``_scan`` decodes the line ``buf[pos:nl]`` (not a file's first line) in the
+        assembler's state: every line while it wants every line, else a line that holds an
+        OPEN_MARKERS entry, or while a report is open one of ``wanted_markers()``."""
+        if self._decoder.extra_markers is not self._extra:
+            self._extra = self._decoder.extra_markers
+            self._open_markers = OPEN_MARKERS + tuple(self._extra)
+        assembler = self._assembler
+        mode = assembler.mode
+        return (
+            mode is _EVERY_LINE
+            or _holds(buf, self._open_markers, pos, nl)
+            or (mode is _OPEN and _holds(buf, assembler.wanted_markers(), pos, nl))
+        )
 
     def _look_back(self, buf: bytes, line_start: int, base: int) -> None:
         """Before the kill line at ``buf[line_start]``, feed the CONTEXT lines not looked at yet

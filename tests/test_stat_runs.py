@@ -16,11 +16,13 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oom_input import assembler as assembler_module
 from oom_input import evidence as evidence_module
 from oom_input.evidence import (
     MEMCG_STATS_RE,
     STAT_LINE_SHAPE,
     ReportEvidence,
+    plain_stats_header_path,
     stats_header_inline,
 )
 
@@ -141,7 +143,12 @@ def test_runs_take_the_plain_lines_and_leave_the_odd_ones() -> None:
 )
 def test_the_stats_header_without_the_regex_reads_as_the_regex(pieces: list[str]) -> None:
     """stats_header_inline (a 5.0+ header by its colon, others by MEMCG_STATS_RE) gives the
-    regex's inline group, or None where it does not match."""
+    regex's inline group, or None where it does not match; plain_stats_header_path gives the
+    path the assembler's MEMCG_STATS_RE reads (its ``_stats`` reads it without the regex)."""
     for text in ("".join(pieces), "Memory cgroup stats for " + "".join(pieces)):
         m = MEMCG_STATS_RE.match(text)
         assert stats_header_inline(text) == (None if m is None else m.group("inline"))
+        path = plain_stats_header_path(text)
+        if path is not None:
+            read = assembler_module.MEMCG_STATS_RE.match(text)
+            assert read is not None and read.group("path") == path
