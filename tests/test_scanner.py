@@ -561,10 +561,12 @@ def test_every_header_of_the_fixtures_holds_the_whole_header_marker() -> None:
     assert all(any(marker in line for marker in HEADER_MARKERS) for line in headers)
 
 
-def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise() -> None:
+@pytest.mark.parametrize("name", ["journal", "auto"])
+def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise(name: str) -> None:
     """journalctl's "-- Reboot --" (before systemd 24x) ends the boot id a "-- Boot <id> --"
     gave: the reader searches for it once a boot id is known (before, it changes nothing), and
-    the records are those of feeding every line, with long noise between."""
+    the records are those of feeding every line, with long noise between; with the format
+    detected too (the detector learns the markers the format adds as it reads)."""
     noise = [line for line in PLAIN_NOISE_LINES if not line.startswith(b" ")] * 1000
     boot = b"-- Boot 0123456789abcdef0123456789abcdef --"
     lines = [
@@ -582,11 +584,11 @@ def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise() -> None:
     ]
     stream = b"\n".join(as_format("journal", line) for line in monotonic(lines)) + b"\n"
     assert len(stream) > 6 * PROBE_MIN_BYTES
-    expected = every_line_records("journal", stream)
+    expected = every_line_records(name, stream)
     boot_id = "01234567-89ab-cdef-0123-456789abcdef"
     assert [r["boot_id"] for r in expected] == [None, boot_id, None]
     for cuts in ([], None, list(range(0, len(stream), 100_000))):
-        assert scan_as("journal", stream, cuts) == expected
+        assert scan_as(name, stream, cuts) == expected
 
 
 @pytest.mark.parametrize("name", ["kmsg", "journal"])
