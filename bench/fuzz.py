@@ -23,6 +23,7 @@ from oom_input.assembler import Assembler
 from oom_input.decoders import DECODER_NAMES, make_decoder
 from oom_input.enrich import kubernetes_enricher
 from oom_input.pipeline import Pipeline
+from oom_input.scanner import PROBE_MIN_BYTES
 from oom_input.types import DecodeOptions, OomRecord
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -43,6 +44,13 @@ TOKENS = [
     b",pid=1,uid=0",
     b"Killed process ",
     b"invoked oom-killer:",
+    b" invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",  # a whole header
+    b"\n-- Boot 0123456789abcdef0123456789abcdef --\n",  # journalctl's boot separators
+    b"\n-- Reboot --\n",
+    # long ranges, searched by a marker's rare byte (MarkerSearch): lines without the byte, then
+    # a run that makes it frequent
+    b"\n" + b"6,9,9,-;eth0: link is up\n" * (PROBE_MIN_BYTES // 20),
+    b"K" * PROBE_MIN_BYTES,
     b"oom-kill:",
     b"c;",
     b"+;",
@@ -63,6 +71,9 @@ class CountingSink:
     def write(self, record: OomRecord) -> None:
         orjson.dumps(record)  # raises on lone surrogates or bad types
         self.records += 1
+
+    def write_object(self, obj: object) -> None:  # (--passthrough only: not used here)
+        orjson.dumps(obj)
 
     def close(self) -> None:
         pass

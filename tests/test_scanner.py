@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convert import kernel_records
-from oom_input.assembler import HEADER_MARKERS, REPORT_MARKERS, Assembler
+from oom_input.assembler import HEADER_MARKERS, KILL_MARKERS, REPORT_MARKERS, Assembler
 from oom_input.decoders import make_decoder
 from oom_input.pipeline import make_normaliser
 from oom_input.scanner import (
@@ -22,6 +22,7 @@ from oom_input.scanner import (
     LineScanner,
     MarkerSearch,
 )
+from oom_input.sources import CHUNK_BYTES
 from oom_input.types import DecodeOptions, KernelLine, OomRecord
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -458,6 +459,23 @@ def test_marker_search_finds_what_find_finds(
             assert search.find(bytearray(buf), start, end) == buf.find(marker, start, end)
 
 
+@pytest.mark.parametrize("marker", SEARCHED)
+def test_marker_search_finds_a_marker_at_either_end_of_the_range(marker: bytes) -> None:
+    """A marker that starts where the range starts or ends where it ends is found by its rare
+    byte (the edges of the probe's range), and one byte less of the range misses it."""
+    filler = b"eth0: link is up\n" * (PROBE_MIN_BYTES // 16)
+    at_end = filler + marker
+    search = MarkerSearch(marker)
+    assert search.find(at_end, 0, len(at_end)) == len(filler)
+    assert search.probe  # (found by its byte, not by find)
+    assert search.find(at_end, 0, len(at_end) - 1) == -1
+    assert search.find(at_end, len(filler), len(at_end)) == len(filler)
+    at_start = marker + filler
+    assert search.find(at_start, 0, len(at_start)) == 0
+    assert search.find(at_start, 1, len(at_start)) == at_start.find(marker, 1)
+    assert search.probe
+
+
 class CountingBytes(bytes):
     """Bytes that count the comparisons made with them (``startswith``)."""
 
@@ -552,10 +570,12 @@ def test_every_header_of_the_fixtures_holds_the_whole_header_marker() -> None:
     assert all(any(marker in line for marker in HEADER_MARKERS) for line in headers)
 
 
-def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise() -> None:
+@pytest.mark.parametrize("name", ["journal", "auto"])
+def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise(name: str) -> None:
     """journalctl's "-- Reboot --" (before systemd 24x) ends the boot id a "-- Boot <id> --"
     gave: the reader searches for it once a boot id is known (before, it changes nothing), and
-    the records are those of feeding every line, with long noise between."""
+    the records are those of feeding every line, with long noise between; with the format
+    detected too (the detector learns the markers the format adds as it reads)."""
     noise = [line for line in PLAIN_NOISE_LINES if not line.startswith(b" ")] * 1000
     boot = b"-- Boot 0123456789abcdef0123456789abcdef --"
     lines = [
@@ -573,8 +593,34 @@ def test_a_reboot_line_after_a_boot_id_ends_it_in_long_noise() -> None:
     ]
     stream = b"\n".join(as_format("journal", line) for line in monotonic(lines)) + b"\n"
     assert len(stream) > 6 * PROBE_MIN_BYTES
-    expected = every_line_records("journal", stream)
+    expected = every_line_records(name, stream)
     boot_id = "01234567-89ab-cdef-0123-456789abcdef"
     assert [r["boot_id"] for r in expected] == [None, boot_id, None]
     for cuts in ([], None, list(range(0, len(stream), 100_000))):
-        assert scan_as("journal", stream, cuts) == expected
+        assert scan_as(name, stream, cuts) == expected
+
+
+@pytest.mark.parametrize("name", ["kmsg", "journal"])
+@pytest.mark.parametrize("boundary", [PROBE_MIN_BYTES, CHUNK_BYTES])
+def test_a_marker_cut_by_a_read_boundary_gives_the_records_of_every_line(
+    name: str, boundary: int
+) -> None:
+    """The header's and the kill line's markers, each cut by a read (the sources' CHUNK_BYTES,
+    the PROBE_MIN_BYTES from which MarkerSearch searches) at its first, inner and last bytes,
+    after noise that makes the range searched long: the records of feeding every line."""
+    noise = [line for line in PROBED_NOISE_LINES if not line.startswith(b" ")]
+    report = [line for line in CAPTURE_RECORDS[2] if name == "kmsg" or not line.startswith(b" ")]
+    body = b"\n".join(as_format(name, line) for line in monotonic(noise + report)) + b"\n"
+    filler = as_format(name, b"6,1,1,-;eth0: link is up [K]") + b"\n"
+    for marker in (*HEADER_MARKERS, *KILL_MARKERS):
+        for inside in (0, 1, len(marker) // 2, len(marker) - 1):
+            # the marker at boundary - inside: filler lines, then one line of the length left
+            room = boundary - inside - body.index(marker)
+            lines = room // len(filler) - 1
+            last = room - lines * len(filler) - len(as_format(name, b"6,1,1,-;")) - 1
+            pad = filler * lines + as_format(name, b"6,1,1,-;" + b"x" * last) + b"\n"
+            stream = pad + body
+            assert stream.index(marker) == boundary - inside
+            expected = every_line_records(name, stream)
+            assert expected
+            assert scan_as(name, stream, [boundary]) == expected
