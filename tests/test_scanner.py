@@ -395,13 +395,19 @@ def test_context_lines_give_the_records_of_every_line(
     formats of one source, only while a report is open): the records are those of feeding every
     line, with chosen-victim and group lines where the kernel prints them, in reports cut short
     and between reports (journalctl's lines name their host: a format of many sources)."""
-    if name != "kmsg":  # (kmsg's dictionary lines would be continuation lines in text formats)
-        lines = [line for line in lines if not line.startswith(b" ")]
-    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
-    expected = every_line_records(name, stream)
+    stream, expected = _as_stream_and_records(name, lines)
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=8))
     assert scan_as(name, stream, cuts) == expected
     assert scan_as(name, stream, None) == expected
+
+
+def _as_stream_and_records(name: str, lines: list[bytes]) -> tuple[bytes, list[dict]]:
+    """kmsg ``lines`` in format ``name`` as one stream, and the records of feeding its every
+    line."""
+    if name != "kmsg":  # (kmsg's dictionary lines would be continuation lines in text formats)
+        lines = [line for line in lines if not line.startswith(b" ")]
+    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
+    return stream, every_line_records(name, stream)
 
 
 def test_a_report_cut_short_after_its_chosen_line_keeps_its_reason() -> None:
@@ -548,10 +554,7 @@ def test_reports_in_long_noise_give_the_records_of_every_line(
 ) -> None:
     """Markers searched for by a rare byte over long stretches of noise (read in large pieces)
     give the records of feeding every line."""
-    if name != "kmsg":  # (kmsg's dictionary lines would be continuation lines in text formats)
-        lines = [line for line in lines if not line.startswith(b" ")]
-    stream = b"\n".join(as_format(name, line) for line in lines) + b"\n"
-    expected = every_line_records(name, stream)
+    stream, expected = _as_stream_and_records(name, lines)
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=4))
     assert scan_as(name, stream, cuts) == expected
 

@@ -475,20 +475,33 @@ def test_msgpack_skipping_keeps_the_records_of_every_legacy_capture(path: Path) 
     """The texts of a legacy dmesg capture as msgpack maps give the records of the text: the
     items the decoder skips (no marker) never mattered, the legacy chosen-victim line before a
     kill line is found, pr_cont fragments after a marker line are read."""
-    texts = [
+    expected, actual, _, _ = _text_and_msgpack_records(_legacy_texts(path))
+    assert expected == actual
+
+
+def _legacy_texts(path: Path) -> list[str]:
+    """The texts of a legacy dmesg capture's lines."""
+    decoder = make_decoder("dmesg", DecodeOptions())
+    return [
         line.text
         for raw in path.read_bytes().splitlines()
-        if isinstance(line := make_decoder("dmesg", DecodeOptions()).decode(raw), KernelLine)
+        if isinstance(line := decoder.decode(raw), KernelLine)
     ]
+
+
+def _text_and_msgpack_records(
+    texts: list[str], seed: int = 0
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any, int]:
+    """The records of ``texts`` as plain lines, and as msgpack maps read in pieces cut by
+    ``seed`` (without their ``source_format``); the msgpack decoder, the stream's size."""
     stream = b"".join(msgpack.packb({"message": text}) for text in texts)
     plain = b"".join(text.encode() + b"\n" for text in texts)
     expected = [r.as_dict() for r in run_lines(plain, make_decoder("plain", DecodeOptions()))]
-    actual = [
-        r.as_dict() for r in run_stream(stream, make_stream_decoder("msgpack", DecodeOptions()))
-    ]
+    decoder = make_stream_decoder("msgpack", DecodeOptions())
+    actual = [r.as_dict() for r in run_stream(stream, decoder, seed)]
     for record in expected + actual:
         del record["source_format"]
-    assert expected == actual
+    return expected, actual, decoder, len(stream)
 
 
 # noise: mostly text without the byte "Killed process " is found by (K), a few lines with it
@@ -507,19 +520,9 @@ def test_msgpack_reports_after_long_noise_keep_the_records_of_the_text(seed: int
     texts: list[str] = []
     for path in sorted(LEGACY.glob("*.dmesg"))[:4]:
         texts += rng.choices(LONG_NOISE_TEXTS, (400, 1, 1), k=rng.randrange(2000, 6000))
-        texts += [
-            line.text
-            for raw in path.read_bytes().splitlines()
-            if isinstance(line := make_decoder("dmesg", DecodeOptions()).decode(raw), KernelLine)
-        ]
-    stream = b"".join(msgpack.packb({"message": text}) for text in texts)
-    plain = b"".join(text.encode() + b"\n" for text in texts)
-    expected = [r.as_dict() for r in run_lines(plain, make_decoder("plain", DecodeOptions()))]
-    decoder = make_stream_decoder("msgpack", DecodeOptions())
-    actual = [r.as_dict() for r in run_stream(stream, decoder, seed)]
-    for record in expected + actual:
-        del record["source_format"]
+        texts += _legacy_texts(path)
+    expected, actual, decoder, size = _text_and_msgpack_records(texts, seed)
     assert len(expected) >= 4
     assert expected == actual
-    assert len(stream) > 4 * PROBE_MIN_BYTES
+    assert size > 4 * PROBE_MIN_BYTES
     assert b"Killed process " in decoder._searches  # (searched over long ranges)
