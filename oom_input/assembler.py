@@ -203,7 +203,7 @@ class Role(enum.Enum):
 
 # (the members as module names: a member read through its enum class costs several times a
 # global's, and these are read for every line)
-_IDLE, _OPEN, _EVERY_LINE = Mode.IDLE, Mode.OPEN, Mode.EVERY_LINE
+IDLE_MODE, OPEN_MODE, EVERY_LINE_MODE = Mode.IDLE, Mode.OPEN, Mode.EVERY_LINE
 _INNER = Role.INNER
 
 
@@ -345,8 +345,8 @@ class Assembler:
     @property
     def mode(self) -> Mode:
         if self._pending or self._blocks:
-            return _EVERY_LINE
-        return _OPEN if self._open else _IDLE
+            return EVERY_LINE_MODE
+        return OPEN_MODE if self._open else IDLE_MODE
 
     @property
     def open_reports(self) -> int:

@@ -36,12 +36,12 @@ from collections import deque
 from collections.abc import Callable
 
 from oom_input.assembler import (
-    _EVERY_LINE,
-    _OPEN,
     CONTEXT_MARKERS,
+    EVERY_LINE_MODE,
     HEADER_MARKERS,
     KILL_MARKERS,
     OPEN_MARKERS,
+    OPEN_MODE,
     TEXT_ONLY_MARKERS,
     Assembler,
     opens_report,
@@ -363,12 +363,12 @@ class LineScanner:
                 self._extra = self._decoder.extra_markers
                 self._open_markers = OPEN_MARKERS + tuple(self._extra)
             mode = assembler.mode
-            if mode is _EVERY_LINE or self._file_start:
+            if mode is EVERY_LINE_MODE or self._file_start:
                 if self._quick is not None and not self._file_start:
                     pos = self._block_lines(buf, pos, end, cache)
                     if pos >= end:
                         return
-                    if assembler.mode is not _EVERY_LINE:
+                    if assembler.mode is not EVERY_LINE_MODE:
                         continue  # the block ended at a line it took
                 self._file_start = False
                 nl = buf.index(b"\n", pos, end)
@@ -379,7 +379,7 @@ class LineScanner:
                 continue
             hit = _first_marker(buf, self._open_markers, cache, self._searches, pos, end)
             read = self._line  # (_take's text-only path is for evidence lines: inner markers)
-            if mode is _OPEN:
+            if mode is OPEN_MODE:
                 # lines that matter only inside a report: look no further than the next line
                 # that can open or close one
                 inner = _first_marker(
@@ -457,12 +457,12 @@ class LineScanner:
                         return pos
                     self._line(buf[pos:nl], self._current[1] + nl + 1)
                     pos = nl + 1
-                    if assembler.mode is not _EVERY_LINE:
+                    if assembler.mode is not EVERY_LINE_MODE:
                         return pos
                     source = None  # a block may have begun: its reader is asked for next
                     continue
                 pos = nl + 1
-                if assembler.mode is not _EVERY_LINE:
+                if assembler.mode is not EVERY_LINE_MODE:
                     return pos
                 reader = assembler.block_reader(key)  # a block may have ended or begun
                 continue
@@ -508,9 +508,9 @@ class LineScanner:
         assembler = self._assembler
         mode = assembler.mode
         return (
-            mode is _EVERY_LINE
+            mode is EVERY_LINE_MODE
             or _holds(buf, self._open_markers, pos, nl)
-            or (mode is _OPEN and _holds(buf, assembler.wanted_markers(), pos, nl))
+            or (mode is OPEN_MODE and _holds(buf, assembler.wanted_markers(), pos, nl))
         )
 
     def _look_back(self, buf: bytes, line_start: int, base: int) -> None:
