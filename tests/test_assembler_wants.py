@@ -3,15 +3,23 @@ wanted markers readers skip lines by, and the kind of a line."""
 
 from __future__ import annotations
 
-from helpers import KMSG_CAPTURES
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convert import kernel_records
 from oom_input.assembler import LINE_KINDS, Assembler, LineKind, _kind_of, _report_wants
 from oom_input.decoders import make_decoder
 from oom_input.types import DecodeOptions, KernelLine
 
 _DECODER = make_decoder("kmsg", DecodeOptions())
+# every kmsg and dmesg fixture (real captures, legacy reports of older kernels' lines), as kmsg
+CAPTURES = [
+    b"\n".join(record.line for record in records)
+    for path in sorted((Path(__file__).parent / "data").rglob("*"))
+    if path.suffix in (".kmsg", ".dmesg") and (records := kernel_records(path))
+]
 
 
 def capture_lines(capture: bytes, host: str) -> list[KernelLine]:
@@ -37,7 +45,7 @@ def fresh_wants(assembler: Assembler) -> set[bytes]:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.sampled_from(KMSG_CAPTURES), min_size=1, max_size=3),
+    st.lists(st.sampled_from(CAPTURES), min_size=1, max_size=3),
     st.data(),
 )
 def test_remembered_wants_are_those_worked_out_afresh_after_every_line(

@@ -12,6 +12,7 @@ every JSON record fixture in tests/data, with field values repeated, changed bet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,22 +79,34 @@ def _record_of(value: Any) -> dict[str, Any] | None:
     return None
 
 
-@st.composite
-def records_of_merged_hosts(draw: st.DrawFn) -> list[bytes]:
-    """Fixture lines whose host and boot id values are changed (to odd values too)."""
+def _changed_lines(
+    draw: st.DrawFn, most: int, change: Callable[[st.DrawFn, dict[str, Any]], None]
+) -> list[bytes]:
+    """1 to ``most`` fixture lines, each record (of a bare object or an event array) changed by
+    ``change``."""
     out = []
-    for _ in range(draw(st.integers(1, 30))):
+    for _ in range(draw(st.integers(1, most))):
         value = orjson.loads(draw(st.sampled_from(LINES)))
         record = _record_of(value)
         if record is not None:
-            for key in [k for k in record if k in HOST_KEYS]:
-                record[key] = draw(st.sampled_from(HOSTS))
-            for key in [k for k in record if k in BOOT_ID_KEYS]:
-                record[key] = draw(st.sampled_from(BOOT_IDS))
-            if draw(st.booleans()):
-                record[draw(st.sampled_from(["_HOSTNAME", "host"]))] = draw(st.sampled_from(HOSTS))
+            change(draw, record)
         out.append(orjson.dumps(value))
     return out
+
+
+def _change_hosts(draw: st.DrawFn, record: dict[str, Any]) -> None:
+    for key in [k for k in record if k in HOST_KEYS]:
+        record[key] = draw(st.sampled_from(HOSTS))
+    for key in [k for k in record if k in BOOT_ID_KEYS]:
+        record[key] = draw(st.sampled_from(BOOT_IDS))
+    if draw(st.booleans()):
+        record[draw(st.sampled_from(["_HOSTNAME", "host"]))] = draw(st.sampled_from(HOSTS))
+
+
+@st.composite
+def records_of_merged_hosts(draw: st.DrawFn) -> list[bytes]:
+    """Fixture lines whose host and boot id values are changed (to odd values too)."""
+    return _changed_lines(draw, 30, _change_hosts)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -121,20 +134,17 @@ MESSAGES: list[Any] = [
 @st.composite
 def entries_of_odd_fields(draw: st.DrawFn) -> list[bytes]:
     """Fixture lines whose transport, facility and message values are changed."""
-    out = []
-    for _ in range(draw(st.integers(1, 20))):
-        value = orjson.loads(draw(st.sampled_from(LINES)))
-        record = _record_of(value)
-        if record is not None:
-            for key, values in (
-                ("_TRANSPORT", TRANSPORTS),
-                ("SYSLOG_FACILITY", FACILITIES),
-                ("MESSAGE", MESSAGES),
-            ):
-                if draw(st.booleans()):
-                    record[key] = draw(st.sampled_from(values))
-        out.append(orjson.dumps(value))
-    return out
+    return _changed_lines(draw, 20, _change_fields)
+
+
+def _change_fields(draw: st.DrawFn, record: dict[str, Any]) -> None:
+    for key, values in (
+        ("_TRANSPORT", TRANSPORTS),
+        ("SYSLOG_FACILITY", FACILITIES),
+        ("MESSAGE", MESSAGES),
+    ):
+        if draw(st.booleans()):
+            record[key] = draw(st.sampled_from(values))
 
 
 def _general_fields(record: Any) -> Fields:
