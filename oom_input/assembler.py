@@ -57,10 +57,12 @@ _NAMES = re.DOTALL
 # --- line shapes ------------------------------------------------------------------------------
 # all kernels: "<comm> invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"
 # (2.6 adds "oom_adj=N", 4.9-4.18 print ", nodemask=(null),  order=..." built with pr_cont)
-# (read by _split_header: the line from its " invoked oom-killer: " on, the name before it)
-HEADER_AFTER_NAME = " invoked oom-killer: "
+# the header kind's marker (LINE_KINDS), in one printk on every kernel from 2.6 on
+HEADER_MARKER_TEXT = "invoked oom-killer: gfp_mask="
+# (read by _split_header: the line from its " invoked oom-killer: gfp_mask=" on, the name before)
+HEADER_AFTER_NAME = " " + HEADER_MARKER_TEXT
 HEADER_REST_RE = re.compile(
-    HEADER_AFTER_NAME + r"gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
+    re.escape(HEADER_AFTER_NAME) + r"(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
     r"(?:, nodemask=(?P<nodemask>.*?))?,\s+order=(?P<order>-?\d+)"
     r"(?:, oom_adj=-?\d+)?(?:, oom_score_adj=-?\d+)?\s*$",
     _NAMES,
@@ -857,7 +859,7 @@ LINE_KINDS: tuple[LineKind, ...] = (
     # "gfp_mask=%#x(%pGg)"), the marker in one printk; the whole of it, not just "invoked
     # oom-killer:", because readers search every byte for it and CPython's find skips by the
     # needle's length (~20 % less time)
-    LineKind("header", (b"invoked oom-killer: gfp_mask=",), Role.OPENS, Assembler._on_header),
+    LineKind("header", (HEADER_MARKER_TEXT.encode(),), Role.OPENS, Assembler._on_header),
     LineKind("kill", (b"Killed process ",), Role.OPENS, Assembler._on_kill),
     LineKind(
         "summary",
