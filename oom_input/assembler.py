@@ -131,7 +131,9 @@ CHOSEN_RE = re.compile(
 #   3.10 (RHEL 7):    Killed process 1234 (foo), UID 0, total-vm:1kB, anon-rss:1kB, file-rss:0kB
 #   2.6.3x-4.x:       Killed process 1234 (foo) total-vm:1kB, anon-rss:1kB, file-rss:0kB
 #                     [, shmem-rss:0kB]
-#   5.x and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
+#   5.3:              <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
+#                     file-rss:..kB, shmem-rss:..kB, UID:0
+#   5.4 and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
 #                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
 # (group comm_closed is the name and its ")": with the ")" right after ".*", the regex engine
 # looks for the ")"s from the line's end by a scan; a group's end between them would make it try
@@ -141,7 +143,8 @@ KILL_RE = re.compile(
     r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
-    r"(?:,? UID:(?P<uid_c>\d+) pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?\s*$",
+    r"(?:,? UID:(?P<uid_c>\d+)(?: pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?)?"
+    r"\s*$",
     _NAMES,
 )
 # very old kernels print no sizes: "Killed process 1234 (foo)"
@@ -1069,7 +1072,7 @@ def _apply_kill(record: OomRecord, m: re.Match[str], pid: int) -> None:
     record.file_rss_kb = parse_int(file)
     if shmem is not None:
         record.shmem_rss_kb = parse_int(shmem)
-    if pgtables is not None:  # (5.x+: with uid_c and adj)
+    if pgtables is not None:  # (5.4+: with uid_c and adj)
         record.pgtables_kb = parse_int(pgtables)
         record.oom_score_adj = parse_int(adj)
 

@@ -131,6 +131,13 @@ class TestKillLines:
                 "x) total-vm:1kB",
                 0,
             ),
+            (  # 5.3: the uid without pgtables and oom_score_adj (those came in 5.4)
+                "Out of memory: Killed process 2413 (java) total-vm:10481232kB, "
+                "anon-rss:7321460kB, file-rss:0kB, shmem-rss:0kB, UID:1000",
+                2413,
+                "java",
+                1000,
+            ),
         ],
     )
     def test_kill_line_variant(self, line: str, pid: int, comm: str, uid: int | None) -> None:
