@@ -105,10 +105,14 @@ SUMMARY_RE = re.compile(
 SUMMARY_PREFIX = "oom-kill:constraint="
 # the summary cut short by pr_cont: the constraint at least, when it is whole (a comma follows)
 SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>CONSTRAINT_[A-Z_]+),")
-# <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a"
+# <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a", four pr_cont pieces
+# ("Task in ", the path, " killed as a result of limit of ", the path); a piece that another
+# task's line cut off is a line of its own, joined back without the space at its edge
 TASK_IN_RE = re.compile(
-    r"^Task in (?P<task>.*) killed as a result of limit of (?P<limit>.+?)\s*$", _NAMES
+    r"^Task in ?(?P<task>.*?) ?killed as a result of limit of ?(?P<limit>\S.*?)\s*$", _NAMES
 )
+# the pieces after the first, each at the start of a line cut off (3.x-4.19)
+TASK_IN_PIECE_RE = re.compile(r"^ ?(?:/|killed as a result of limit of)")
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
 # ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
@@ -670,7 +674,7 @@ class Assembler:
     def _on_task_in(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
-        if text.startswith("Task in "):
+        if text.startswith("Task in"):  # (the text is stripped: "Task in " may be all of it)
             self._touch(report, line)
             self._forget_wants()
             if not _task_in(report, text):
@@ -796,11 +800,19 @@ class Assembler:
         text = line.text
         if any(m in text for m in _NEW_LINE_TEXTS):
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
-        if line.cont is not None:
-            return line.cont
+        if line.cont:
+            return True
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
-        # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for
-        return text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
+        # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for,
+        # or are a piece of a "Task in" line
+        handler = pending.handler
+        if handler is _task_in:
+            return TASK_IN_PIECE_RE.match(text) is not None
+        piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
+        # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
+        # CPUs' lines cut (they may start so too), not for the pieces of 3.x-4.19 lines (a
+        # header, a "Task in" line): a kmsg text made from dmesg text flags none of them
+        return piece and (line.cont is None or handler is _header)
 
     def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
         pending = src.pending

@@ -273,6 +273,48 @@ class TestPrCont:
         r = one(assemble(lines))
         assert (r["gfp_mask"], r["order"]) == ("0x24201ca(GFP_HIGHUSER_MOVABLE|__GFP_COLD)", 0)
 
+    @pytest.mark.parametrize("cuts", [(1,), (2,), (3,), (1, 2), (2, 3), (1, 2, 3)])
+    @pytest.mark.parametrize("edge", ["kept", "lost"])
+    def test_task_in_pieces_are_joined(self, cuts: tuple[int, ...], edge: str) -> None:
+        """3.x-4.19 print "Task in " + path + " killed as a result of limit of " + path with
+        pr_cont: another task's line cuts it at a piece's end, and the rest is a line of its
+        own (formats without kmsg flags; the space at a piece's edge may be lost, but for the
+        first piece's: "Task in " is the marker its kind is found by)."""
+        pieces = ["Task in ", "/a/b c", " killed as a result of limit of ", "/a"]
+        lines = [HEADER]
+        at = 0
+        for cut in (*cuts, len(pieces)):
+            text = "".join(pieces[at:cut])
+            lines.append(text.strip() if edge == "lost" and at else text)
+            lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
+            at = cut
+        lines.append("Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB")
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"], r["kind"]) == (
+            "/a/b c",
+            "/a",
+            "memcg",
+        )
+
+    def test_task_in_pieces_are_joined_whatever_the_flag(self) -> None:
+        """A kmsg text made from dmesg text flags no piece as a continuation: a "Task in" piece
+        is joined all the same."""
+        lines = [
+            KernelLine(HEADER, cont=False),
+            KernelLine("Task in /a/b killed as a result of limit of ", cont=False),
+            KernelLine("IPVS: rr: TCP 10.96.0.10:53 - no destination available", cont=False),
+            KernelLine("/a", cont=False),
+            KernelLine("Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB", cont=False),
+        ]
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
+
+    def test_a_path_line_after_a_whole_task_in_line_is_not_joined(self) -> None:
+        """Only a Task in line cut short waits for pieces."""
+        lines = [HEADER, "Task in /a/b killed as a result of limit of /a", "/c", KILL]
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
+
     def test_flagged_header_is_a_new_line(self) -> None:
         """3.x-4.9 flag a line's first fragment too: a flagged header still opens a report."""
         lines = [
