@@ -122,6 +122,9 @@ _UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 MEMCG_STATS_RE = re.compile(
     rf"^Memory cgroup stats for (?P<path>{_UP_TO_COLON}):(?:\s*$| \w+:)", _NAMES
 )
+# its pr_cont pieces after "Memory cgroup stats for " (every kernel: the path, then ":"), each at
+# the start of a line when another CPU's line cut the line
+MEMCG_STATS_PIECE_RE = re.compile(r"^[/:]")
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -698,8 +701,8 @@ class Assembler:
         if text.startswith(MEMCG_STATS_PREFIX):
             self._touch(report, line)
             self._forget_wants()
-            if not _stats(report, text):
-                self._set_pending(src, _Pending(_stats, text, MAX_PENDING_LINES))
+            if not _stats(report, text):  # (the pieces are joined to the line as printed)
+                self._set_pending(src, _Pending(_stats, line.text, MAX_PENDING_LINES))
 
     # --- the one way out -----------------------------------------------------------------------
     def _close(self, src: _Source, out: list[OomRecord]) -> None:
@@ -804,14 +807,16 @@ class Assembler:
             return True
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
         # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for,
-        # or are a piece of a "Task in" line
+        # or are a piece of a "Task in" or a stats header line
         handler = pending.handler
         if handler is _task_in:
             return TASK_IN_PIECE_RE.match(text) is not None
+        if handler is _stats:
+            return MEMCG_STATS_PIECE_RE.match(text) is not None
         piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
         # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
-        # CPUs' lines cut (they may start so too), not for the pieces of 3.x-4.19 lines (a
-        # header, a "Task in" line): a kmsg text made from dmesg text flags none of them
+        # CPUs' lines cut (they may start so too), not for the pieces of a 4.10-4.14 header, a
+        # "Task in" or a stats header line (above): a kmsg text made from dmesg text flags none
         return piece and (line.cont is None or handler is _header)
 
     def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
@@ -821,6 +826,8 @@ class Assembler:
         self._set_pending(src, None)
         self._touch(report, line)
         joined = pending.text + line.text
+        if pending.handler is _stats and report.summary_time is None:
+            self._evidence(report, joined)  # (the whole header opens the evidence's stats block)
         if not pending.handler(report, joined):
             self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
         self._forget_wants()

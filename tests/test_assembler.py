@@ -309,6 +309,35 @@ class TestPrCont:
         r = one(assemble(lines))
         assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
 
+    @pytest.mark.parametrize("cont", [None, True, False])
+    @pytest.mark.parametrize(
+        ("pieces", "stats"),
+        [
+            (["Memory cgroup stats for ", "/a:"], ["anon 8192\nfile 0"]),  # 5.0-6.3
+            (["Memory cgroup stats for /a", ":"], ["anon 8192", "file 0"]),  # 6.4+
+            (["Memory cgroup stats for ", "/a: anon:8KB file:0KB"], []),  # 3.x-4.19
+        ],
+    )
+    def test_stats_header_pieces_are_joined(
+        self, pieces: list[str], stats: list[str], cont: bool | None
+    ) -> None:
+        """The stats header ("Memory cgroup stats for " + path + ":") is built with pr_cont:
+        when another CPU's line cuts it, the pieces are joined and the evidence reads the stats
+        after them."""
+        other = KernelLine("IPVS: rr: TCP 10.96.0.10:53 - no destination available", cont=False)
+        lines = [
+            KernelLine(HEADER),
+            KernelLine("memory: usage 8kB, limit 8kB, failcnt 1"),
+            KernelLine(pieces[0]),
+            other,
+            KernelLine(pieces[1], cont=cont),
+            *(KernelLine(text) for text in stats),
+            KernelLine(KILL),
+        ]
+        r = one(assemble(lines))
+        assert r["memcg_stats"] == {"anon": 8192, "file": 0}
+        assert (r["victim_container_name"], r["kind"]) == ("/a", "memcg")
+
     def test_a_path_line_after_a_whole_task_in_line_is_not_joined(self) -> None:
         """Only a Task in line cut short waits for pieces."""
         lines = [HEADER, "Task in /a/b killed as a result of limit of /a", "/c", KILL]
