@@ -105,14 +105,15 @@ SUMMARY_RE = re.compile(
 SUMMARY_PREFIX = "oom-kill:constraint="
 # the summary cut short by pr_cont: the constraint at least, when it is whole (a comma follows)
 SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>CONSTRAINT_[A-Z_]+),")
-# <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a", four pr_cont pieces
-# ("Task in ", the path, " killed as a result of limit of ", the path); a piece that another
-# task's line cut off is a line of its own, joined back without the space at its edge
+# <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a", in pieces: 3.1x-4.19
+# "Task in ", the path, " killed as a result of limit of ", the path (pr_cont); 2.6.3x-3.1x
+# "Task in /a/b killed", " as a result of limit of /a" (KERN_CONT). A piece that another task's
+# line cut off is a line of its own, joined back without the space at its edge
 TASK_IN_RE = re.compile(
-    r"^Task in ?(?P<task>.*?) ?killed as a result of limit of ?(?P<limit>\S.*?)\s*$", _NAMES
+    r"^Task in ?(?P<task>.*?) ?killed ?as a result of limit of ?(?P<limit>\S.*?)\s*$", _NAMES
 )
-# the pieces after the first, each at the start of a line cut off (3.x-4.19)
-TASK_IN_PIECE_RE = re.compile(r"^ ?(?:/|killed as a result of limit of)")
+# the pieces after the first, each at the start of a line cut off
+TASK_IN_PIECE_RE = re.compile(r"^ ?(?:/|(?:killed )?as a result of limit of)")
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
 # ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)

@@ -296,6 +296,20 @@ class TestPrCont:
             "memcg",
         )
 
+    @pytest.mark.parametrize("edge", ["kept", "lost"])
+    def test_old_task_in_pieces_are_joined(self, edge: str) -> None:
+        """2.6.3x-3.1x print "Task in %s killed", then KERN_CONT " as a result of limit of %s"."""
+        rest = " as a result of limit of /a"
+        lines = [
+            HEADER,
+            "Task in /a/b killed",
+            "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
+            rest.strip() if edge == "lost" else rest,
+            "Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+        ]
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
+
     def test_task_in_pieces_are_joined_whatever_the_flag(self) -> None:
         """A kmsg text made from dmesg text flags no piece as a continuation: a "Task in" piece
         is joined all the same."""
