@@ -163,8 +163,10 @@ KILL_BARE_RE = re.compile(
 # the last resort for a kill line whose tail is damaged: the pid alone
 KILL_PID_RE = re.compile(r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)", _NAMES)
 # 4.19 and later, memory.oom.group: "Tasks in /a are going to be killed due to memory.oom.group set"
+# (pr_cont pieces "Tasks in ", the path, the rest: when another CPU's line cut the line, this is
+# its last record, "/a are going ..." or " are going ...", whose path is then unknown)
 GROUP_RE = re.compile(
-    r"^Tasks in (?P<path>.*) are going to be killed due to memory\.oom\.group set",
+    r"^(?:Tasks in ?)?(?P<path>.*?) ?are going to be killed due to memory\.oom\.group set",
     _NAMES,
 )
 # all kernels: a report that found nothing to kill
@@ -633,14 +635,14 @@ class Assembler:
 
     def _on_group(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         group = src.group
-        if group is None or group.path is not None or src.report is not None:
+        if group is None or group.template is not None or src.report is not None:
             return  # no kill just closed a report, or the line was read already
         if not _near(group.since_us, line, MAX_US_BEFORE_GROUP):
             return
         m = GROUP_RE.match(text)
         if m is None:
             return
-        group.path = m.group("path")
+        group.path = m.group("path") or None
         group.template = _group_template(group.first)
         group.since_us = _us(line)
 

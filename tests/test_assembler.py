@@ -400,6 +400,34 @@ class TestOomGroup:
         assert {r["victim_container_name"] for r in records} == {"/demo"}
         assert all(r["complete"] for r in records)
 
+    @pytest.mark.parametrize(
+        ("pieces", "path"),
+        [
+            (["Tasks in ", "/demo are going to be killed due to memory.oom.group set"], "/demo"),
+            (["Tasks in /demo", " are going to be killed due to memory.oom.group set"], None),
+        ],
+    )
+    def test_group_line_cut_by_another_line(self, pieces: list[str], path: str | None) -> None:
+        """The group line is built with pr_cont ("Tasks in ", the path, the rest): cut by
+        another CPU's line, its last piece still makes the kills after it the group's (the
+        first victim, killed again, is not a record twice); the path, when that piece holds it."""
+        kills = [KILL.replace("3171 (stress)", f"{pid} (worker)") for pid in (3172, 3173)]
+        lines = [
+            HEADER,
+            SUMMARY,
+            KILL,
+            pieces[0],
+            "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
+            pieces[1],
+            kills[0],
+            KILL,
+            kills[1],
+        ]
+        records = [r.as_dict() for r in assemble(lines)]
+        assert [r["pid"] for r in records] == [3171, 3172, 3173]
+        assert [r["container_name"] for r in records] == ["/demo/inner", path, path]
+        assert {r["victim_container_name"] for r in records} == {"/demo"}
+
     def test_kill_line_long_after_a_report_is_not_a_group_member(self) -> None:
         """Without a group line, a later kill line is a lone record, not the report's."""
         records = assemble([HEADER, SUMMARY, KILL, *NOISE, KILL.replace("3171", "4000")])
