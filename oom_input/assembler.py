@@ -112,8 +112,9 @@ SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>CONSTRA
 TASK_IN_RE = re.compile(
     r"^Task in ?(?P<task>.*?) ?killed ?as a result of limit of ?(?P<limit>\S.*?)\s*$", _NAMES
 )
-# the pieces after the first, each at the start of a line cut off
-TASK_IN_PIECE_RE = re.compile(r"^ ?(?:/|(?:killed )?as a result of limit of)")
+# how the pieces after the first start, each at the start of a line cut off (a space before
+# them, if any, taken off first; a string test: no regex to compile at start-up)
+TASK_IN_PIECE_STARTS = ("/", "killed as a result of limit of", "as a result of limit of")
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
 # ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
@@ -123,9 +124,9 @@ _UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 MEMCG_STATS_RE = re.compile(
     rf"^Memory cgroup stats for (?P<path>{_UP_TO_COLON}):(?:\s*$| \w+:)", _NAMES
 )
-# its pr_cont pieces after "Memory cgroup stats for " (every kernel: the path, then ":"), each at
-# the start of a line when another CPU's line cut the line
-MEMCG_STATS_PIECE_RE = re.compile(r"^[/:]")
+# how its pr_cont pieces after "Memory cgroup stats for " start (3.x+: the path, then ":"), each
+# at the start of a line when another CPU's line cut the line
+MEMCG_STATS_PIECE_STARTS = ("/", ":")
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -813,9 +814,9 @@ class Assembler:
         # or are a piece of a "Task in" or a stats header line
         handler = pending.handler
         if handler is _task_in:
-            return TASK_IN_PIECE_RE.match(text) is not None
+            return text.removeprefix(" ").startswith(TASK_IN_PIECE_STARTS)
         if handler is _stats:
-            return MEMCG_STATS_PIECE_RE.match(text) is not None
+            return text.startswith(MEMCG_STATS_PIECE_STARTS)
         piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
         # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
         # CPUs' lines cut (they may start so too), not for the pieces of a 4.10-4.14 header, a
