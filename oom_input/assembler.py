@@ -105,10 +105,16 @@ SUMMARY_RE = re.compile(
 SUMMARY_PREFIX = "oom-kill:constraint="
 # the summary cut short by pr_cont: the constraint at least, when it is whole (a comma follows)
 SUMMARY_CONSTRAINT_RE = re.compile(r"^oom-kill:constraint=(?P<constraint>CONSTRAINT_[A-Z_]+),")
-# <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a"
+# <= 4.19, memcg OOMs: "Task in /a/b killed as a result of limit of /a", in pieces: 3.1x-4.19
+# "Task in ", the path, " killed as a result of limit of ", the path (pr_cont); 2.6.3x-3.1x
+# "Task in /a/b killed", " as a result of limit of /a" (KERN_CONT). A piece that another task's
+# line cut off is a line of its own, joined back without the space at its edge
 TASK_IN_RE = re.compile(
-    r"^Task in (?P<task>.*) killed as a result of limit of (?P<limit>.+?)\s*$", _NAMES
+    r"^Task in ?(?P<task>.*?) ?killed ?as a result of limit of ?(?P<limit>\S.*?)\s*$", _NAMES
 )
+# how the pieces after the first start, each at the start of a line cut off (a space before
+# them, if any, taken off first; a string test: no regex to compile at start-up)
+TASK_IN_PIECE_STARTS = ("/", "killed as a result of limit of", "as a result of limit of")
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
 # ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
@@ -118,6 +124,9 @@ _UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 MEMCG_STATS_RE = re.compile(
     rf"^Memory cgroup stats for (?P<path>{_UP_TO_COLON}):(?:\s*$| \w+:)", _NAMES
 )
+# how its pr_cont pieces after "Memory cgroup stats for " start (3.x+: the path, then ":"), each
+# at the start of a line when another CPU's line cut the line
+MEMCG_STATS_PIECE_STARTS = ("/", ":")
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -131,7 +140,9 @@ CHOSEN_RE = re.compile(
 #   3.10 (RHEL 7):    Killed process 1234 (foo), UID 0, total-vm:1kB, anon-rss:1kB, file-rss:0kB
 #   2.6.3x-4.x:       Killed process 1234 (foo) total-vm:1kB, anon-rss:1kB, file-rss:0kB
 #                     [, shmem-rss:0kB]
-#   5.x and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
+#   5.3:              <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
+#                     file-rss:..kB, shmem-rss:..kB, UID:0
+#   5.4 and later:    <reason>: Killed process 1234 (foo) total-vm:..kB, anon-rss:..kB,
 #                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
 # (group comm_closed is the name and its ")": with the ")" right after ".*", the regex engine
 # looks for the ")"s from the line's end by a scan; a group's end between them would make it try
@@ -141,7 +152,8 @@ KILL_RE = re.compile(
     r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
-    r"(?:,? UID:(?P<uid_c>\d+) pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?\s*$",
+    r"(?:,? UID:(?P<uid_c>\d+)(?: pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?)?"
+    r"\s*$",
     _NAMES,
 )
 # very old kernels print no sizes: "Killed process 1234 (foo)"
@@ -152,8 +164,10 @@ KILL_BARE_RE = re.compile(
 # the last resort for a kill line whose tail is damaged: the pid alone
 KILL_PID_RE = re.compile(r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)", _NAMES)
 # 4.19 and later, memory.oom.group: "Tasks in /a are going to be killed due to memory.oom.group set"
+# (pr_cont pieces "Tasks in ", the path, the rest: when another CPU's line cut the line, this is
+# its last record, "/a are going ..." or " are going ...", whose path is then unknown)
 GROUP_RE = re.compile(
-    r"^Tasks in (?P<path>.*) are going to be killed due to memory\.oom\.group set",
+    r"^(?:Tasks in ?)?(?P<path>.*?) ?are going to be killed due to memory\.oom\.group set",
     _NAMES,
 )
 # all kernels: a report that found nothing to kill
@@ -622,14 +636,14 @@ class Assembler:
 
     def _on_group(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         group = src.group
-        if group is None or group.path is not None or src.report is not None:
+        if group is None or group.template is not None or src.report is not None:
             return  # no kill just closed a report, or the line was read already
         if not _near(group.since_us, line, MAX_US_BEFORE_GROUP):
             return
         m = GROUP_RE.match(text)
         if m is None:
             return
-        group.path = m.group("path")
+        group.path = m.group("path") or None
         group.template = _group_template(group.first)
         group.since_us = _us(line)
 
@@ -667,7 +681,7 @@ class Assembler:
     def _on_task_in(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
-        if text.startswith("Task in "):
+        if text.startswith("Task in"):  # (the text is stripped: "Task in " may be all of it)
             self._touch(report, line)
             self._forget_wants()
             if not _task_in(report, text):
@@ -691,8 +705,8 @@ class Assembler:
         if text.startswith(MEMCG_STATS_PREFIX):
             self._touch(report, line)
             self._forget_wants()
-            if not _stats(report, text):
-                self._set_pending(src, _Pending(_stats, text, MAX_PENDING_LINES))
+            if not _stats(report, text):  # (the pieces are joined to the line as printed)
+                self._set_pending(src, _Pending(_stats, line.text, MAX_PENDING_LINES))
 
     # --- the one way out -----------------------------------------------------------------------
     def _close(self, src: _Source, out: list[OomRecord]) -> None:
@@ -793,11 +807,21 @@ class Assembler:
         text = line.text
         if any(m in text for m in _NEW_LINE_TEXTS):
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
-        if line.cont is not None:
-            return line.cont
+        if line.cont:
+            return True
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
-        # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for
-        return text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
+        # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for,
+        # or are a piece of a "Task in" or a stats header line
+        handler = pending.handler
+        if handler is _task_in:
+            return text.removeprefix(" ").startswith(TASK_IN_PIECE_STARTS)
+        if handler is _stats:
+            return text.startswith(MEMCG_STATS_PIECE_STARTS)
+        piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
+        # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
+        # CPUs' lines cut (they may start so too), not for the pieces of a 4.10-4.14 header, a
+        # "Task in" or a stats header line (above): a kmsg text made from dmesg text flags none
+        return piece and (line.cont is None or handler is _header)
 
     def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
         pending = src.pending
@@ -806,6 +830,8 @@ class Assembler:
         self._set_pending(src, None)
         self._touch(report, line)
         joined = pending.text + line.text
+        if pending.handler is _stats and report.summary_time is None:
+            self._evidence(report, joined)  # (the whole header opens the evidence's stats block)
         if not pending.handler(report, joined):
             self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
         self._forget_wants()
@@ -1069,7 +1095,7 @@ def _apply_kill(record: OomRecord, m: re.Match[str], pid: int) -> None:
     record.file_rss_kb = parse_int(file)
     if shmem is not None:
         record.shmem_rss_kb = parse_int(shmem)
-    if pgtables is not None:  # (5.x+: with uid_c and adj)
+    if pgtables is not None:  # (5.4+: with uid_c and adj)
         record.pgtables_kb = parse_int(pgtables)
         record.oom_score_adj = parse_int(adj)
 

@@ -131,6 +131,13 @@ class TestKillLines:
                 "x) total-vm:1kB",
                 0,
             ),
+            (  # 5.3: the uid without pgtables and oom_score_adj (those came in 5.4)
+                "Out of memory: Killed process 2413 (java) total-vm:10481232kB, "
+                "anon-rss:7321460kB, file-rss:0kB, shmem-rss:0kB, UID:1000",
+                2413,
+                "java",
+                1000,
+            ),
         ],
     )
     def test_kill_line_variant(self, line: str, pid: int, comm: str, uid: int | None) -> None:
@@ -266,6 +273,91 @@ class TestPrCont:
         r = one(assemble(lines))
         assert (r["gfp_mask"], r["order"]) == ("0x24201ca(GFP_HIGHUSER_MOVABLE|__GFP_COLD)", 0)
 
+    @pytest.mark.parametrize("cuts", [(1,), (2,), (3,), (1, 2), (2, 3), (1, 2, 3)])
+    @pytest.mark.parametrize("edge", ["kept", "lost"])
+    def test_task_in_pieces_are_joined(self, cuts: tuple[int, ...], edge: str) -> None:
+        """3.x-4.19 print "Task in " + path + " killed as a result of limit of " + path with
+        pr_cont: another task's line cuts it at a piece's end, and the rest is a line of its
+        own (formats without kmsg flags; the space at a piece's edge may be lost, but for the
+        first piece's: "Task in " is the marker its kind is found by)."""
+        pieces = ["Task in ", "/a/b c", " killed as a result of limit of ", "/a"]
+        lines = [HEADER]
+        at = 0
+        for cut in (*cuts, len(pieces)):
+            text = "".join(pieces[at:cut])
+            lines.append(text.strip() if edge == "lost" and at else text)
+            lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
+            at = cut
+        lines.append("Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB")
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"], r["kind"]) == (
+            "/a/b c",
+            "/a",
+            "memcg",
+        )
+
+    @pytest.mark.parametrize("edge", ["kept", "lost"])
+    def test_old_task_in_pieces_are_joined(self, edge: str) -> None:
+        """2.6.3x-3.1x print "Task in %s killed", then KERN_CONT " as a result of limit of %s"."""
+        rest = " as a result of limit of /a"
+        lines = [
+            HEADER,
+            "Task in /a/b killed",
+            "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
+            rest.strip() if edge == "lost" else rest,
+            "Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+        ]
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
+
+    def test_task_in_pieces_are_joined_whatever_the_flag(self) -> None:
+        """A kmsg text made from dmesg text flags no piece as a continuation: a "Task in" piece
+        is joined all the same."""
+        lines = [
+            KernelLine(HEADER, cont=False),
+            KernelLine("Task in /a/b killed as a result of limit of ", cont=False),
+            KernelLine("IPVS: rr: TCP 10.96.0.10:53 - no destination available", cont=False),
+            KernelLine("/a", cont=False),
+            KernelLine("Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB", cont=False),
+        ]
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
+
+    @pytest.mark.parametrize("cont", [None, True, False])
+    @pytest.mark.parametrize(
+        ("pieces", "stats"),
+        [
+            (["Memory cgroup stats for ", "/a:"], ["anon 8192\nfile 0"]),  # 5.0-6.3
+            (["Memory cgroup stats for /a", ":"], ["anon 8192", "file 0"]),  # 6.4+
+            (["Memory cgroup stats for ", "/a: anon:8KB file:0KB"], []),  # 3.x-4.19
+        ],
+    )
+    def test_stats_header_pieces_are_joined(
+        self, pieces: list[str], stats: list[str], cont: bool | None
+    ) -> None:
+        """The stats header ("Memory cgroup stats for " + path + ":") is built with pr_cont:
+        when another CPU's line cuts it, the pieces are joined and the evidence reads the stats
+        after them."""
+        other = KernelLine("IPVS: rr: TCP 10.96.0.10:53 - no destination available", cont=False)
+        lines = [
+            KernelLine(HEADER),
+            KernelLine("memory: usage 8kB, limit 8kB, failcnt 1"),
+            KernelLine(pieces[0]),
+            other,
+            KernelLine(pieces[1], cont=cont),
+            *(KernelLine(text) for text in stats),
+            KernelLine(KILL),
+        ]
+        r = one(assemble(lines))
+        assert r["memcg_stats"] == {"anon": 8192, "file": 0}
+        assert (r["victim_container_name"], r["kind"]) == ("/a", "memcg")
+
+    def test_a_path_line_after_a_whole_task_in_line_is_not_joined(self) -> None:
+        """Only a Task in line cut short waits for pieces."""
+        lines = [HEADER, "Task in /a/b killed as a result of limit of /a", "/c", KILL]
+        r = one(assemble(lines))
+        assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
+
     def test_flagged_header_is_a_new_line(self) -> None:
         """3.x-4.9 flag a line's first fragment too: a flagged header still opens a report."""
         lines = [
@@ -307,6 +399,34 @@ class TestOomGroup:
         assert {r["memory_limit_kb"] for r in records} == {40960}
         assert {r["victim_container_name"] for r in records} == {"/demo"}
         assert all(r["complete"] for r in records)
+
+    @pytest.mark.parametrize(
+        ("pieces", "path"),
+        [
+            (["Tasks in ", "/demo are going to be killed due to memory.oom.group set"], "/demo"),
+            (["Tasks in /demo", " are going to be killed due to memory.oom.group set"], None),
+        ],
+    )
+    def test_group_line_cut_by_another_line(self, pieces: list[str], path: str | None) -> None:
+        """The group line is built with pr_cont ("Tasks in ", the path, the rest): cut by
+        another CPU's line, its last piece still makes the kills after it the group's (the
+        first victim, killed again, is not a record twice); the path, when that piece holds it."""
+        kills = [KILL.replace("3171 (stress)", f"{pid} (worker)") for pid in (3172, 3173)]
+        lines = [
+            HEADER,
+            SUMMARY,
+            KILL,
+            pieces[0],
+            "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
+            pieces[1],
+            kills[0],
+            KILL,
+            kills[1],
+        ]
+        records = [r.as_dict() for r in assemble(lines)]
+        assert [r["pid"] for r in records] == [3171, 3172, 3173]
+        assert [r["container_name"] for r in records] == ["/demo/inner", path, path]
+        assert {r["victim_container_name"] for r in records} == {"/demo"}
 
     def test_kill_line_long_after_a_report_is_not_a_group_member(self) -> None:
         """Without a group line, a later kill line is a lone record, not the report's."""

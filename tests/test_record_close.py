@@ -98,7 +98,7 @@ def kill_lines(draw: st.DrawFn) -> str:
     name = draw(names)
     reason = draw(st.sampled_from(["", "Memory cgroup out of memory: ", "Out of memory: "]))
     sizes = f"total-vm:{vm}kB, anon-rss:{anon}kB, file-rss:{file}kB"
-    shape = draw(st.integers(0, 6))
+    shape = draw(st.integers(0, 7))
     if shape == 0:  # 2.6.32 (RHEL 6)
         return f"Killed process {pid}, UID {uid}, ({name}) {sizes}"
     if shape == 1:  # 3.10 (RHEL 7)
@@ -111,6 +111,8 @@ def kill_lines(draw: st.DrawFn) -> str:
             f"{reason}Killed process {pid} ({name}) {sizes}, shmem-rss:{shmem}kB, "
             f"UID:{uid} pgtables:{pgt}kB oom_score_adj:{adj}"
         )
+    if shape == 7:  # 5.3: the uid alone
+        return f"{reason}Killed process {pid} ({name}) {sizes}, shmem-rss:{shmem}kB, UID:{uid}"
     if shape == 4:  # very old kernels: no sizes
         return f"{reason}Killed process {pid} ({name})"
     if shape == 5:  # a damaged tail
