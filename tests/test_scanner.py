@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 from convert import kernel_records
 from oom_input.assembler import HEADER_MARKERS, KILL_MARKERS, REPORT_MARKERS, Assembler
 from oom_input.decoders import make_decoder
-from oom_input.pipeline import make_normaliser
+from oom_input.pipeline import STREAM_HEAD_BYTES, make_normaliser
+from oom_input.registry import detect_stream
 from oom_input.scanner import (
     FIND_COST,
     HIT_COST,
@@ -627,3 +629,93 @@ def test_a_marker_cut_by_a_read_boundary_gives_the_records_of_every_line(
             expected = every_line_records(name, stream)
             assert expected
             assert scan_as(name, stream, [boundary]) == expected
+
+
+# --- evidence blocks read in runs (LineScanner._block_lines) -------------------------------------
+def _line_variants() -> list[str]:
+    """Every fixture of tests/data and every report rendering read line by line (not a stream
+    format such as msgpack or the journal export)."""
+    from test_stream_properties import VARIANTS, variant
+
+    return [
+        name
+        for name in VARIANTS
+        if detect_stream(variant(name)[:STREAM_HEAD_BYTES]) is None and b"\n" in variant(name)
+    ]
+
+
+LINE_VARIANTS = _line_variants()
+
+
+def _host_rendering(name: str, host: str) -> bytes | None:
+    """The report of variant ``path@format`` rendered for another host (None: a fixture as it
+    is, or a format that carries no host)."""
+    from test_stream_properties import REPORTS
+
+    from convert import LINE_FORMATS, Source
+
+    path, _, rendering = name.partition("@")
+    if rendering not in LINE_FORMATS or "host" not in LINE_FORMATS[rendering][1]:
+        return None
+    render, _ = LINE_FORMATS[rendering]
+    return render(REPORTS[path], Source(host=host, boot_hex="b" * 32))
+
+
+@st.composite
+def block_streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    """A variant with copies of its own lines put anywhere (a counter, stats line or task row
+    right after the line that opens its block, inside runs, after them), maybe interleaved line
+    by line with the same report of another host, cut into reads anywhere."""
+    from test_stream_properties import variant
+
+    name = draw(st.sampled_from(LINE_VARIANTS))
+    lines = variant(name).splitlines(keepends=True)
+    # odd lines of the variant's own format where the scanner's own odd lines have it
+    suffix = "" if "@" in name else name.rsplit(".", 1)[-1]
+    odd = {"kmsg": ODD_LINES, "dmesg": DMESG_ODD_LINES}.get(suffix, [])
+    for _ in range(draw(st.integers(0, 8))):
+        copy = lines[draw(st.integers(0, len(lines) - 1))]
+        if odd and draw(st.booleans()):
+            copy = draw(st.sampled_from(odd)) + b"\n"
+        lines.insert(draw(st.integers(0, len(lines))), copy)
+    other = _host_rendering(name, "node-b") if draw(st.booleans()) else None
+    if other is not None:
+        theirs = other.splitlines(keepends=True)
+        skew = draw(st.integers(0, 4))
+        theirs = [b""] * skew + theirs
+        merged: list[bytes] = []
+        for i in range(max(len(lines), len(theirs))):
+            merged += [part[i] for part in (lines, theirs) if i < len(part)]
+        lines = merged
+    data = b"".join(lines)
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    cuts = draw(st.lists(st.integers(0, len(data)), max_size=6))
+    return data, cuts
+
+
+def _records_in_reads(full: bool, data: bytes, cuts: list[int]) -> tuple[list[dict], list]:
+    reports: list[tuple[str, bytes]] = []
+    options = DecodeOptions(year=2025, report=lambda reason, raw: reports.append((reason, raw)))
+    decoder = FullDecoder("auto", options) if full else make_decoder("auto", options)
+    out: list[OomRecord] = []
+    scanner = LineScanner(decoder, Assembler(), out.append)  # type: ignore[arg-type]
+    points = [0, *sorted(set(cuts)), len(data)]
+    for start, stop in itertools.pairwise(points):
+        if stop > start:
+            scanner.feed(data[start:stop])
+    scanner.finish()
+    return [r.as_dict() for r in out], reports
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(block_streams())
+def test_blocks_read_in_runs_give_the_records_of_decoding_every_line(
+    case: tuple[bytes, list[int]],
+) -> None:
+    """Blocks read in runs (and the lines after them) give the records (and reports) of
+    decoding every line, from every fixture and rendering, with the variant's own and odd lines
+    put anywhere, in any reads, among another host's lines."""
+    data, cuts = case
+    expected = _records_in_reads(True, data, cuts)
+    assert _records_in_reads(False, data, cuts) == expected
