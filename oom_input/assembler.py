@@ -852,6 +852,10 @@ def _wants_stats(report: _Report) -> bool:
     return report.stats_memcg is None and report.summary_time is None
 
 
+def _wants_no_victim(report: _Report) -> bool:
+    return True
+
+
 # Order matters: the first row whose marker is in a line takes it (a name may hold another
 # kind's words, but the header and kill lines are anchored by their own regexes).
 LINE_KINDS: tuple[LineKind, ...] = (
@@ -877,7 +881,7 @@ LINE_KINDS: tuple[LineKind, ...] = (
         (b"no killable processes",),
         Role.INNER,
         Assembler._on_no_victim,
-        lambda report: True,
+        _wants_no_victim,
         NO_VICTIM_PREFIX,
     ),
     LineKind("trigger", (b"CPU: ", b"Pid: "), Role.INNER, Assembler._on_trigger, _wants_trigger),
@@ -931,14 +935,19 @@ def opens_report(text: str) -> bool:
     return kind is not None and kind.name == "header"
 
 
-_INNER_WANTED = tuple(kind.wanted for kind in INNER_KINDS if kind.wanted is not None)
-
-
 def _report_wants(report: _Report) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
     """The markers of the inner lines this report can still use (bytes, and as text): its own
-    kinds' and, before its summary, its evidence's."""
+    kinds' and, before its summary, its evidence's. (The wanted tests of INNER_KINDS, called one
+    by one: a list comprehension over them costs three times as much, and this is worked out
+    after nearly every line of a report; tests/test_assembler_wants.py checks they are all.)"""
     return _wants(
-        tuple([wanted(report) for wanted in _INNER_WANTED]),
+        (
+            _wants_no_victim(report),
+            _wants_trigger(report),
+            _wants_task_in(report),
+            _wants_usage(report),
+            _wants_stats(report),
+        ),
         report.evidence_wants if report.summary_time is None else (),
     )
 
@@ -953,12 +962,25 @@ def _wants(
     return markers, tuple(m.decode() for m in markers)
 
 
+# the text _kind_of read last, and its kind: a line's kind is asked for again at once (a reader
+# asks whether a header opens a report, or hands a line's text alone to ``feed_text``, then
+# feeds the line); one immutable pair, so that threads never see one's text with another's kind
+_last_kind: tuple[str, LineKind | None] = ("", None)
+
+
 def _kind_of(text: str) -> LineKind | None:
     """The first row of LINE_KINDS that this decoded line belongs to."""
-    for needle, prefix, kind in _TESTS:
+    global _last_kind
+    last_text, kind = _last_kind
+    if text == last_text:
+        return kind
+    for needle, prefix, kind in _TESTS:  # noqa: B007 (the row found is returned)
         if needle in text and (prefix is None or text.startswith(prefix)):
-            return kind
-    return None
+            break
+    else:
+        kind = None
+    _last_kind = (text, kind)
+    return kind
 
 
 # --- pure field extraction ---------------------------------------------------------------------
