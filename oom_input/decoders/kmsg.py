@@ -123,14 +123,18 @@ class KmsgDecoder:
             return self.decode_parts(raw)  # (reported there)
         if "\\" in text:  # an escape (UTF-8 puts a "\\" byte in no other character)
             return self.decode_parts(raw)
+        # (every field by position: keyword arguments cost a dict per line; most records'
+        # flags are "-", and ``bytes in bytes`` costs a TypeError raised and cleared in
+        # CPython, which first tries the needle as an int)
         return KernelLine(
-            text=text,
-            kernel_us=int(usec),
-            seq=int(seq),
-            # (most records' flags are "-"; ``bytes in bytes`` costs a TypeError raised and
-            # cleared in CPython: it first tries the needle as an int)
-            cont=flags != b"-" and _continues(flags),
-            source_format=self.name,
+            text,
+            int(usec),
+            None,
+            None,
+            None,
+            int(seq),
+            flags != b"-" and _continues(flags),
+            self.name,
         )
 
     def decode_parts(self, raw: bytes) -> KernelLine | Ignored | None:
