@@ -435,7 +435,16 @@ class Assembler:
             src = self._source(key, out)
         else:
             self._sources.move_to_end(key)
-        self._feed_source(src, kind, line, text, out)
+        # (the handling of a line of its kind, written out: this runs for every such line)
+        report = src.report
+        if report is not None and self._expired(src, report, line):
+            self._close(src, out)
+            report = None
+        if kind.role is not _INNER:
+            kind.handle(self, src, line, text.rstrip(), out)
+        elif report is not None and kind.wanted is not None and kind.wanted(report):
+            report.lines += 1
+            kind.handle(self, src, line, text.rstrip(), out)
         if src.holds_nothing():
             del self._sources[key]
         return out
@@ -466,19 +475,6 @@ class Assembler:
         if report is not None and report.summary_time is None:
             self._evidence(report, text)
         return True
-
-    def _feed_source(
-        self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]
-    ) -> None:
-        report = src.report
-        if report is not None and self._expired(src, report, line):
-            self._close(src, out)
-            report = None
-        if kind.role is _INNER:
-            if report is None or kind.wanted is None or not kind.wanted(report):
-                return  # what a reader may skip changes nothing
-            report.lines += 1
-        kind.handle(self, src, line, text.rstrip(), out)
 
     def _evidence(self, report: _Report, text: str) -> bool:
         """Show a line of the report's source to its evidence, if the report can use it (the
@@ -730,7 +726,7 @@ class Assembler:
         _bound_numbers(record)
         record.id = record_id(record)
         if report.killed:
-            src.group = _Group(record, since_us=kern if kern is not None else wall)
+            src.group = _Group(record, kern if kern is not None else wall)
             if pid is not None:
                 src.group.pids.add(pid)
         out.append(record)
@@ -775,7 +771,7 @@ class Assembler:
             source_format=line.source_format,
             id=_ID_AT_CLOSE,
         )
-        report = _Report(record=record, opened_at=_us(line))
+        report = _Report(record, _us(line))
         src.report = report
         src.group = None
         src.chosen = None
