@@ -88,8 +88,11 @@ TRIGGER_LEGACY_RE = re.compile(
     r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)", _NAMES
 )
 # ".*?" where a comma must follow: the shortest run the rest allows, taken a comma-free stretch
-# at a time (the same matches, without trying the rest after every character)
-_UP_TO_COMMA = r"[^,]*(?:,[^,]*)*?"
+# at a time (the same matches, without trying the rest after every character; each stretch
+# taken whole, "*+": what follows starts with a comma, so a shorter one never lets it match)
+_UP_TO_COMMA = r"[^,]*+(?:,[^,]*+)*?"
+# ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
+_UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 # 4.19 and later (RHEL 8's 4.18 too), one line built with pr_cont; names may hold commas, so
 # anchor on ",pid=N,uid=N" at the end: "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),
 # cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a/b,task=stress,pid=3171,uid=0"
@@ -111,8 +114,6 @@ TASK_IN_RE = re.compile(
 )
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
-# ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
-_UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 # memcg OOMs: "Memory cgroup stats for /machine/demo:" (first one = the OOM cgroup); <= 4.19
 # print the stats on the same line: "Memory cgroup stats for /a: cache:0KB rss:1KB ..."
 MEMCG_STATS_RE = re.compile(
@@ -135,9 +136,11 @@ CHOSEN_RE = re.compile(
 #                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
 # (group comm_closed is the name and its ")": with the ")" right after ".*", the regex engine
 # looks for the ")"s from the line's end by a scan; a group's end between them would make it try
-# every character - a kill line's dearest part, three times over)
+# every character - a kill line's dearest part, three times over); the reason (5.x on) is the
+# shortest start before ": Killed process", found a colon at a time (_UP_TO_COLON: ".*?" tries
+# the rest after every character)
 KILL_RE = re.compile(
-    r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)"
+    rf"^(?:(?P<reason>{_UP_TO_COLON}): )?Killed process (?P<pid>\d+)"
     r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
@@ -146,11 +149,11 @@ KILL_RE = re.compile(
 )
 # very old kernels print no sizes: "Killed process 1234 (foo)"
 KILL_BARE_RE = re.compile(
-    r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$",
+    rf"^(?:(?P<reason>{_UP_TO_COLON}): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$",
     _NAMES,
 )
 # the last resort for a kill line whose tail is damaged: the pid alone
-KILL_PID_RE = re.compile(r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)", _NAMES)
+KILL_PID_RE = re.compile(rf"^(?:(?P<reason>{_UP_TO_COLON}): )?Killed process (?P<pid>\d+)", _NAMES)
 # 4.19 and later, memory.oom.group: "Tasks in /a are going to be killed due to memory.oom.group set"
 GROUP_RE = re.compile(
     r"^Tasks in (?P<path>.*) are going to be killed due to memory\.oom\.group set",
