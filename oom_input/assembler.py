@@ -88,8 +88,11 @@ TRIGGER_LEGACY_RE = re.compile(
     r"^Pid: (?P<pid>\d+), comm: (?P<comm>.*?)(?: (?:Not )?[Tt]ainted|$)", _NAMES
 )
 # ".*?" where a comma must follow: the shortest run the rest allows, taken a comma-free stretch
-# at a time (the same matches, without trying the rest after every character)
-_UP_TO_COMMA = r"[^,]*(?:,[^,]*)*?"
+# at a time (the same matches, without trying the rest after every character; each stretch
+# taken whole, "*+": what follows starts with a comma, so a shorter one never lets it match)
+_UP_TO_COMMA = r"[^,]*+(?:,[^,]*+)*?"
+# ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
+_UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 # 4.19 and later (RHEL 8's 4.18 too), one line built with pr_cont; names may hold commas, so
 # anchor on ",pid=N,uid=N" at the end: "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),
 # cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a/b,task=stress,pid=3171,uid=0"
@@ -117,8 +120,6 @@ TASK_IN_RE = re.compile(
 TASK_IN_PIECE_STARTS = ("/", "killed as a result of limit of", "as a result of limit of")
 # memcg OOMs, v1 and v2: "memory: usage 73728kB, limit 73728kB, failcnt 124"
 MEMCG_USAGE_RE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
-# ".*?" where a colon must follow, a colon-free stretch at a time (as _UP_TO_COMMA)
-_UP_TO_COLON = r"[^:]*+(?::[^:]*+)*?"
 # memcg OOMs: "Memory cgroup stats for /machine/demo:" (first one = the OOM cgroup); <= 4.19
 # print the stats on the same line: "Memory cgroup stats for /a: cache:0KB rss:1KB ..."
 MEMCG_STATS_RE = re.compile(
@@ -146,9 +147,11 @@ CHOSEN_RE = re.compile(
 #                     file-rss:..kB, shmem-rss:..kB, UID:0 pgtables:200kB oom_score_adj:0
 # (group comm_closed is the name and its ")": with the ")" right after ".*", the regex engine
 # looks for the ")"s from the line's end by a scan; a group's end between them would make it try
-# every character - a kill line's dearest part, three times over)
+# every character - a kill line's dearest part, three times over); the reason (5.x on) is the
+# shortest start before ": Killed process", found a colon at a time (_UP_TO_COLON: ".*?" tries
+# the rest after every character)
 KILL_RE = re.compile(
-    r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)"
+    rf"^(?:(?P<reason>{_UP_TO_COLON}): )?Killed process (?P<pid>\d+)"
     r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
     r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
     r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
@@ -158,11 +161,11 @@ KILL_RE = re.compile(
 )
 # very old kernels print no sizes: "Killed process 1234 (foo)"
 KILL_BARE_RE = re.compile(
-    r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$",
+    rf"^(?:(?P<reason>{_UP_TO_COLON}): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$",
     _NAMES,
 )
 # the last resort for a kill line whose tail is damaged: the pid alone
-KILL_PID_RE = re.compile(r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)", _NAMES)
+KILL_PID_RE = re.compile(rf"^(?:(?P<reason>{_UP_TO_COLON}): )?Killed process (?P<pid>\d+)", _NAMES)
 # 4.19 and later, memory.oom.group: "Tasks in /a are going to be killed due to memory.oom.group set"
 # (pr_cont pieces "Tasks in ", the path, the rest: when another CPU's line cut the line, this is
 # its last record, "/a are going ..." or " are going ...", whose path is then unknown)
@@ -449,7 +452,16 @@ class Assembler:
             src = self._source(key, out)
         else:
             self._sources.move_to_end(key)
-        self._feed_source(src, kind, line, text, out)
+        # (the handling of a line of its kind, written out: this runs for every such line)
+        report = src.report
+        if report is not None and self._expired(src, report, line):
+            self._close(src, out)
+            report = None
+        if kind.role is not _INNER:
+            kind.handle(self, src, line, text.rstrip(), out)
+        elif report is not None and kind.wanted is not None and kind.wanted(report):
+            report.lines += 1
+            kind.handle(self, src, line, text.rstrip(), out)
         if src.holds_nothing():
             del self._sources[key]
         return out
@@ -480,19 +492,6 @@ class Assembler:
         if report is not None and report.summary_time is None:
             self._evidence(report, text)
         return True
-
-    def _feed_source(
-        self, src: _Source, kind: LineKind, line: KernelLine, text: str, out: list[OomRecord]
-    ) -> None:
-        report = src.report
-        if report is not None and self._expired(src, report, line):
-            self._close(src, out)
-            report = None
-        if kind.role is _INNER:
-            if report is None or kind.wanted is None or not kind.wanted(report):
-                return  # what a reader may skip changes nothing
-            report.lines += 1
-        kind.handle(self, src, line, text.rstrip(), out)
 
     def _evidence(self, report: _Report, text: str) -> bool:
         """Show a line of the report's source to its evidence, if the report can use it (the
@@ -744,7 +743,7 @@ class Assembler:
         _bound_numbers(record)
         record.id = record_id(record)
         if report.killed:
-            src.group = _Group(record, since_us=kern if kern is not None else wall)
+            src.group = _Group(record, kern if kern is not None else wall)
             if pid is not None:
                 src.group.pids.add(pid)
         out.append(record)
@@ -789,7 +788,7 @@ class Assembler:
             source_format=line.source_format,
             id=_ID_AT_CLOSE,
         )
-        report = _Report(record=record, opened_at=_us(line))
+        report = _Report(record, _us(line))
         src.report = report
         src.group = None
         src.chosen = None
@@ -878,6 +877,10 @@ def _wants_stats(report: _Report) -> bool:
     return report.stats_memcg is None and report.summary_time is None
 
 
+def _wants_no_victim(report: _Report) -> bool:
+    return True
+
+
 # Order matters: the first row whose marker is in a line takes it (a name may hold another
 # kind's words, but the header and kill lines are anchored by their own regexes).
 LINE_KINDS: tuple[LineKind, ...] = (
@@ -903,7 +906,7 @@ LINE_KINDS: tuple[LineKind, ...] = (
         (b"no killable processes",),
         Role.INNER,
         Assembler._on_no_victim,
-        lambda report: True,
+        _wants_no_victim,
         NO_VICTIM_PREFIX,
     ),
     LineKind("trigger", (b"CPU: ", b"Pid: "), Role.INNER, Assembler._on_trigger, _wants_trigger),
@@ -957,14 +960,19 @@ def opens_report(text: str) -> bool:
     return kind is not None and kind.name == "header"
 
 
-_INNER_WANTED = tuple(kind.wanted for kind in INNER_KINDS if kind.wanted is not None)
-
-
 def _report_wants(report: _Report) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
     """The markers of the inner lines this report can still use (bytes, and as text): its own
-    kinds' and, before its summary, its evidence's."""
+    kinds' and, before its summary, its evidence's. (The wanted tests of INNER_KINDS, called one
+    by one: a list comprehension over them costs three times as much, and this is worked out
+    after nearly every line of a report; tests/test_assembler_wants.py checks they are all.)"""
     return _wants(
-        tuple([wanted(report) for wanted in _INNER_WANTED]),
+        (
+            _wants_no_victim(report),
+            _wants_trigger(report),
+            _wants_task_in(report),
+            _wants_usage(report),
+            _wants_stats(report),
+        ),
         report.evidence_wants if report.summary_time is None else (),
     )
 
@@ -979,12 +987,25 @@ def _wants(
     return markers, tuple(m.decode() for m in markers)
 
 
+# the text _kind_of read last, and its kind: a line's kind is asked for again at once (a reader
+# asks whether a header opens a report, or hands a line's text alone to ``feed_text``, then
+# feeds the line); one immutable pair, so that threads never see one's text with another's kind
+_last_kind: tuple[str, LineKind | None] = ("", None)
+
+
 def _kind_of(text: str) -> LineKind | None:
     """The first row of LINE_KINDS that this decoded line belongs to."""
-    for needle, prefix, kind in _TESTS:
+    global _last_kind
+    last_text, kind = _last_kind
+    if text == last_text:
+        return kind
+    for needle, prefix, kind in _TESTS:  # noqa: B007 (the row found is returned)
         if needle in text and (prefix is None or text.startswith(prefix)):
-            return kind
-    return None
+            break
+    else:
+        kind = None
+    _last_kind = (text, kind)
+    return kind
 
 
 # --- pure field extraction ---------------------------------------------------------------------

@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convert import kernel_records
-from oom_input.assembler import LINE_KINDS, Assembler, LineKind, _kind_of, _report_wants
+from oom_input.assembler import (
+    INNER_KINDS,
+    LINE_KINDS,
+    Assembler,
+    LineKind,
+    _kind_of,
+    _Report,
+    _report_wants,
+    _wants,
+)
 from oom_input.decoders import make_decoder
 from oom_input.types import DecodeOptions, KernelLine
 
@@ -31,6 +40,13 @@ def capture_lines(capture: bytes, host: str) -> list[KernelLine]:
             line.host = host
             out.append(line)
     return out
+
+
+def wants_by_rows(report: _Report) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+    """A report's wants by the rule of INNER_KINDS: the markers of each row whose wanted test
+    holds, and its evidence's before its summary."""
+    flags = tuple(kind.wanted(report) for kind in INNER_KINDS if kind.wanted is not None)
+    return _wants(flags, report.evidence_wants if report.summary_time is None else ())
 
 
 def fresh_wants(assembler: Assembler) -> set[bytes]:
@@ -62,6 +78,7 @@ def test_remembered_wants_are_those_worked_out_afresh_after_every_line(
         for src in assembler._sources.values():
             if src.report is not None:
                 assert assembler._wants_of(src.report) == _report_wants(src.report)
+                assert _report_wants(src.report) == wants_by_rows(src.report)
         wanted = assembler.wanted_markers()
         assert len(wanted) == len(set(wanted))
         assert set(wanted) == fresh_wants(assembler)
@@ -86,6 +103,11 @@ _PIECES = [m.decode() for kind in LINE_KINDS for m in kind.markers] + [
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from([*_PIECES, "x", " ", "Out of memory: "]), max_size=5))
 def test_kind_of_a_line_follows_the_rows_in_order(pieces: list[str]) -> None:
-    """A text holding any mix of markers and prefixes is of the kind the rows give in order."""
+    """A text holding any mix of markers and prefixes is of the kind the rows give in order, also
+    when it or another was asked for just before."""
     text = "".join(pieces)
     assert _kind_of(text) is kind_by_rows(text)
+    # the text read last is remembered: asked again (an equal text), or after another
+    other = "".join(reversed(pieces))
+    for again in ("".join(list(text)), other, text, other):
+        assert _kind_of(again) is kind_by_rows(again)

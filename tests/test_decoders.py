@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oom_input.decoders import DECODER_NAMES, AutoDecoder, _common, make_decoder
@@ -916,3 +916,79 @@ def test_any_line_decodes_to_serialisable_text(pieces: list[bytes]) -> None:
         result = decoder.decode(raw)
         if result is not IGNORED:
             orjson.dumps(result.text)
+
+
+# --- kmsg: the prefix read at once is what reading it field by field gives ---------------------
+_KMSG_LINES = [
+    line
+    for path in sorted((Path(__file__).parent / "data").rglob("*.kmsg"))
+    for line in path.read_bytes().split(b"\n")
+]
+# pieces of record prefixes: digits (too many of them too), commas, flags, caller fields,
+# semicolons, escapes, carriage returns, invalid UTF-8
+_KMSG_PIECES = st.sampled_from(
+    [
+        b"0",
+        b"6",
+        b"12",
+        b"9" * 5,
+        b"1" * 21,
+        b"007",
+        b"\xd9\xa1",
+        b",",
+        b";",
+        b"-",
+        b"c",
+        b"+",
+        b"caller=T42",
+        b" SUBSYSTEM=acpi",
+        b"\\x0a",
+        b"\\\\",
+        b"\r",
+        b"\xff",
+        b"text",
+        b" ",
+        b"x",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.sampled_from(_KMSG_LINES),
+        st.lists(_KMSG_PIECES, max_size=12).map(b"".join),
+        st.tuples(st.sampled_from(_KMSG_LINES), st.lists(_KMSG_PIECES, max_size=4)).map(
+            lambda pair: b"".join(pair[1]) + pair[0]
+        ),
+        # four fields (each a few pieces), maybe more, a ";", a text
+        st.lists(
+            st.lists(_KMSG_PIECES, min_size=1, max_size=2).map(b"".join), min_size=3, max_size=6
+        )
+        .map(b",".join)
+        .flatmap(
+            lambda head: st.lists(_KMSG_PIECES, max_size=5).map(
+                lambda text: head + b";" + b"".join(text)
+            )
+        ),
+        st.tuples(
+            st.sampled_from([b"0", b"6", b"3", b"14", b"0006", b"00006"]),
+            st.sampled_from([b"1", b"970", b"1" * 20, b"1" * 21]),
+            st.sampled_from([b"-", b"c", b"+", b"", b"-,caller=T1", b"c,x;y"]),
+            st.lists(_KMSG_PIECES, max_size=5).map(b"".join),
+        ).map(lambda p: p[0] + b"," + p[1] + b",1194840973," + p[2] + b";" + p[3]),
+    )
+)
+@example(b"4,12,51234,+;x")
+@example(b"4,12,51234,c,caller=T42;x\r")
+@example(b"6,1,2,-,caller=T1;a\\x0ab\xff")
+@example(b"14,1,2,-;x")
+def test_kmsg_decode_is_the_field_by_field_reading(raw: bytes) -> None:
+    """``decode`` (RECORD_PREFIX at once) gives, reports and counts what ``decode_parts`` does,
+    on every line of every kmsg fixture and on generated prefixes."""
+    fast_reports, parts_reports = Reports(), Reports()
+    fast = KmsgDecoder(DecodeOptions(report=fast_reports))
+    parts = KmsgDecoder(DecodeOptions(report=parts_reports))
+    assert fast.decode(raw) == parts.decode_parts(raw)
+    assert fast_reports == parts_reports
+    assert fast.userspace_records == parts.userspace_records

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from oom_input.assembler import MEMCG_STATS_RE, TRIGGER_RE, _split_header
+from oom_input.assembler import (
+    KILL_BARE_RE,
+    KILL_PID_RE,
+    KILL_RE,
+    MEMCG_STATS_RE,
+    SUMMARY_RE,
+    TRIGGER_RE,
+    _split_header,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -23,6 +31,29 @@ PLAIN = {
         re.DOTALL,
     ),
     MEMCG_STATS_RE: re.compile(r"^Memory cgroup stats for (?P<path>.*?):(?:\s*$| \w+:)", re.DOTALL),
+    # (KILL_RE's name group as it is: tests/test_record_close.py checks it against its plain form)
+    KILL_RE: re.compile(
+        r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)"
+        r"(?:, UID (?P<uid_a>\d+),)? \((?P<comm_closed>.*\))(?:, UID (?P<uid_b>\d+),)? "
+        r"(?:total-vm|vsz):(?P<total_vm>\d+)kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB"
+        r"(?:, shmem-rss:(?P<shmem>\d+)kB)?"
+        r"(?:,? UID:(?P<uid_c>\d+)(?: pgtables:(?P<pgtables>\d+)kB oom_score_adj:(?P<adj>-?\d+))?)?"
+        r"\s*$",
+        re.DOTALL,
+    ),
+    KILL_BARE_RE: re.compile(
+        r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+) \((?P<comm>.*)\)\s*$", re.DOTALL
+    ),
+    KILL_PID_RE: re.compile(r"^(?:(?P<reason>.*?): )?Killed process (?P<pid>\d+)", re.DOTALL),
+    SUMMARY_RE: re.compile(
+        r"^oom-kill:constraint=(?P<constraint>[A-Z_]+)"
+        r"(?:,nodemask=(?P<nodemask>.*?))?"
+        r"(?:,cpuset=(?P<cpuset>.*?),mems_allowed=(?P<mems>[-0-9,]*?))?"
+        r"(?:,oom_memcg=(?P<oom_memcg>.*?)|,(?P<global_oom>global_oom))?"
+        r"(?:,task_memcg=(?P<task_memcg>.*?))?"
+        r",task=(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$",
+        re.DOTALL,
+    ),
 }
 PLAIN_HEADER = re.compile(
     r"^(?P<comm>.*) invoked oom-killer: gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
@@ -31,7 +62,16 @@ PLAIN_HEADER = re.compile(
     re.DOTALL,
 )
 # where each pattern's lines start in a line of any format
-STARTS = {TRIGGER_RE: "CPU: ", MEMCG_STATS_RE: "Memory cgroup stats for "}
+STARTS = {
+    TRIGGER_RE: "CPU: ",
+    MEMCG_STATS_RE: "Memory cgroup stats for ",
+    # (a kill line's reason comes first: whole lines, a record's prefix and all, and from each
+    # "Killed process " on)
+    KILL_RE: "Killed process ",
+    KILL_BARE_RE: "Killed process ",
+    KILL_PID_RE: "Killed process ",
+    SUMMARY_RE: "oom-kill:constraint=",
+}
 
 
 def assert_same(fast: re.Pattern[str], text: str) -> None:
@@ -71,9 +111,22 @@ def fixture_texts(start: str) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("fast", list(PLAIN), ids=lambda p: STARTS[p].strip())
+_KILL_PATTERNS = (KILL_RE, KILL_BARE_RE, KILL_PID_RE)
+_NAMES = {
+    TRIGGER_RE: "trigger",
+    MEMCG_STATS_RE: "stats",
+    KILL_RE: "kill",
+    KILL_BARE_RE: "kill_bare",
+    KILL_PID_RE: "kill_pid",
+    SUMMARY_RE: "summary",
+}
+
+
+@pytest.mark.parametrize("fast", list(PLAIN), ids=_NAMES.get)
 def test_fixture_lines_match_as_the_plain_pattern(fast: re.Pattern[str]) -> None:
     texts = fixture_texts(STARTS[fast])
+    if fast in _KILL_PATTERNS:  # (the reason: before "Killed process ")
+        texts += [text for text in fixture_texts("") if "Killed process " in text]
     assert len(texts) > 20  # the fixtures hold many such lines
     for text in texts:
         assert_same(fast, text)
@@ -152,6 +205,48 @@ _PIECES = {
         "x",
         ":",
     ],
+    KILL_RE: [
+        "Killed process ",
+        "Memory cgroup out of memory",
+        "Out of memory",
+        ": ",
+        ":",
+        "42",
+        " (",
+        "(",
+        ")",
+        "), UID 5,",
+        ", UID 5, (",
+        " total-vm:1kB, anon-rss:2kB, file-rss:3kB",
+        ", shmem-rss:0kB",
+        " UID:0 pgtables:4kB oom_score_adj:-1000",
+        ",",
+        " ",
+        "\n",
+        "a b",
+        "x",
+    ],
+    SUMMARY_RE: [
+        "oom-kill:constraint=",
+        "CONSTRAINT_MEMCG",
+        ",nodemask=(null)",
+        ",nodemask=",
+        ",cpuset=/",
+        ",mems_allowed=0",
+        ",mems_allowed=0-1,3",
+        ",oom_memcg=/a",
+        ",global_oom",
+        ",task_memcg=/a/b",
+        ",task=stress",
+        ",pid=3171",
+        ",uid=0",
+        ",",
+        "a,b",
+        "=",
+        " ",
+        "\n",
+        "x",
+    ],
     MEMCG_STATS_RE: [
         "Memory cgroup stats for ",
         "/a",
@@ -180,3 +275,13 @@ def test_generated_lines_match_as_the_plain_pattern(data: st.DataObject) -> None
         assert_same(fast, STARTS[fast] + text)
         if fast is TRIGGER_RE:
             assert_same(fast, "CPU: 1 PID: 42 Comm: " + text)
+        if fast is KILL_RE:  # (the bare and pid-only forms read the same pieces)
+            for kill in _KILL_PATTERNS:
+                assert_same(kill, text)
+                assert_same(kill, "Killed process 42 (" + text)
+                assert_same(
+                    kill, text + "Killed process 42 (a) total-vm:1kB, anon-rss:2kB, file-rss:3kB"
+                )
+        if fast is SUMMARY_RE:
+            assert_same(fast, "oom-kill:constraint=CONSTRAINT_NONE" + text)
+            assert_same(fast, "oom-kill:constraint=CONSTRAINT_MEMCG" + text + ",task=a,pid=1,uid=0")

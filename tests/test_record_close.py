@@ -6,6 +6,8 @@
 - ``_bound_numbers``: the numbers a record keeps (nulls, statistics left out, task rows dropped,
   ``complete``) are those of testing every number with ``in_range``;
 - ``format_time``: the stamp ``datetime.strftime`` writes, over the whole range a record allows;
+- ``changed``: a copy made field by field is what ``dataclasses.replace`` makes (an empty id
+  is the copy's own, before the changes), and shares nothing with its record but the values;
 - the JSON sink writes a record (a dataclass without slots, from its ``__dict__``) with the
   record's keys in their order and nothing else, also after the enrichers copied it.
 """
@@ -19,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+import pytest
 from helpers import KMSG_CAPTURES, run_pipeline
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -266,3 +269,35 @@ def test_records_are_written_with_their_keys_in_order() -> None:
     written = orjson.loads(out.getvalue())
     assert list(written) == list(RECORD_FIELDS)
     assert (written["pid"], written["qos_class"]) == (1, "besteffort")
+
+
+# --- changed -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records(),
+    st.sampled_from(["", "-", "abc"]),
+    st.dictionaries(
+        st.sampled_from(RECORD_FIELDS),
+        st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+        max_size=4,
+    ),
+)
+def test_changed_copies_what_replace_copies(
+    record: OomRecord, record_id: str, changes: dict[str, Any]
+) -> None:
+    record.id = record_id  # (an empty id: made again by the copy, as __init__ does)
+    before = [getattr(record, name) for name in RECORD_FIELDS]
+    try:
+        plain = dataclasses.replace(record)
+    except TypeError:  # (record_id of a number beyond 64 bits: so for the copy too)
+        with pytest.raises(TypeError):
+            changed(record, **changes)
+        return
+    for name, value in changes.items():
+        setattr(plain, name, value)
+    copy = changed(record, **changes)
+    assert copy == plain
+    assert copy is not record
+    assert [getattr(record, name) for name in RECORD_FIELDS] == before  # (never changed)

@@ -441,12 +441,15 @@ class RecordReader:
     def _own_line(record: Mapping[str, Any], fields: Fields, text: str) -> KernelLine:
         """The line of a record whose own fields make it (a kmsg record's times and sequence)."""
         if not fields.kmsg:
-            return KernelLine(text=text)
+            return KernelLine(text)
         sec, usec = _as_int(record["sec"]), _as_int(record["usec"])
-        return KernelLine(
-            text=text,
-            kernel_us=None if sec is None or usec is None else sec * 10**6 + usec,
-            seq=_as_int(record.get("sequence")),
+        return KernelLine(  # (by position: keyword arguments cost a dict per line)
+            text,
+            None if sec is None or usec is None else sec * 10**6 + usec,
+            None,
+            None,
+            None,
+            _as_int(record.get("sequence")),
         )
 
     @staticmethod
@@ -471,7 +474,7 @@ class RecordReader:
         if found is None:
             raise NotQuick("not a quick line")
         text, (host, boot_id) = found
-        return KernelLine(text=text, host=host, boot_id=boot_id)
+        return KernelLine(text, None, None, host, boot_id)  # (keyword arguments cost a dict)
 
     @staticmethod
     def _wall_us(record: Mapping[str, Any], fields: Fields) -> int | None:

@@ -146,7 +146,10 @@ class DmesgDecoder:
                 text = decode_text(data, raw, self.options)
             sec, frac = default.group(_SEC, _FRAC)
             micros = int(frac) if len(frac) == 6 else fraction_us(frac)
-            return KernelLine(text, int(sec) * 1_000_000 + micros, source_format=_NAME)
+            # (by position: keyword arguments cost a dict per line)
+            return KernelLine(
+                text, int(sec) * 1_000_000 + micros, None, None, None, None, None, _NAME
+            )
         parsed = _parse(line)
         if parsed is None:
             return None

@@ -189,13 +189,15 @@ class JournalDecoder:
                     text = message.decode("utf-8")
                 except UnicodeDecodeError:
                     text = decode_text(message, raw, self.options)
-                return KernelLine(
+                return KernelLine(  # (by position: keyword arguments cost a dict per line)
                     text,
                     None,
                     wall_us,
                     None if host is None else decode_text(host, raw, self.options),
                     self._boot_id,
-                    source_format=_NAME,
+                    None,
+                    None,
+                    _NAME,
                 )
         if line.startswith(b"-- "):
             return self._note(line)

@@ -47,12 +47,18 @@ from oom_input.types import (
 )
 
 # /dev/kmsg record prefix (kernel >= 3.5): "PRI,SEQ,USEC,FLAGS[,FIELD...];" - fields after FLAGS
-# (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. Taken apart with
-# partition/split in decode() (it runs for every line read); the digit counts are capped so
-# that int() never meets Python's 4300-digit limit.
+# (caller=T1, kernel >= 5.1 with CONFIG_PRINTK_CALLER) are skipped. The digit counts are
+# capped so that int() never meets Python's 4300-digit limit.
 MAX_PRI_DIGITS, MAX_NUMBER_DIGITS = 4, 20
 # PRI = facility * 8 + level; the kernel's own records have facility 0 (LOG_KERN)
 FACILITY_SHIFT = 3
+# the prefix decode() takes apart at once (PRI, SEQ, USEC, FLAGS, up to the first ";"): what
+# the field-by-field reading accepts with these digit counts (``\d`` of a bytes pattern and
+# bytes.isdigit() are both ASCII digits); any other line is read field by field
+RECORD_PREFIX = re.compile(
+    rb"(\d{1,%d}),(\d{1,%d}),(\d{1,%d}),([^,;]*)[^;]*;"
+    % (MAX_PRI_DIGITS, MAX_NUMBER_DIGITS, MAX_NUMBER_DIGITS)
+)
 # the same prefix with a PRI below 1 << FACILITY_SHIFT (facility 0, the kernel's), then a text
 # holding no escape and no carriage return: a record decode() takes as it is (quick_text)
 KERNEL_PREFIX = rb"0{0,%d}[0-7],\d{1,%d},\d{1,%d},[^;\n]*;" % (
@@ -77,7 +83,12 @@ def _unescape(escape: re.Match[bytes]) -> bytes:
 def unescape(body: bytes) -> bytes:
     """The bytes of a /dev/kmsg text: its ``\\xNN`` escapes decoded (also used for the ``msg``
     of Fluent Bit's kmsg records, which keep them)."""
-    return KMSG_ESCAPE.sub(_unescape, body) if b"\\" in body else body
+    return KMSG_ESCAPE.sub(_unescape, body) if body.find(b"\\") >= 0 else body
+
+
+def _continues(flags: bytes) -> bool:
+    """Do a record's FLAGS say it continues a line (``c``: >= 4.10; ``c``, ``+``: 3.5-4.9)?"""
+    return flags.find(b"c") >= 0 or flags.find(b"+") >= 0
 
 
 class KmsgDecoder:
@@ -96,6 +107,39 @@ class KmsgDecoder:
     def decode(self, raw: bytes) -> KernelLine | Ignored | None:
         """One record line, IGNORED for a dictionary line or a record written by a process, None
         for anything else."""
+        prefix = RECORD_PREFIX.match(raw)
+        if prefix is None:
+            return self.decode_parts(raw)
+        pri, seq, usec, flags = prefix.groups()
+        if int(pri) >> FACILITY_SHIFT:
+            self.userspace_records += 1
+            return IGNORED
+        body = raw[prefix.end() :]
+        if body.endswith(b"\r"):
+            body = body[:-1]
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.decode_parts(raw)  # (reported there)
+        if "\\" in text:  # an escape (UTF-8 puts a "\\" byte in no other character)
+            return self.decode_parts(raw)
+        # (every field by position: keyword arguments cost a dict per line; most records'
+        # flags are "-", and ``bytes in bytes`` costs a TypeError raised and cleared in
+        # CPython, which first tries the needle as an int)
+        return KernelLine(
+            text,
+            int(usec),
+            None,
+            None,
+            None,
+            int(seq),
+            flags != b"-" and _continues(flags),
+            self.name,
+        )
+
+    def decode_parts(self, raw: bytes) -> KernelLine | Ignored | None:
+        """``decode`` taking the line apart field by field: every line that RECORD_PREFIX does
+        not match (or whose text is no UTF-8) is read so."""
         line = strip_cr(raw)
         head, semicolon, body = line.partition(b";")
         fields = head.split(b",", 4)
@@ -122,7 +166,7 @@ class KmsgDecoder:
             text=decode_text(unescape(body), raw, self.options),
             kernel_us=int(fields[2]),
             seq=int(fields[1]),
-            cont=b"c" in flags or b"+" in flags,
+            cont=_continues(flags),
             source_format=self.name,
         )
 
