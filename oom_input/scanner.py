@@ -643,7 +643,9 @@ def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool
 
 def _contains(raw: bytes, markers: tuple[bytes, ...]) -> bool:
     for marker in markers:  # noqa: SIM110
-        if marker in raw:
+        # (not ``marker in raw``: CPython's bytes.__contains__ first tries the needle as an int,
+        # raising and clearing a TypeError with its message formatted, each time)
+        if raw.find(marker) >= 0:
             return True
     return False
 
