@@ -6,7 +6,12 @@
   (``not a <name> line``) and still offered to the assembler as plain text, never dropped;
 - ``"auto"``: an ``AutoDecoder``, which detects the format per line, so that a file may mix
   them (dmesg lines and continuation lines, two captures concatenated). It tries the format of
-  the previous line first, then the detected formats in registry order, ``plain`` last.
+  the previous line first, then the detected formats in registry order, ``plain`` last. A
+  reader decodes only the lines that can matter, so the detector may learn late that a format
+  began (journalctl's output after a dmesg capture): while a format whose lines hold markers of
+  their own (journalctl's boot separators) is unseen, it asks for a line every
+  ``SAMPLE_BYTES`` (``sample_bytes``), and once it sees one, the reader looks back for its
+  markers (``formats_learned``; see ``oom_input.scanner``).
 
 Line formats that are JSON (``json``: journal entries and agents' records, one per line) are
 detected per line too; ``journal-json`` is the same decoder restricted to the journal's own
@@ -45,6 +50,11 @@ AUTO = "auto"
 DECODER_NAMES: tuple[str, ...] = tuple(fmt.name for fmt in LINE_FORMATS)
 STREAM_DECODER_NAMES: tuple[str, ...] = tuple(fmt.name for fmt in STREAM_FORMATS)
 _PLAIN = "plain"
+# while a format with markers of its own is unseen, a reader decodes a line at least this often
+# (bytes) for the detector: ~400 lines per 100 MB, and at most this far (plus a line) into such
+# a format's lines before the detector knows it (the reader then keeps twice as many bytes and
+# a line for its look-back: less than sources.CHUNK_BYTES, so no more reads are held)
+SAMPLE_BYTES = 256 * 1024
 
 
 def decoder_class(name: str) -> type[Decoder]:
@@ -58,7 +68,10 @@ class AutoDecoder:
 
     Its ``extra_markers`` are those of the formats seen so far (every extra marker costs the
     reader one more pass over the input): a reader shows it a file's first line, and re-reads
-    the attribute after each line it decoded."""
+    the attribute after each line it decoded. While a format with markers of its own is unseen,
+    ``sample_bytes`` asks the reader for a line that often (0: no need), and
+    ``formats_learned`` counts those seen: when it grows, the reader looks back for the new
+    markers in the lines before, which the detector could not know to ask for."""
 
     name = AUTO
 
@@ -70,6 +83,9 @@ class AutoDecoder:
         self._last: Decoder | None = None  # decoder of the previous recognised line
         self.extra_markers: tuple[bytes, ...] = ()
         self._seen: dict[str, tuple[bytes, ...]] = {}  # the markers of each format seen
+        self._unseen = {decoder.name for decoder in self._decoders if decoder.extra_markers}
+        self.sample_bytes = SAMPLE_BYTES if self._unseen else 0
+        self.formats_learned = 0
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line decoded by the first format that claims it, else as plain text."""
@@ -93,6 +109,10 @@ class AutoDecoder:
 
     def _learn(self, decoder: Decoder) -> None:
         """Add the extra markers of a format seen (or grown since)."""
+        if decoder.name in self._unseen:
+            self._unseen.remove(decoder.name)
+            self.formats_learned += 1
+            self.sample_bytes = SAMPLE_BYTES if self._unseen else 0
         self._seen[decoder.name] = decoder.extra_markers
         if decoder.extra_markers:
             self.extra_markers = tuple(dict.fromkeys((*self.extra_markers, *decoder.extra_markers)))
@@ -195,6 +215,7 @@ def make_stream_decoder(name: str, options: DecodeOptions) -> StreamDecoder:
 __all__ = [
     "AUTO",
     "DECODER_NAMES",
+    "SAMPLE_BYTES",
     "STREAM_DECODER_NAMES",
     "AutoDecoder",
     "FormatDecoder",
