@@ -1,0 +1,248 @@
+"""Auto-detection over captures of several formats in one stream (``cat dmesg.txt journal.txt``).
+
+The reader decodes only the lines that can matter, so the detector learns late that journalctl's
+output began; journalctl's boot separators (``-- Boot <id> --``) before the first journal line it
+decoded must still give the journal's lines their boot id. Each stream's records are those of
+decoding every line with the detector (what the reader must match), however the bytes are cut
+and with --passthrough, and its journal part's boot ids those of ``--input-format journal`` on
+the part alone. Drawn from every journalctl fixture in tests/data, each joined after every
+dmesg and kmsg fixture.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import orjson
+import pytest
+from helpers import DATA, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oom_input.assembler import Assembler
+from oom_input.decoders import SAMPLE_BYTES, AutoDecoder, make_decoder
+from oom_input.scanner import LineScanner
+from oom_input.types import DecodeOptions, KernelLine, OomRecord
+
+# journalctl's short styles (the journal decoder's), each fixture as the real tool printed it
+JOURNALS = sorted(
+    p
+    for p in DATA.rglob("*.journal-*")
+    if p.suffix != ".md" and "json" not in p.name and "export" not in p.name
+)
+# what comes before them: raw /dev/kmsg records and dmesg's styles
+OTHERS = sorted(
+    p
+    for p in DATA.rglob("*")
+    if p.suffix == ".kmsg" or (p.suffix.startswith(".dmesg") and p.suffix != ".md")
+)
+BOOT_ID = "0123456789abcdef0123456789abcdef"
+SEPARATOR = b"-- Boot %s --" % BOOT_ID.encode()
+# journalctl's other notes: the head of older versions' output, an empty result, and older
+# versions' boot change (which ends the boot id)
+NOTES = [
+    b"-- Logs begin at Tue 2025-11-25 19:00:01 UTC, end at Wed 2025-11-26 18:40:00 UTC. --",
+    b"-- Journal begins at Tue 2025-11-25 19:00:01 UTC, ends at Wed 2025-11-26 18:40:00 UTC. --",
+    b"-- No entries --",
+    b"-- Reboot --",
+    SEPARATOR,
+]
+
+
+def test_every_journal_and_other_fixture_is_drawn() -> None:
+    assert len(JOURNALS) >= 15 and {p.parent.name for p in JOURNALS} >= {"decoders", "journalctl"}
+    assert len(OTHERS) >= 20 and {p.parent.name for p in OTHERS} >= {"decoders", "legacy", "real"}
+
+
+def lines_of(path_or_data: object) -> list[bytes]:
+    data = path_or_data.read_bytes() if hasattr(path_or_data, "read_bytes") else path_or_data
+    assert isinstance(data, bytes)
+    return data.rstrip(b"\n").split(b"\n")
+
+
+def journal_noise(journal: list[bytes], size: int) -> list[bytes]:
+    """``size`` bytes of kernel lines in the journal's own style that no reader decodes."""
+    kernel = next(line for line in journal if b" kernel: " in line)
+    line = kernel[: kernel.index(b" kernel: ") + 9] + b"eth0: link becomes ready"
+    return [line] * (size // (len(line) + 1))
+
+
+def other_noise(other: list[bytes], size: int) -> list[bytes]:
+    """``size`` bytes of lines in the other capture's style that no reader decodes (its first
+    line with another text)."""
+    first = other[0]
+    for marker in (b";", b"] ", b" "):
+        if marker in first:
+            line = first[: first.index(marker) + len(marker)] + b"eth0: link becomes ready"
+            return [line] * (size // (len(line) + 1))
+    return []
+
+
+def every_line_records(data: bytes) -> list[dict]:
+    """The records of decoding every line with the detector, in order (no line skipped; a
+    continuation line read with the line it continues)."""
+    decoder = make_decoder("auto", DecodeOptions())
+    assert isinstance(decoder, AutoDecoder)
+    assembler = Assembler()
+    out: list[OomRecord] = []
+    head: bytes | None = None  # the last line that is no continuation line
+    for raw in data.split(b"\n"):
+        if raw:
+            if decoder.continues(raw):
+                line = decoder.continuation(raw, head)
+            else:
+                line, head = decoder.decode(raw), raw
+            if isinstance(line, KernelLine):
+                out += assembler.feed(line)
+    out += assembler.flush()
+    return [r.as_dict() for r in out]
+
+
+def scan(data: bytes, cuts: list[int] | None, *, passthrough: bool = False) -> list[dict]:
+    """The reader's records of ``data`` in auto mode: fed in pieces cut at ``cuts``, or line by
+    line through ``feed_line`` (``cuts`` None)."""
+    out: list[OomRecord] = []
+    scanner = LineScanner(
+        make_decoder("auto", DecodeOptions()),
+        Assembler(),
+        out.append,
+        passthrough=(lambda raw: None) if passthrough else None,
+    )
+    if cuts is None:
+        for raw in data.split(b"\n"):
+            if raw:
+                scanner.feed_line(raw)
+    else:
+        points = [0, *sorted(set(cuts)), len(data)]
+        for a, b in itertools.pairwise(points):
+            scanner.feed(data[a:b])
+    scanner.finish()
+    return [r.as_dict() for r in out]
+
+
+def journal_boot_ids(journal: bytes) -> list[str | None]:
+    """The boot id of each record of ``--input-format journal`` on the journal alone."""
+    out: list[OomRecord] = []
+    scanner = LineScanner(make_decoder("journal", DecodeOptions()), Assembler(), out.append)
+    scanner.feed(journal)
+    scanner.finish()
+    return [r.boot_id for r in out]
+
+
+def check(data: bytes, cuts: list[int]) -> list[dict]:
+    """The reader's records in every way of reading are those of decoding every line."""
+    expected = every_line_records(data)
+    assert scan(data, []) == expected
+    assert scan(data, cuts) == expected
+    assert scan(data, cuts, passthrough=True) == expected
+    assert scan(data, None) == expected  # one line per read (the live path)
+    return expected
+
+
+def joined(*parts: list[bytes]) -> bytes:
+    return b"\n".join(line for part in parts for line in part) + b"\n"
+
+
+def separated(journal: list[bytes], noise: int) -> list[bytes]:
+    """The journal with a boot separator first (its lines all of that boot, as far as the next
+    separator it has) and ``noise`` bytes of its own noise after it."""
+    return [SEPARATOR, *journal_noise(journal, noise), *journal]
+
+
+@pytest.mark.parametrize("journal_path", JOURNALS, ids=lambda p: p.name)
+def test_a_journal_after_every_other_capture_keeps_its_boot_ids(journal_path: object) -> None:
+    """Every journalctl fixture, with a boot separator at its head, after every dmesg and kmsg
+    fixture: the records of decoding every line, read whole, cut and line by line; and the
+    journal's records have the boot ids the journal alone gives with --input-format journal."""
+    journal = separated(lines_of(journal_path), 0)
+    journal_alone = journal_boot_ids(joined(journal))
+    assert journal_alone and journal_alone[0] is not None
+    for other_path in OTHERS:
+        other = lines_of(other_path)
+        data = joined(other, journal)
+        records = check(data, [len(data) // 3, len(data) // 2])
+        journal_records = [r for r in records if r["source_format"] == "journal"]
+        assert [r["boot_id"] for r in journal_records] == journal_alone, other_path.name
+
+
+@st.composite
+def mixed_streams(draw: st.DrawFn) -> tuple[bytes, list[int], list[str | None]]:
+    """Another capture in long noise, then a journal that begins with a separator or a note,
+    with up to a few times SAMPLE_BYTES of its own noise before its first report, the notes
+    anywhere in it; then maybe another capture and the journal again. Also the boot ids the
+    journal part alone gives."""
+    other = lines_of(draw(st.sampled_from(OTHERS)))
+    journal = lines_of(draw(st.sampled_from(JOURNALS)))
+    part = [
+        draw(st.sampled_from(NOTES)),
+        *journal_noise(journal, draw(st.integers(0, 3 * SAMPLE_BYTES))),
+        *journal,
+    ]
+    for _ in range(draw(st.integers(0, 3))):
+        part.insert(draw(st.integers(0, len(part))), draw(st.sampled_from(NOTES)))
+    head = other_noise(other, draw(st.integers(0, 2 * SAMPLE_BYTES)))
+    parts = [head, other, part]
+    if draw(st.booleans()):  # journal, dmesg, journal
+        parts += [other, part]
+    data = joined(*parts)
+    cuts = draw(st.lists(st.integers(0, len(data)), max_size=6))
+    return data, cuts, journal_boot_ids(joined(part))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_streams())
+def test_a_journal_after_long_noise_of_another_format_keeps_its_boot_ids(
+    case: tuple[bytes, list[int], list[str | None]],
+) -> None:
+    """A journal part whose boot separators (and notes, "-- Reboot --" among them) lie up to a
+    few sample intervals before its first report, after another format's long noise: the
+    records of decoding every line, however the bytes are cut; the first journal part's
+    records have the boot ids it gives alone."""
+    data, cuts, alone = case
+    records = check(data, cuts)
+    journal_records = [r for r in records if r["source_format"] == "journal"]
+    assert [r["boot_id"] for r in journal_records][: len(alone)] == alone
+
+
+FILLER = b"6,1,1,-;" + b"x" * 100  # a kmsg line of 109 bytes with its newline
+
+
+@pytest.mark.parametrize("start", [-1, 0, 1, len(FILLER), len(FILLER) + 1, 5000])
+@pytest.mark.parametrize("intervals", [1, 2])
+def test_a_journal_beginning_at_a_sample_point_keeps_its_boot_id(
+    start: int, intervals: int
+) -> None:
+    """The journal part begins around the offset at which the detector is shown a line (at
+    ``len(FILLER)``: right after that line, so the detector sees the journal only an interval
+    later), its separator first, then more than the reader's look-back of its own noise before
+    its first report: the separator still gives the report its boot id."""
+    other = lines_of(DATA / "real" / "simple-memcg.kmsg")
+    journal = lines_of(DATA / "decoders" / "simple-memcg.journal-short-precise")
+    head = joined(other)
+    size = intervals * SAMPLE_BYTES + start - len(head)  # filler lines ending at that offset
+    count, pad = divmod(size, len(FILLER) + 1)
+    lines = [b"6,1,1,-;" + b"y" * (pad - 9)] if pad > 8 else []
+    data = head + joined([*lines, *[FILLER] * count], separated(journal, 3 * SAMPLE_BYTES))
+    assert abs(data.index(SEPARATOR) - intervals * SAMPLE_BYTES - start) <= 8
+    records = check(data, [SAMPLE_BYTES])
+    boot = f"{BOOT_ID[:8]}-{BOOT_ID[8:12]}-{BOOT_ID[12:16]}-{BOOT_ID[16:20]}-{BOOT_ID[20:]}"
+    journal_records = [r for r in records if r["source_format"] == "journal"]
+    assert journal_records and journal_records[0]["boot_id"] == boot
+
+
+def test_cat_of_dmesg_and_journal_gives_the_journal_its_boot_ids() -> None:
+    """``cat dmesg.txt journal.txt | oom-input`` (no --input-format): the journal's records
+    carry the boot ids of its separators, as ``oom-input --input-format journal journal.txt``
+    gives them, with the separator more than the reader's look-back before the first report."""
+    dmesg = lines_of(DATA / "decoders" / "simple-memcg.dmesg")
+    journal = lines_of(DATA / "decoders" / "simple-memcg.journal-short")
+    journal = journal[journal.index(next(x for x in journal if x.startswith(b"-- Boot "))) :]
+    journal = [journal[0], *journal_noise(journal, 2 * SAMPLE_BYTES), *journal[1:]]
+    alone = run_cli("--input-format", "journal", stdin=joined(journal))
+    both = run_cli(stdin=joined(other_noise(dmesg, SAMPLE_BYTES), dmesg, journal))
+    assert alone.returncode == both.returncode == 0, both.stderr
+    want = [orjson.loads(line)["boot_id"] for line in alone.stdout.splitlines()]
+    got = [orjson.loads(line) for line in both.stdout.splitlines()]
+    assert want == ["aae7e8d9-ea8a-4d39-9e7a-7bbce85930c1"]
+    assert [r["boot_id"] for r in got if r["source_format"] == "journal"] == want
+    assert [r["source_format"] for r in got] == ["dmesg", "journal"]
