@@ -1,4 +1,5 @@
-"""Auto-detection over captures of several formats in one stream (``cat dmesg.txt journal.txt``).
+"""Auto-detection: every fixture gives the records of its own format, and captures of several
+formats in one stream (``cat dmesg.txt journal.txt``) keep what each part tells.
 
 The reader decodes only the lines that can matter, so the detector learns late that journalctl's
 output began; journalctl's boot separators (``-- Boot <id> --``) before the first journal line it
@@ -12,15 +13,24 @@ dmesg and kmsg fixture.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import orjson
 import pytest
 from helpers import DATA, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_formats import WITHOUT_REPORT, ListSink, Reports, format_of, read_fixture
 
 from oom_input.assembler import Assembler
-from oom_input.decoders import SAMPLE_BYTES, AutoDecoder, make_decoder
+from oom_input.decoders import (
+    SAMPLE_BYTES,
+    AutoDecoder,
+    detect_stream,
+    make_decoder,
+    make_stream_decoder,
+)
+from oom_input.pipeline import Pipeline
 from oom_input.scanner import LineScanner
 from oom_input.types import DecodeOptions, KernelLine, OomRecord
 
@@ -54,10 +64,55 @@ def test_every_journal_and_other_fixture_is_drawn() -> None:
     assert len(OTHERS) >= 20 and {p.parent.name for p in OTHERS} >= {"decoders", "legacy", "real"}
 
 
-def lines_of(path_or_data: object) -> list[bytes]:
-    data = path_or_data.read_bytes() if hasattr(path_or_data, "read_bytes") else path_or_data
-    assert isinstance(data, bytes)
-    return data.rstrip(b"\n").split(b"\n")
+# every fixture named by its format (tests/data/<dir>/<sample>.<format>[-<variant>])
+NAMED = sorted(
+    p
+    for p in DATA.rglob("*")
+    if p.is_file() and p.suffix not in (".md", ".py", ".json") and format_of(p) is not None
+)
+
+
+def test_every_fixture_directory_is_drawn() -> None:
+    assert {p.parent.name for p in NAMED} >= {
+        "decoders",
+        "journalctl",
+        "legacy",
+        "real",
+        "structured",
+        "syslog",
+    }
+
+
+@pytest.mark.parametrize("path", NAMED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_auto_mode_gives_the_records_of_the_fixtures_format(path: Path) -> None:
+    """Every fixture read without --input-format gives the records of reading it with its own
+    format; a BSD syslog file's are named journal's (journalctl's short style is the same line,
+    and the journal decoder is tried first), all else equal."""
+    name = format_of(path)
+    assert name is not None
+    options = DecodeOptions(year=2025, report=Reports())
+    sink = ListSink()
+    pipeline = Pipeline(
+        decoder=make_decoder("auto", options),
+        sink=sink,
+        choose_stream=lambda head: (
+            None if (found := detect_stream(head)) is None else make_stream_decoder(found, options)
+        ),
+    )
+    pipeline.run([path.read_bytes()])
+    pipeline.finish()
+    auto = [r.as_dict() for r in sink.records]
+    named = [r.as_dict() for r in read_fixture(path, name, Reports())]
+    assert auto or path.name in WITHOUT_REPORT
+    assert len(auto) == len(named)
+    pairs = zip(auto, named, strict=True)
+    formats = [(a.pop("source_format"), n.pop("source_format")) for a, n in pairs]
+    assert auto == named
+    assert all(a == n or (a, n) == ("journal", "syslog") for a, n in formats)
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().rstrip(b"\n").split(b"\n")
 
 
 def journal_noise(journal: list[bytes], size: int) -> list[bytes]:
@@ -150,7 +205,7 @@ def separated(journal: list[bytes], noise: int) -> list[bytes]:
 
 
 @pytest.mark.parametrize("journal_path", JOURNALS, ids=lambda p: p.name)
-def test_a_journal_after_every_other_capture_keeps_its_boot_ids(journal_path: object) -> None:
+def test_a_journal_after_every_other_capture_keeps_its_boot_ids(journal_path: Path) -> None:
     """Every journalctl fixture, with a boot separator at its head, after every dmesg and kmsg
     fixture: the records of decoding every line, read whole, cut and line by line; and the
     journal's records have the boot ids the journal alone gives with --input-format journal."""
@@ -166,11 +221,11 @@ def test_a_journal_after_every_other_capture_keeps_its_boot_ids(journal_path: ob
 
 
 @st.composite
-def mixed_streams(draw: st.DrawFn) -> tuple[bytes, list[int], list[str | None]]:
+def mixed_streams(draw: st.DrawFn) -> tuple[bytes, list[int], list[str | None] | None]:
     """Another capture in long noise, then a journal that begins with a separator or a note,
     with up to a few times SAMPLE_BYTES of its own noise before its first report, the notes
     anywhere in it; then maybe another capture and the journal again. Also the boot ids the
-    journal part alone gives."""
+    journal part alone gives (None: it comes twice)."""
     other = lines_of(draw(st.sampled_from(OTHERS)))
     journal = lines_of(draw(st.sampled_from(JOURNALS)))
     part = [
@@ -182,26 +237,28 @@ def mixed_streams(draw: st.DrawFn) -> tuple[bytes, list[int], list[str | None]]:
         part.insert(draw(st.integers(0, len(part))), draw(st.sampled_from(NOTES)))
     head = other_noise(other, draw(st.integers(0, 2 * SAMPLE_BYTES)))
     parts = [head, other, part]
-    if draw(st.booleans()):  # journal, dmesg, journal
+    alone: list[str | None] | None = journal_boot_ids(joined(part))
+    if draw(st.booleans()):  # journal, dmesg, journal (the first's open reports close last)
         parts += [other, part]
+        alone = None
     data = joined(*parts)
     cuts = draw(st.lists(st.integers(0, len(data)), max_size=6))
-    return data, cuts, journal_boot_ids(joined(part))
+    return data, cuts, alone
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mixed_streams())
 def test_a_journal_after_long_noise_of_another_format_keeps_its_boot_ids(
-    case: tuple[bytes, list[int], list[str | None]],
+    case: tuple[bytes, list[int], list[str | None] | None],
 ) -> None:
     """A journal part whose boot separators (and notes, "-- Reboot --" among them) lie up to a
     few sample intervals before its first report, after another format's long noise: the
-    records of decoding every line, however the bytes are cut; the first journal part's
-    records have the boot ids it gives alone."""
+    records of decoding every line, however the bytes are cut; a journal part's records have
+    the boot ids it gives alone."""
     data, cuts, alone = case
     records = check(data, cuts)
-    journal_records = [r for r in records if r["source_format"] == "journal"]
-    assert [r["boot_id"] for r in journal_records][: len(alone)] == alone
+    if alone is not None:
+        assert [r["boot_id"] for r in records if r["source_format"] == "journal"] == alone
 
 
 FILLER = b"6,1,1,-;" + b"x" * 100  # a kmsg line of 109 bytes with its newline
