@@ -56,6 +56,8 @@ def dmesg_fixtures(records: list[tuple[int, int, str]], tmp: Path) -> None:
         "dmesg-delta": ["--time-format", "delta"],
         "dmesg-show-delta": ["-d"],
         "plain-dmesg-t": ["-t"],  # no stamp: plain text
+        "dmesg-color": ["--color=always"],  # ECMA-48 colours, as on a terminal
+        "dmesg-x-color": ["-x", "--color=always"],
     }
     for name, options in variants.items():
         (HERE / f"simple-memcg.{name}").write_bytes(run(["dmesg", "-F", str(buffer), *options]))
