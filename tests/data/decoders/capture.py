@@ -36,8 +36,13 @@ def kmsg_records(path: Path) -> list[tuple[int, int, str]]:
     return records
 
 
-def run(argv: list[str], tz: str = "UTC") -> bytes:
-    environment = {**os.environ, "TZ": tz}
+# dmesg -T in the languages of other locales (LC_TIME), by fixture suffix; C for comparison
+LOCALES = {"c": "C", "de": "de_DE", "es": "es_ES", "fr": "fr_FR", "ja": "ja_JP", "ru": "ru_RU"}
+
+
+def run(argv: list[str], tz: str = "UTC", **env: str) -> bytes:
+    environment = {**os.environ, "TZ": tz, **env}
+    environment.pop("LC_ALL", None)  # (it would override LC_TIME)
     return subprocess.run(argv, check=True, capture_output=True, env=environment).stdout
 
 
@@ -61,6 +66,20 @@ def dmesg_fixtures(records: list[tuple[int, int, str]], tmp: Path) -> None:
     }
     for name, options in variants.items():
         (HERE / f"simple-memcg.{name}").write_bytes(run(["dmesg", "-F", str(buffer), *options]))
+    locale_fixtures(buffer, tmp)
+
+
+def locale_fixtures(buffer: Path, tmp: Path) -> None:
+    """dmesg -T with LC_TIME set to each of LOCALES (built into ``tmp`` by localedef, which
+    Debian's ``locales`` package has)."""
+    for suffix, name in LOCALES.items():
+        env = {"LC_TIME": "C"}
+        if name != "C":
+            locale = f"{name}.UTF-8"
+            subprocess.run(["localedef", "-i", name, "-f", "UTF-8", str(tmp / locale)], check=True)
+            env = {"LOCPATH": str(tmp), "LC_TIME": locale}
+        text = run(["dmesg", "-F", str(buffer), "-T"], **env)
+        (HERE / f"simple-memcg.dmesg-ctime-{suffix}").write_bytes(text)
 
 
 def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -> str:
