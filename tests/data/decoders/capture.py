@@ -119,6 +119,11 @@ def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
         text = run(["journalctl", "--file", str(journal), "-o", output])
         name = "plain-journal-cat" if output == "cat" else f"journal-{output}"  # cat: no prefix
         (HERE / f"simple-memcg.{name}").write_bytes(text)
+    # the host column left out; with-unit (short-full's stamp, units named where known)
+    text = run(["journalctl", "--file", str(journal), "-o", "short-precise", "--no-hostname"])
+    (HERE / "simple-memcg.journal-short-precise-no-hostname").write_bytes(text)
+    text = run(["journalctl", "--file", str(journal), "-o", "with-unit"])
+    (HERE / "simple-memcg.journal-with-unit").write_bytes(text)
     # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
     for output in ["short-precise", "short-full"]:
         text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
