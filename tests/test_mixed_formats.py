@@ -207,7 +207,7 @@ def separated(journal: list[bytes], noise: int) -> list[bytes]:
 @pytest.mark.parametrize("journal_path", JOURNALS, ids=lambda p: p.name)
 def test_a_journal_after_every_other_capture_keeps_its_boot_ids(journal_path: Path) -> None:
     """Every journalctl fixture, with a boot separator at its head, after every dmesg and kmsg
-    fixture: the records of decoding every line, read whole, cut and line by line; and the
+    fixture: the records of decoding every line, read whole, cut, byte and line by line; and the
     journal's records have the boot ids the journal alone gives with --input-format journal."""
     journal = separated(lines_of(journal_path), 0)
     journal_alone = journal_boot_ids(joined(journal))
@@ -216,6 +216,8 @@ def test_a_journal_after_every_other_capture_keeps_its_boot_ids(journal_path: Pa
         other = lines_of(other_path)
         data = joined(other, journal)
         records = check(data, [len(data) // 3, len(data) // 2])
+        if other_path == OTHERS[0]:  # one byte per read
+            assert scan(data, list(range(len(data)))) == records
         journal_records = [r for r in records if r["source_format"] == "journal"]
         assert [r["boot_id"] for r in journal_records] == journal_alone, other_path.name
 
