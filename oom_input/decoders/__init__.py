@@ -28,6 +28,7 @@ Adding a format: copy ``_template.py`` to ``<format>.py``, fill it in, and add o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,9 @@ class AutoDecoder:
     name = AUTO
 
     def __init__(self, options: DecodeOptions) -> None:
+        self._report = options.report
+        self._reporting = True  # (not while a line is decoded again: see decode_again)
+        options = dataclasses.replace(options, report=self._report_line)
         self._decoders: list[Decoder] = [
             fmt.load()(options) for fmt in LINE_FORMATS if fmt.detected and fmt.name != _PLAIN
         ]
@@ -106,6 +110,19 @@ class AutoDecoder:
                     return result
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
+
+    def decode_again(self, raw: bytes) -> KernelLine | Ignored:
+        """``decode`` of the line decoded last, which its reports were made for then (a reader
+        decodes the line that showed a format again once it looked back for its markers)."""
+        self._reporting = False
+        try:
+            return self.decode(raw)
+        finally:
+            self._reporting = True
+
+    def _report_line(self, reason: str, raw: bytes) -> None:
+        if self._reporting:
+            self._report(reason, raw)
 
     def _learn(self, decoder: Decoder) -> None:
         """Add the extra markers of a format seen (or grown since)."""
