@@ -191,6 +191,10 @@ class Detector(Protocol):
     sample_bytes: int  # a line is decoded at least this often (bytes) for it; 0: none needed
     formats_learned: int  # formats with markers of their own it has seen
 
+    def decode_again(self, raw: bytes) -> KernelLine | Ignored:
+        """``decode`` of the line decoded last, not reported again."""
+        ...
+
 
 class LineScanner:
     """Feed it bytes; it feeds the assembler and hands finished records to ``emit``."""
@@ -696,7 +700,8 @@ class LineScanner:
                 lo = nl + 1
         self._extra = decoder.extra_markers
         self._open_markers = OPEN_MARKERS + tuple(self._extra)
-        return decoder.decode(raw)
+        assert self._detector is not None
+        return self._detector.decode_again(raw)
 
     def _continued(self, line_at: int, continues: Callable[[bytes], bool]) -> bytes | None:
         """The line that the continuation line at stream offset ``line_at`` continues: the

@@ -225,6 +225,13 @@ class FullDecoder:
     def extra_markers(self) -> tuple[bytes, ...]:
         return self._decoder.extra_markers  # grows as auto-detection sees formats
 
+    def __getattr__(self, name: str) -> object:
+        """A format detector's asks (sample_bytes, formats_learned, decode_again): the reader
+        shows it the same lines as the decoder with its quick paths."""
+        if name in ("sample_bytes", "formats_learned", "decode_again"):
+            return getattr(self._decoder, name)
+        raise AttributeError(name)
+
     def decode(self, raw: bytes) -> object:
         return self._decoder.decode(raw)
 
