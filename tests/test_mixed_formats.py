@@ -305,3 +305,27 @@ def test_cat_of_dmesg_and_journal_gives_the_journal_its_boot_ids() -> None:
     assert want == ["aae7e8d9-ea8a-4d39-9e7a-7bbce85930c1"]
     assert [r["boot_id"] for r in got if r["source_format"] == "journal"] == want
     assert [r["source_format"] for r in got] == ["dmesg", "journal"]
+
+
+def test_a_damaged_line_that_shows_the_journal_is_reported_once() -> None:
+    """The first journal line the reader decodes is decoded again once it looked back for the
+    separators: a damaged one (invalid UTF-8) is still reported once, as decoding every line
+    reports it, and its record has the separator's boot id."""
+    dmesg = lines_of(DATA / "decoders" / "simple-memcg.dmesg")
+    journal = lines_of(DATA / "decoders" / "simple-memcg.journal-short-precise")
+    header = next(i for i, line in enumerate(journal) if b"invoked oom-killer" in line)
+    journal[header] = journal[header].replace(b"stress invoked", b"stre\xffss invoked")
+    data = joined(dmesg, [SEPARATOR], journal_noise(journal, 4096), journal[header:])
+    reports: list[str] = []
+    out: list[OomRecord] = []
+    options = DecodeOptions(report=lambda reason, raw: reports.append(reason))
+    scanner = LineScanner(make_decoder("auto", options), Assembler(), out.append)
+    scanner.feed(data)
+    scanner.finish()
+    every: list[str] = []
+    decoder = make_decoder("auto", DecodeOptions(report=lambda reason, raw: every.append(reason)))
+    for raw in data.split(b"\n"):
+        decoder.decode(raw)
+    assert reports == every == ["invalid UTF-8"]
+    journal_records = [r for r in out if r.source_format == "journal"]
+    assert [r.boot_id for r in journal_records] == ["01234567-89ab-cdef-0123-456789abcdef"]
