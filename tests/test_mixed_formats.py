@@ -329,3 +329,21 @@ def test_a_damaged_line_that_shows_the_journal_is_reported_once() -> None:
     assert reports == every == ["invalid UTF-8"]
     journal_records = [r for r in out if r.source_format == "journal"]
     assert [r.boot_id for r in journal_records] == ["01234567-89ab-cdef-0123-456789abcdef"]
+
+
+@pytest.mark.parametrize("noise", [0, 3 * SAMPLE_BYTES])
+def test_a_reboot_after_the_separator_before_the_first_report_ends_the_boot_id(
+    noise: int,
+) -> None:
+    """After dmesg: a separator, then journalctl's older "-- Reboot --", both before the first
+    journal line the reader decodes (near it, or sample intervals before it): the report has no
+    boot id, as decoding every line gives; without the reboot line, the separator's."""
+    dmesg = lines_of(DATA / "decoders" / "simple-memcg.dmesg")
+    journal = lines_of(DATA / "decoders" / "simple-memcg.journal-short-precise")
+    report = journal[next(i for i, x in enumerate(journal) if b"invoked oom-killer" in x) :]
+    filler = journal_noise(journal, noise)
+    boot = "01234567-89ab-cdef-0123-456789abcdef"
+    for notes, want in ([SEPARATOR, b"-- Reboot --"], None), ([SEPARATOR], boot):
+        data = joined(dmesg, [notes[0]], filler, notes[1:], filler, report)
+        records = check(data, [len(data) // 2])
+        assert [r["boot_id"] for r in records if r["source_format"] == "journal"] == [want]
