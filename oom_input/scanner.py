@@ -418,7 +418,7 @@ class LineScanner:
                 if inner >= 0:
                     hit = inner
                     read = self._take
-            if self._sample_at < base + (end if hit < 0 else hit) and self._sample_bytes:
+            if self._sample_bytes and self._sample_at < base + (end if hit < 0 else hit):
                 sample = self._sample_line(buf, pos, end, hit, base)
                 if sample >= 0:
                     pos = self._sample(buf, sample, end, base)
