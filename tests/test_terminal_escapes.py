@@ -65,3 +65,22 @@ def test_coloured_capture_gives_the_plain_captures_records(colour: str, plain: s
         chunks = [data[i : i + size] for i in range(0, len(data), size)]
         assert run_pipeline(chunks) == records
     assert run_pipeline(itertools.repeat(data, 1), "dmesg") == records
+
+
+def test_journalctls_colours_give_the_plain_outputs_records() -> None:
+    """journalctl -o short-iso-precise with SYSTEMD_COLORS=1 (its first line plain, so the file
+    reader keeps the colours): the boot separator in bold and the messages in their priority's
+    colour give the plain output's records, boot id included, detected and named, however the
+    bytes come. (short and short-precise messages keep their colours: journal.py.)"""
+    colour = (DECODERS / "simple-memcg.journal-short-iso-precise-colors").read_bytes()
+    plain = (DECODERS / "simple-memcg.journal-short-iso-precise").read_bytes()
+    assert not colored(colour) and colour.count(b"\x1b[") >= 30
+    assert CSI.sub(b"", colour) == plain
+    want = run_pipeline([plain], "journal")
+    assert [r["boot_id"] for r in want] == [None, "aae7e8d9-ea8a-4d39-9e7a-7bbce85930c1"]
+    for size in (len(colour), 1, 7):
+        chunks = [colour[i : i + size] for i in range(0, len(colour), size)]
+        assert run_pipeline(chunks) == run_pipeline(chunks, "journal") == want
+    path = DECODERS / "simple-memcg.journal-short-iso-precise-colors"
+    result = run_cli("--input-format", "journal", str(path))
+    assert (result.returncode, result.stderr) == (0, b"")

@@ -82,7 +82,7 @@ def locale_fixtures(buffer: Path, tmp: Path) -> None:
         (HERE / f"simple-memcg.dmesg-ctime-{suffix}").write_bytes(text)
 
 
-def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -> str:
+def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool, pri: int = 6) -> str:
     boot_id, boot_s = boot
     fields = {
         "__REALTIME_TIMESTAMP": boot_s * 10**6 + usec,
@@ -93,6 +93,8 @@ def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -
         "_TRANSPORT": "kernel" if kernel else "journal",
         "SYSLOG_IDENTIFIER": "kernel" if kernel else "systemd",
         "MESSAGE": message,
+        "PRIORITY": pri & 7,  # (journald's from the record's "<pri>": its colour when printed)
+        "SYSLOG_FACILITY": pri >> 3,
     }
     if kernel:
         fields["_SOURCE_MONOTONIC_TIMESTAMP"] = usec
@@ -103,8 +105,8 @@ def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -
 
 def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
     last_us = boot_b[-1][1]
-    export = "".join(export_entry(BOOT_A, us, t, True) for _p, us, t in boot_a)
-    export += "".join(export_entry(BOOT_B, us, t, True) for _p, us, t in boot_b)
+    export = "".join(export_entry(BOOT_A, us, t, True, p) for p, us, t in boot_a)
+    export += "".join(export_entry(BOOT_B, us, t, True, p) for p, us, t in boot_b)
     export += export_entry(BOOT_B, last_us + 20000, SYSTEMD_LINE, False)
     journal = tmp / "fixture.journal"
     subprocess.run(
@@ -124,6 +126,12 @@ def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
     (HERE / "simple-memcg.journal-short-precise-no-hostname").write_bytes(text)
     text = run(["journalctl", "--file", str(journal), "-o", "with-unit"])
     (HERE / "simple-memcg.journal-with-unit").write_bytes(text)
+    # colours as on a terminal: the boot separator bold, messages by their priority
+    # (short-precise's coloured messages keep their colours: see journal.py)
+    text = run(
+        ["journalctl", "--file", str(journal), "-o", "short-iso-precise"], SYSTEMD_COLORS="1"
+    )
+    (HERE / "simple-memcg.journal-short-iso-precise-colors").write_bytes(text)
     # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
     for output in ["short-precise", "short-full"]:
         text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
