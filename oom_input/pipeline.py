@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 
 from oom_input.assembler import Assembler, Mode
+from oom_input.decoders._terminal import colored, without_escapes
 from oom_input.peek import has_newline, peek
-from oom_input.scanner import LineScanner
+from oom_input.scanner import MAX_LINE_BYTES, LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
 
 # how much of a file's start decides whether it is a stream format (msgpack, journal export)
@@ -95,6 +96,9 @@ class Pipeline:
             if stream is not None:
                 self._run_stream(stream, chunks)
                 return
+        head, chunks = peek(chunks, MAX_LINE_BYTES, has_newline)  # (its first line whole)
+        if colored(head):  # dmesg --color=always
+            chunks = without_escapes(chunks)
         feed = self.scanner.feed
         try:
             for chunk in chunks:

@@ -17,7 +17,13 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
   a header makes the source forget what they told, so the bytes between reports are not searched;
 - a line of no kind of its own (an evidence line) by its text alone (``Assembler.feed_text``);
 - a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
-  line and indented lines) together with the line it continues, found in the bytes kept.
+  line and indented lines) together with the line it continues, found in the bytes kept;
+- with a format detector (``AutoDecoder``) that asks for it (``sample_bytes``), a line every so
+  many bytes, for the detector alone: a format whose lines hold markers of its own (journalctl's
+  boot separators) is then known a bounded distance after it begins, and when the detector
+  learns one (``formats_learned``), the lines before that hold its markers, as far back as it
+  may have begun, are decoded for it before the line that showed it (a boot separator before
+  the first journalctl line the reader decoded gives that line its boot id).
 
 A long range is searched for a marker by the marker's rarest byte where that byte is rare in
 the input (``MarkerSearch``: the "K" of "Killed process " in kernel logs, the "[" of JSON's
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol, cast
 
 from oom_input.assembler import (
     CONTEXT_MARKERS,
@@ -178,6 +185,17 @@ class MarkerSearches(dict[bytes, MarkerSearch]):
         return search
 
 
+class Detector(Protocol):
+    """A decoder that detects formats (``AutoDecoder``): see the module's docstring."""
+
+    sample_bytes: int  # a line is decoded at least this often (bytes) for it; 0: none needed
+    formats_learned: int  # formats with markers of their own it has seen
+
+    def decode_again(self, raw: bytes) -> KernelLine | Ignored:
+        """``decode`` of the line decoded last, not reported again."""
+        ...
+
+
 class LineScanner:
     """Feed it bytes; it feeds the assembler and hands finished records to ``emit``."""
 
@@ -239,6 +257,12 @@ class LineScanner:
         # formats whose lines are all of one source: a header bounds the look-back (_before_header)
         self._one_source: bool = getattr(decoder, "one_source", False)
         self._searches = MarkerSearches()  # how each marker is searched in long ranges
+        # a format detector's: the next line it is shown starts at or after stream offset
+        # _sample_at; how far back a format it learns may have begun (the bytes kept reach it)
+        self._detector = cast(Detector, decoder) if hasattr(decoder, "formats_learned") else None
+        self._formats_learned = 0
+        self._sample_bytes = self._sample_at = self._learn_bytes = 0
+        self._sampling()
 
     # --- input -------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -319,7 +343,8 @@ class LineScanner:
             if len(self._small) >= _PIECE_BYTES:
                 self._keep_small()
         self._stream_pos += size
-        floor = self._window_start(self._stream_pos)  # nothing before it is looked at again
+        # nothing before it is looked at again
+        floor = min(self._window_start(self._stream_pos), self._stream_pos - self._learn_bytes)
         history = self._history
         while history and history[0][3] + history[0][2] - history[0][1] <= floor:
             history.popleft()
@@ -393,6 +418,11 @@ class LineScanner:
                 if inner >= 0:
                     hit = inner
                     read = self._take
+            if self._sample_bytes and self._sample_at < base + (end if hit < 0 else hit):
+                sample = self._sample_line(buf, pos, end, hit, base)
+                if sample >= 0:
+                    pos = self._sample(buf, sample, end, base)
+                    continue
             if hit < 0:
                 return
             start = buf.rfind(b"\n", pos, hit) + 1 or pos
@@ -496,6 +526,8 @@ class LineScanner:
                 if _holds(buf, KILL_MARKERS, pos, nl):
                     self._look_back(buf, pos, base)
                 self._line(buf[pos:nl], base + nl + 1)
+            elif self._sample_bytes and base + pos >= self._sample_at:
+                self._sample(buf, pos, end, base)
             pos = nl + 1
 
     def _scan_feeds(self, buf: bytes, pos: int, nl: int) -> bool:
@@ -586,6 +618,9 @@ class LineScanner:
             decoded = continuing[1](raw, self._continued(line_end - len(raw) - 1, continuing[0]))
         else:
             decoded = self._decoder.decode(raw)
+            detector = self._detector
+            if detector is not None and detector.formats_learned != self._formats_learned:
+                decoded = self._learned(raw, line_end - len(raw) - 1)
         if decoded is None or decoded is IGNORED:
             return
         assert isinstance(decoded, KernelLine)
@@ -599,6 +634,74 @@ class LineScanner:
         if assembler.sources_changed:
             assembler.sources_changed = False
             self._count_sources(line_end)
+
+    def _sampling(self) -> None:
+        """Take the detector's interval (it stops asking once it knows every format it asks
+        for). A format it learns began at most an interval and a line before the line it was
+        shown, two intervals if that line was none of the format's (a continuation line): the
+        bytes kept reach that far back."""
+        if self._detector is not None:
+            self._formats_learned = self._detector.formats_learned
+            interval = self._detector.sample_bytes
+            if interval and not self._sample_bytes:
+                self._sample_at = self._stream_pos + interval
+            self._sample_bytes = interval
+            self._learn_bytes = 2 * interval + self._max_line + 1 if interval else 0
+
+    def _sample_line(self, buf: bytes, pos: int, end: int, hit: int, base: int) -> int:
+        """Where the line the detector is to be shown next starts in ``buf[pos:end]``, if it
+        comes before the line of ``hit`` (which is decoded anyway), else -1: the first line
+        that starts at or after stream offset ``_sample_at``."""
+        at = self._sample_at - base
+        start = pos if at <= pos else buf.find(b"\n", at - 1, end) + 1
+        if not pos <= start < end:
+            return -1  # (no line starts after ``at`` in this buffer)
+        if hit >= 0 and start > buf.rfind(b"\n", pos, hit):
+            return -1
+        return start
+
+    def _sample(self, buf: bytes, start: int, end: int, base: int) -> int:
+        """Show the line at ``buf[start]`` to the detector (it holds nothing _scan feeds: it is
+        decoded, not fed); return where the next line starts."""
+        nl = buf.index(b"\n", start, end)
+        self._sample_at = base + start + self._sample_bytes
+        raw = buf[start:nl]
+        self._decoder.decode(raw)
+        assert self._detector is not None
+        if self._detector.formats_learned != self._formats_learned:
+            self._learned(raw, base + start)
+        return nl + 1
+
+    def _learned(self, raw: bytes, line_at: int) -> KernelLine | Ignored | None:
+        """Decoding the line at stream offset ``line_at`` showed the detector a format with
+        markers of its own: the lines before it that hold those markers, as far back as the
+        format may have begun, are decoded first, in order, for what they tell the decoder
+        (journalctl's boot separators), not fed; then the line is decoded again."""
+        decoder = self._decoder
+        searched = self._extra
+        since = max(0, line_at - self._learn_bytes)
+        self._sampling()
+        buf, base = self._current
+        for piece, start, end, piece_at in self._segments(buf, line_at - base, base):
+            lo = start + max(0, since - piece_at)
+            hi = start + min(end - start, line_at - piece_at)
+            if lo > start and piece[lo - 1 : lo] != b"\n":
+                lo = piece.find(b"\n", lo, hi) + 1 or hi  # the range cuts this line: not whole
+            while lo < hi:
+                # (the markers grow as it reads: journalctl's "-- Reboot --" once a boot is known)
+                new = [marker for marker in decoder.extra_markers if marker not in searched]
+                hit = min(
+                    (at for marker in new if (at := piece.find(marker, lo, hi)) >= 0), default=-1
+                )
+                if hit < 0:
+                    break
+                nl = piece.index(b"\n", hit, end)
+                decoder.decode(piece[piece.rfind(b"\n", lo, hit) + 1 or lo : nl])
+                lo = nl + 1
+        self._extra = decoder.extra_markers
+        self._open_markers = OPEN_MARKERS + tuple(self._extra)
+        assert self._detector is not None
+        return self._detector.decode_again(raw)
 
     def _continued(self, line_at: int, continues: Callable[[bytes], bool]) -> bytes | None:
         """The line that the continuation line at stream offset ``line_at`` continues: the

@@ -26,6 +26,7 @@ from test_scanner import NOISE_LINES, FullDecoder, as_format
 from oom_input import evidence as evidence_module
 from oom_input.assembler import Assembler
 from oom_input.decoders import make_decoder
+from oom_input.decoders._terminal import colored
 from oom_input.evidence import TASK_HEADER_RE, ReportEvidence
 from oom_input.pipeline import make_normaliser
 from oom_input.scanner import LineScanner
@@ -45,6 +46,7 @@ FIXTURES = sorted(
     and "msgpack" not in path.suffix
     and "journal-export" not in path.suffix
     and "template" not in path.suffix
+    and not colored(path.read_bytes())  # (the file reader removes colours, not the scanner)
     and HEADER_MARK in path.read_bytes()
 )
 NAME_CHARS = "az AZ09[]()/:,.-_\\\"'=é中\t\n\x01\x7f"

@@ -6,7 +6,12 @@
   (``not a <name> line``) and still offered to the assembler as plain text, never dropped;
 - ``"auto"``: an ``AutoDecoder``, which detects the format per line, so that a file may mix
   them (dmesg lines and continuation lines, two captures concatenated). It tries the format of
-  the previous line first, then the detected formats in registry order, ``plain`` last.
+  the previous line first, then the detected formats in registry order, ``plain`` last. A
+  reader decodes only the lines that can matter, so the detector may learn late that a format
+  began (journalctl's output after a dmesg capture): while a format whose lines hold markers of
+  their own (journalctl's boot separators) is unseen, it asks for a line every
+  ``SAMPLE_BYTES`` (``sample_bytes``), and once it sees one, the reader looks back for its
+  markers (``formats_learned``; see ``oom_input.scanner``).
 
 Line formats that are JSON (``json``: journal entries and agents' records, one per line) are
 detected per line too; ``journal-json`` is the same decoder restricted to the journal's own
@@ -23,6 +28,7 @@ Adding a format: copy ``_template.py`` to ``<format>.py``, fill it in, and add o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -45,6 +51,11 @@ AUTO = "auto"
 DECODER_NAMES: tuple[str, ...] = tuple(fmt.name for fmt in LINE_FORMATS)
 STREAM_DECODER_NAMES: tuple[str, ...] = tuple(fmt.name for fmt in STREAM_FORMATS)
 _PLAIN = "plain"
+# while a format with markers of its own is unseen, a reader decodes a line at least this often
+# (bytes) for the detector: ~400 lines per 100 MB, and at most this far (plus a line) into such
+# a format's lines before the detector knows it (the reader then keeps twice as many bytes and
+# a line for its look-back: less than sources.CHUNK_BYTES, so no more reads are held)
+SAMPLE_BYTES = 256 * 1024
 
 
 def decoder_class(name: str) -> type[Decoder]:
@@ -58,11 +69,17 @@ class AutoDecoder:
 
     Its ``extra_markers`` are those of the formats seen so far (every extra marker costs the
     reader one more pass over the input): a reader shows it a file's first line, and re-reads
-    the attribute after each line it decoded."""
+    the attribute after each line it decoded. While a format with markers of its own is unseen,
+    ``sample_bytes`` asks the reader for a line that often (0: no need), and
+    ``formats_learned`` counts those seen: when it grows, the reader looks back for the new
+    markers in the lines before, which the detector could not know to ask for."""
 
     name = AUTO
 
     def __init__(self, options: DecodeOptions) -> None:
+        self._report = options.report
+        self._reporting = True  # (not while a line is decoded again: see decode_again)
+        options = dataclasses.replace(options, report=self._report_line)
         self._decoders: list[Decoder] = [
             fmt.load()(options) for fmt in LINE_FORMATS if fmt.detected and fmt.name != _PLAIN
         ]
@@ -70,6 +87,9 @@ class AutoDecoder:
         self._last: Decoder | None = None  # decoder of the previous recognised line
         self.extra_markers: tuple[bytes, ...] = ()
         self._seen: dict[str, tuple[bytes, ...]] = {}  # the markers of each format seen
+        self._unseen = {decoder.name for decoder in self._decoders if decoder.extra_markers}
+        self.sample_bytes = SAMPLE_BYTES if self._unseen else 0
+        self.formats_learned = 0
 
     def decode(self, raw: bytes) -> KernelLine | Ignored:
         """The line decoded by the first format that claims it, else as plain text."""
@@ -91,8 +111,25 @@ class AutoDecoder:
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
 
+    def decode_again(self, raw: bytes) -> KernelLine | Ignored:
+        """``decode`` of the line decoded last, which its reports were made for then (a reader
+        decodes the line that showed a format again once it looked back for its markers)."""
+        self._reporting = False
+        try:
+            return self.decode(raw)
+        finally:
+            self._reporting = True
+
+    def _report_line(self, reason: str, raw: bytes) -> None:
+        if self._reporting:
+            self._report(reason, raw)
+
     def _learn(self, decoder: Decoder) -> None:
         """Add the extra markers of a format seen (or grown since)."""
+        if decoder.name in self._unseen:
+            self._unseen.remove(decoder.name)
+            self.formats_learned += 1
+            self.sample_bytes = SAMPLE_BYTES if self._unseen else 0
         self._seen[decoder.name] = decoder.extra_markers
         if decoder.extra_markers:
             self.extra_markers = tuple(dict.fromkeys((*self.extra_markers, *decoder.extra_markers)))
@@ -195,6 +232,7 @@ def make_stream_decoder(name: str, options: DecodeOptions) -> StreamDecoder:
 __all__ = [
     "AUTO",
     "DECODER_NAMES",
+    "SAMPLE_BYTES",
     "STREAM_DECODER_NAMES",
     "AutoDecoder",
     "FormatDecoder",

@@ -9,6 +9,7 @@ Accepted lines::
     [  499.798531 <    0.000016>] text      dmesg -d               kernel_us
     2026-11-26T18:29:15,798531+00:00 text   --time-format iso      wall_us
     [Thu Nov 26 18:29:15 2026] text         -T (local time)        wall_us (seconds)
+    [So Nov 26 18:29:15 2026] text          -T, LC_TIME=de_DE      wall_us, or none (below)
     [Nov26 18:29] text                      --time-format reltime  wall_us (minutes)
     [  +0.000123] text                      reltime, same minute   (no time)
     [<    0.000123>] text                   --time-format delta    (no time)
@@ -18,6 +19,10 @@ id right after the stamp (``[  499.798531] [  T123] text`` from dmesg, ``[  499.
 text`` on the console) is dropped. Stamps without a year (reltime) use ``DecodeOptions.year``,
 stamps without a zone (``-T``, reltime) ``DecodeOptions.tz``. The text is taken as printed:
 dmesg already decoded the kernel's ``\\xNN`` escapes (it re-escapes only invalid bytes).
+``-T`` names the weekday and month in the language of LC_TIME (``[dim. nov. 26 ...]``,
+``[日 11月 26 ...]``): the month is read when it is English in any case (``nov.``, Spanish ``nov``)
+or a number (``11月``); another month name (``déc.``, ``ноя``) gives the line no time, and is
+reported (``LC_TIME=C dmesg -T`` prints English names).
 
 ``[  499.798531] <host> kernel: text`` is journalctl -o short-monotonic, not dmesg: it is
 rejected (None) so that the journal decoder names it. Any other ``[ts] text`` is dmesg, even
@@ -77,6 +82,14 @@ KERNEL_TIME = re.compile(MONOTONIC_STAMP + rb"(?: <[ \d.]+>)?\]")
 CTIME = re.compile(
     rb"\[%s %s +(?P<day>\d{1,2}) %s (?P<year>\d{4})(?: <[ \d.]+>)?\]" % (WEEKDAY, MONTH, CLOCK)
 )
+# dmesg -T in another language (LC_TIME): the weekday and month as its locale abbreviates them,
+# "[So Nov 26 18:29:15 2026]", "[dim. nov. 26 ...]", "[日 11月 26 ...]", "[Вс ноя 26 ...]"
+LOCAL_CTIME = re.compile(
+    rb"\[\S+ (?P<month_name>\S+) +(?P<day>\d{1,2}) %s (?P<year>\d{4})(?: <[ \d.]+>)?\]" % CLOCK
+)
+# a LOCAL_CTIME month name that is its number before a unit ("11月", "11월")
+MONTH_NUMBER = re.compile(rb"(?P<number>1[0-2]|0?[1-9])\D")
+LOCAL_MONTH_UNREAD = "dmesg -T month name not in English, no time: run it with LC_TIME=C"
 # dmesg --time-format iso "2026-11-26T18:29:15,798531+00:00" (a comma, unlike syslog's RFC 3339)
 DMESG_ISO = re.compile(rb"%sT%s,(?P<frac>\d{1,9})(?P<zone>[+-]\d\d:?\d\d)" % (DATE, CLOCK))
 # dmesg --time-format reltime (and -H) "[Nov26 18:29]": printed when the minute changes
@@ -99,6 +112,17 @@ def _ctime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
     return civil_wall_us(year, month, day, stamp["clock"], 0, options.tz), None
 
 
+def _local_ctime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    name = stamp["month_name"]
+    number = MONTH_NUMBER.match(name)
+    month = int(number["number"]) if number else MONTHS.get(name.rstrip(b".").capitalize())
+    if month is None:
+        options.report(LOCAL_MONTH_UNREAD, stamp.string)
+        return None, None
+    year, day = int(stamp["year"]), int(stamp["day"])
+    return civil_wall_us(year, month, day, stamp["clock"], 0, options.tz), None
+
+
 def _reltime_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
     month, day, clock = MONTHS[stamp["month"]], int(stamp["day"]), stamp["hour_minute"] + b":00"
     return yearless_wall_us(month, day, clock, 0, options), None
@@ -114,6 +138,7 @@ DMESG_STAMPS: tuple[Stamp, ...] = (
     (CTIME, _ctime_times),
     (RELTIME_MINUTE, _reltime_times),
     (DELTA, _no_times),
+    (LOCAL_CTIME, _local_ctime_times),
 )
 
 

@@ -15,6 +15,12 @@ Accepted lines::
     -- No entries --, -- Logs begin at ... --,          IGNORED
     -- Journal begins at ... --                         IGNORED
 
+journalctl's colours (``SYSTEMD_COLORS=1``, or a terminal's capture: notes in bold, a message
+in its priority's colour, ``kernel: ESC[0;1;31mMemory cgroup ...ESC[0m``) are no part of a line,
+but in the message of a short or short-precise kernel line (the common case's path does not
+look for them; a file whose first line is coloured is read without them all, see
+``oom_input.decoders._terminal``).
+
 ``host`` is the host column (absent when the entry had no hostname). Lines of other programs
 (``node-a systemd[1]: ...``) are IGNORED. A kernel timestamp left at the start of the message
 (``kernel: [  123.456789] text``, as syslog files have) sets ``kernel_us`` and is dropped, with
@@ -78,6 +84,7 @@ from oom_input.decoders._common import (
     tail_message,
     uncaptured,
 )
+from oom_input.decoders._terminal import CSI
 from oom_input.decoders.syslog import escaped_by_rsyslog
 from oom_input.types import (
     IGNORED,
@@ -201,6 +208,10 @@ class JournalDecoder:
                 )
         if line.startswith(b"-- "):
             return self._note(line)
+        if b"\x1b[" in line and CSI.search(line):
+            # journalctl's colours (SYSTEMD_COLORS, a terminal's capture): its notes in bold, a
+            # message by its priority; the reader found the line by its words, whole between them
+            return self.decode(CSI.sub(b"", raw))
         found = self._stamped_tail(line)
         if found is None or _written_by_rsyslog(found):
             return None
@@ -259,7 +270,7 @@ class JournalDecoder:
                 return None
             self._quick_host = host
             return text, source
-        if line.startswith(b"-- "):
+        if line.startswith(b"-- ") or b"\x1b[" in line:
             return None
         found = find_stamped_tail(JOURNAL_STAMPS, line)
         if found is None:

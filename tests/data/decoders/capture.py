@@ -36,8 +36,13 @@ def kmsg_records(path: Path) -> list[tuple[int, int, str]]:
     return records
 
 
-def run(argv: list[str], tz: str = "UTC") -> bytes:
-    environment = {**os.environ, "TZ": tz}
+# dmesg -T in the languages of other locales (LC_TIME), by fixture suffix; C for comparison
+LOCALES = {"c": "C", "de": "de_DE", "es": "es_ES", "fr": "fr_FR", "ja": "ja_JP", "ru": "ru_RU"}
+
+
+def run(argv: list[str], tz: str = "UTC", **env: str) -> bytes:
+    environment = {**os.environ, "TZ": tz, **env}
+    environment.pop("LC_ALL", None)  # (it would override LC_TIME)
     return subprocess.run(argv, check=True, capture_output=True, env=environment).stdout
 
 
@@ -56,12 +61,28 @@ def dmesg_fixtures(records: list[tuple[int, int, str]], tmp: Path) -> None:
         "dmesg-delta": ["--time-format", "delta"],
         "dmesg-show-delta": ["-d"],
         "plain-dmesg-t": ["-t"],  # no stamp: plain text
+        "dmesg-color": ["--color=always"],  # ECMA-48 colours, as on a terminal
+        "dmesg-x-color": ["-x", "--color=always"],
     }
     for name, options in variants.items():
         (HERE / f"simple-memcg.{name}").write_bytes(run(["dmesg", "-F", str(buffer), *options]))
+    locale_fixtures(buffer, tmp)
 
 
-def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -> str:
+def locale_fixtures(buffer: Path, tmp: Path) -> None:
+    """dmesg -T with LC_TIME set to each of LOCALES (built into ``tmp`` by localedef, which
+    Debian's ``locales`` package has)."""
+    for suffix, name in LOCALES.items():
+        env = {"LC_TIME": "C"}
+        if name != "C":
+            locale = f"{name}.UTF-8"
+            subprocess.run(["localedef", "-i", name, "-f", "UTF-8", str(tmp / locale)], check=True)
+            env = {"LOCPATH": str(tmp), "LC_TIME": locale}
+        text = run(["dmesg", "-F", str(buffer), "-T"], **env)
+        (HERE / f"simple-memcg.dmesg-ctime-{suffix}").write_bytes(text)
+
+
+def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool, pri: int = 6) -> str:
     boot_id, boot_s = boot
     fields = {
         "__REALTIME_TIMESTAMP": boot_s * 10**6 + usec,
@@ -72,6 +93,8 @@ def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -
         "_TRANSPORT": "kernel" if kernel else "journal",
         "SYSLOG_IDENTIFIER": "kernel" if kernel else "systemd",
         "MESSAGE": message,
+        "PRIORITY": pri & 7,  # (journald's from the record's "<pri>": its colour when printed)
+        "SYSLOG_FACILITY": pri >> 3,
     }
     if kernel:
         fields["_SOURCE_MONOTONIC_TIMESTAMP"] = usec
@@ -82,8 +105,8 @@ def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool) -
 
 def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
     last_us = boot_b[-1][1]
-    export = "".join(export_entry(BOOT_A, us, t, True) for _p, us, t in boot_a)
-    export += "".join(export_entry(BOOT_B, us, t, True) for _p, us, t in boot_b)
+    export = "".join(export_entry(BOOT_A, us, t, True, p) for p, us, t in boot_a)
+    export += "".join(export_entry(BOOT_B, us, t, True, p) for p, us, t in boot_b)
     export += export_entry(BOOT_B, last_us + 20000, SYSTEMD_LINE, False)
     journal = tmp / "fixture.journal"
     subprocess.run(
@@ -98,6 +121,17 @@ def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
         text = run(["journalctl", "--file", str(journal), "-o", output])
         name = "plain-journal-cat" if output == "cat" else f"journal-{output}"  # cat: no prefix
         (HERE / f"simple-memcg.{name}").write_bytes(text)
+    # the host column left out; with-unit (short-full's stamp, units named where known)
+    text = run(["journalctl", "--file", str(journal), "-o", "short-precise", "--no-hostname"])
+    (HERE / "simple-memcg.journal-short-precise-no-hostname").write_bytes(text)
+    text = run(["journalctl", "--file", str(journal), "-o", "with-unit"])
+    (HERE / "simple-memcg.journal-with-unit").write_bytes(text)
+    # colours as on a terminal: the boot separator bold, messages by their priority
+    # (short-precise's coloured messages keep their colours: see journal.py)
+    text = run(
+        ["journalctl", "--file", str(journal), "-o", "short-iso-precise"], SYSTEMD_COLORS="1"
+    )
+    (HERE / "simple-memcg.journal-short-iso-precise-colors").write_bytes(text)
     # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
     for output in ["short-precise", "short-full"]:
         text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
