@@ -591,11 +591,16 @@ class Assembler:
             and _near(chosen.at_us, line, MAX_US_CHOSEN_TO_KILL)
         ):
             report.reason = chosen.reason
-        if report.summary_pid is not None and report.summary_pid != pid:
-            # the summary named another task: its cgroup and uid are not this victim's
-            report.task_memcg = None
-            report.record.uid = None
-            report.mismatch = True
+        summary_pid = report.summary_pid
+        if summary_pid is not None and summary_pid != pid:
+            if damaged and m.end() == len(text) and str(summary_pid).startswith(m.group("pid")):
+                pid = summary_pid  # the line cut in its pid (a follower killed): the summary's
+            else:
+                # the summary named another task: its name, cgroup and uid are not this victim's
+                report.task_memcg = None
+                report.record.uid = None
+                report.record.process_name = None
+                report.mismatch = True
         _apply_kill(report.record, m, pid)
         report.killed = True
         report.mismatch |= damaged
@@ -1102,7 +1107,9 @@ def _apply_kill(record: OomRecord, m: re.Match[str], pid: int) -> None:
     yet emitted."""
     record.pid = pid
     if m.re is not KILL_RE:  # KILL_BARE_RE, KILL_PID_RE: the name at most
-        record.process_name = m.groupdict().get("comm")
+        comm = m.groupdict().get("comm")
+        if comm is not None:  # (else the summary's name of this pid, if any, stays)
+            record.process_name = comm
         return
     comm_closed, uid_a, uid_b, uid_c, total_vm, anon, file, shmem, pgtables, adj = m.group(
         *_KILL_GROUPS

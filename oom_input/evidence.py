@@ -916,12 +916,12 @@ def _reason(
         head += _system_part(system)
     if pid is None:
         victim = "no victim"
-    elif anon is None and file is None and shmem is None:
-        victim = f'victim "{name}"'
     else:
-        victim = f'victim "{name}" held {human_kb((anon or 0) + (file or 0) + (shmem or 0))}'
-        if kind == "memcg" and tasks_rss:
-            victim += f" of the cgroup's {human_kb(tasks_rss)} task RSS"
+        victim = f'victim "{name}"' if name is not None else f"victim pid {pid}"
+        if anon is not None or file is not None or shmem is not None:
+            victim += f" held {human_kb((anon or 0) + (file or 0) + (shmem or 0))}"
+            if kind == "memcg" and tasks_rss:
+                victim += f" of the cgroup's {human_kb(tasks_rss)} task RSS"
     if not top:
         return f"{head}; {victim}"
     largest = top[0]

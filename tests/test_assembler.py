@@ -205,6 +205,26 @@ class TestSummary:
             (4000, False, None),
         ]
 
+    def test_kill_line_cut_short_keeps_the_summary_victim_only_when_it_can_be_it(self) -> None:
+        """A kill line cut in its pid keeps the summary's pid when its digits begin it, and the
+        summary's name when its own is cut off; another pid is another task: no name, no uid,
+        no task cgroup from the summary, the record incomplete."""
+        cut = "Memory cgroup out of memory: Killed process "
+        assert [
+            (r["pid"], r["process_name"], r["uid"], r["container_name"], r["complete"])
+            for r in (
+                one(assemble([HEADER, SUMMARY, cut + tail]))
+                for tail in ("31", "3171 (str", "4000", "4000 (str")
+            )
+        ] == [
+            (3171, "stress", 1000, "/demo/inner", False),
+            (3171, "stress", 1000, "/demo/inner", False),
+            (4000, None, None, None, False),
+            (4000, None, None, None, False),
+        ]
+        other = one(assemble([HEADER, SUMMARY, cut + "4000"]))
+        assert other["reason"] == "memcg out of memory; victim pid 4000"  # (not "None")
+
     def test_end_of_input_flushes_open_report(self) -> None:
         """End of input closes an open report as incomplete (rule 9)."""
         r = one(assemble([HEADER, "CPU: 1 UID: 0 PID: 3171 Comm: stress Not tainted 6.18.44 #1"]))

@@ -34,13 +34,9 @@ def test_every_prefix_is_read(cut: int) -> None:
     assert records[0]["complete"] or cut < len(CAPTURE) - 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assembler.py: a kill line cut short overrides what the oom-kill line gave: cut in "
-    'its pid, the record\'s pid is the digits read ("Killed process 2" -> 2, not 27004); cut '
-    'after it, process_name is null (and evidence.reason says victim "None")',
-)
 def test_a_kill_line_cut_short_keeps_the_victim_the_constraint_line_gave() -> None:
+    """A kill line cut in its pid or after it (the follower's last bytes): the pid and name the
+    oom-kill line gave, not the digits read nor null."""
     victims = {
         cut: tuple(run_pipeline([CAPTURE[:cut]])[0][k] for k in ("pid", "process_name"))
         for cut in range(CONSTRAINT_END + 1, len(CAPTURE) + 1)

@@ -55,7 +55,8 @@ def plain_apply_kill(record: OomRecord, m: re.Match[str]) -> None:
     """Every group by name, set when the line has it."""
     groups = m.groupdict()
     record.pid = parse_int(groups["pid"])
-    record.process_name = groups.get("comm")
+    if groups.get("comm") is not None:
+        record.process_name = groups["comm"]
     uid = groups.get("uid_a") or groups.get("uid_b") or groups.get("uid_c")
     if uid is not None:
         record.uid = parse_int(uid)
