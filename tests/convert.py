@@ -14,6 +14,7 @@ there says which is which).
 from __future__ import annotations
 
 import functools
+import gzip
 import re
 import struct
 import subprocess
@@ -328,13 +329,49 @@ def _msgpack_record(record: Record, source: Source) -> dict[str, Any]:
     return fields
 
 
+def fluentd_systemd_record(record: Record, source: Source, style: str) -> dict[bytes, bytes]:
+    """fluent-plugin-systemd's record (``entry.to_h``: the journal's data fields, no ``__``
+    fields; ``fields_lowercase`` as style "lower", without ``fields_strip_underscores``), as
+    Fluentd's msgpack packs it: the systemd-journal gem reads every key and value with FFI's
+    ``read_string_length``, binary (ASCII-8BIT) Ruby strings, which msgpack-ruby packs as bin."""
+    fields = systemd_record(record, source)
+    fields["MESSAGE"] = record.text  # the bytes as journald stores them
+    return {
+        (key.lower() if style == "lower" else key).encode(): (
+            value if isinstance(value, bytes) else value.encode()
+        )
+        for key, value in fields.items()
+    }
+
+
 def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
     """msgpack items: "bare" (Fluentd exec_filter, time injected as a float ``time``), "pair"
     ``[time, map]``, "v2" ``[[time, meta], map]``, "message" ``[tag, EventTime, map]``,
-    "forward" ``[tag, [[EventTime, map], ...]]``, "packed" ``[tag, <bin of [time, map]...>]``."""
+    "forward" ``[tag, [[EventTime, map], ...]]``, "packed" ``[tag, <bin of [time, map]...>]``,
+    "packed-str" the same entries as str (Fluentd's out_forward: "It encloses event records with
+    msgpack str format instead of bin format for a backward compatibility reason", Forward
+    Protocol Specification v1), "packed-gzip" CompressedPackedForward (``{"compressed":
+    "gzip"}``; a gzip member per 7 entries, as Fluentd's buffer compresses each append on its
+    own), "fluentd-systemd" / "fluentd-systemd-lower" Fluentd exec_filter maps of
+    fluent-plugin-systemd records (``fluentd_systemd_record``, ``<inject>`` time float)."""
     walls = [r.wall_us(source) for r in records]
     maps = [_msgpack_record(r, source) for r in records]
     pairs = list(zip(maps, walls, strict=True))
+    if shape.startswith("fluentd-systemd"):
+        style = "lower" if shape.endswith("-lower") else "plain"
+        return b"".join(
+            msgpack.packb({**fluentd_systemd_record(r, source, style), "time": w / 10**6})
+            for r, w in zip(records, walls, strict=True)
+        )
+    if shape.startswith("packed-"):
+        entries = [msgpack.packb([event_time(w), m]) for m, w in pairs]
+        if shape == "packed-str":
+            item = ["kern", b"".join(entries), {"size": len(maps)}]
+            return msgpack.packb(item, use_bin_type=False)
+        members = b"".join(
+            gzip.compress(b"".join(entries[i : i + 7]), mtime=0) for i in range(0, len(entries), 7)
+        )
+        return msgpack.packb(["kern", members, {"size": len(maps), "compressed": "gzip"}])
     if shape == "bare":
         items: list[Any] = [{**m, "time": w / 10**6} for m, w in pairs]
     elif shape == "pair":
@@ -381,7 +418,10 @@ STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
     **{
         f"msgpack-{shape}": (functools.partial(msgpack_stream, shape=shape), JOURNAL)
-        for shape in ("bare", "pair", "v2", "message", "forward", "packed")
+        for shape in (
+            *("bare", "pair", "v2", "message", "forward", "packed", "packed-str", "packed-gzip"),
+            *("fluentd-systemd", "fluentd-systemd-lower"),
+        )
     },
 }
 # the decoder name that reads each rendering when chosen with --input-format
@@ -496,9 +536,11 @@ def main() -> None:
     (STRUCTURED / "odd-name.journal-json").write_bytes(journal_json(odd, source))
     (STRUCTURED / "control-name.journal-json").write_bytes(journal_json(control, source))
     (STRUCTURED / "odd-name.journal-export").write_bytes(journal_export(odd, source))
-    for shape in ("bare", "message", "forward"):
+    for shape in ("bare", "message", "forward", "packed-str", "packed-gzip"):
         data = msgpack_stream(simple, source, shape)
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
+    data = msgpack_stream(odd, source, "fluentd-systemd")
+    (STRUCTURED / "odd-name.msgpack-fluentd-systemd").write_bytes(data)
     for output in ("json", "export"):
         data = real_journalctl(odd, source, output)
         (STRUCTURED / f"odd-name.journal-{output}-real-journalctl").write_bytes(data)

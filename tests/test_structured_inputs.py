@@ -3,6 +3,7 @@ same records as the raw /dev/kmsg capture they were rendered from (tests/convert
 
 from __future__ import annotations
 
+import gzip
 import random
 import struct
 import tracemalloc
@@ -36,6 +37,7 @@ from oom_input.decoders import (
     make_stream_decoder,
 )
 from oom_input.decoders.json_records import JournalJsonDecoder, JsonDecoder
+from oom_input.decoders.msgpack_stream import MAX_BIN, MAX_UNPACKED
 from oom_input.pipeline import Pipeline
 from oom_input.scanner import PROBE_MIN_BYTES
 from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord
@@ -382,6 +384,37 @@ class TestMsgpackHostile:
         ]
         [line] = make_stream_decoder("msgpack", DecodeOptions()).feed(msgpack.packb(item))
         assert line.wall_us == 1764181194840991
+
+
+class TestCompressedPackedForward:
+    def test_broken_gzip_reported(self) -> None:
+        """CompressedPackedForward entries that are no gzip are reported; the next item is read."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        broken = msgpack.packb(["kern", b"\x1f\x8bnot gzip", {"compressed": "gzip"}])
+        assert stream_texts(decoder, broken + good_item(KILL_B)) == [KILL_B]
+        assert reports == ["broken gzip PackedForward entries"]
+
+    def test_decompressed_size_bounded(self) -> None:
+        """Entries that decompress past the bound are cut there (reported), what fits is read."""
+        entry = msgpack.packb([1764181194, {"message": KILL_A, "pad": "x" * 1000}])
+        count = MAX_UNPACKED // len(entry) + 10
+        members = gzip.compress(entry * count, mtime=0)
+        assert len(members) < MAX_BIN  # a small item: the bound is on what it unpacks to
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        item = msgpack.packb(["kern", members, {"compressed": "gzip"}])
+        texts = stream_texts(decoder, item)
+        assert len(texts) == MAX_UNPACKED // len(entry)
+        assert reports == [f"PackedForward entries over {MAX_UNPACKED} bytes"]
+
+    def test_unknown_compression_reported(self) -> None:
+        """Entries of a compression the protocol does not name are reported, not misread."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        item = msgpack.packb(["kern", b"\x28\xb5\x2f\xfd", {"compressed": "zstd"}])
+        assert stream_texts(decoder, item + good_item(KILL_B)) == [KILL_B]
+        assert reports == ["PackedForward entries of unknown compression"]
 
 
 class TestJournalExport:

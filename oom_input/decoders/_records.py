@@ -212,8 +212,13 @@ def is_time(value: Any) -> bool:
 Entry = tuple[Mapping[str, Any], "int | None"]
 
 
+# unpack(entries, compression): the items of a PackedForward entries field, given its
+# option's "compressed" value (None, or "gzip": CompressedPackedForward)
+Unpack = Callable[[bytes, Any], list[Any]]
+
+
 def envelope_entries(
-    item: Any, unpack: Callable[[bytes], list[Any]] | None = None, *, times: bool = True
+    item: Any, unpack: Unpack | None = None, *, times: bool = True
 ) -> list[Entry] | None:
     """The (record, envelope wall µs) pairs an item holds, None when it is no known shape:
 
@@ -221,7 +226,10 @@ def envelope_entries(
     - ``[time, {..}]``, ``[[time, {meta}], {..}]``: Fluent Bit's event formats (stdin input);
     - ``[tag, time, {..}(, option)]``: Fluentd forward protocol, Message mode;
     - ``[tag, [[time, {..}], ...](, option)]``: Forward mode;
-    - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them.
+    - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them:
+      the entries as bin, or as str (Fluentd's out_forward sends str "for backward
+      compatibility", Forward Protocol Specification v1), and CompressedPackedForward (option
+      ``{"compressed": "gzip"}``).
 
     Without ``times``, every envelope's time is None (a reader that needs none skips working
     them out: the shapes are the same).
@@ -239,8 +247,11 @@ def envelope_entries(
         return None
     if len(item) >= 3 and isinstance(item[2], dict) and is_time(second):
         return [(item[2], epoch_us(second) if times else None)]
-    if isinstance(second, (bytes, bytearray)) and unpack is not None:
-        second = unpack(bytes(second))
+    if unpack is not None and isinstance(second, (str, bytes, bytearray)):
+        if isinstance(second, str):  # str entries: back to the bytes the unpacker decoded
+            second = second.encode("utf-8", "surrogateescape")
+        option = item[2] if len(item) >= 3 and isinstance(item[2], dict) else {}
+        second = unpack(bytes(second), option.get("compressed"))
     if isinstance(second, list):
         entries: list[Entry] = []
         for entry in second:
@@ -250,6 +261,19 @@ def envelope_entries(
             entries.extend(inner)
         return entries
     return None
+
+
+def text_keys(record: Mapping[Any, Any]) -> Mapping[str, Any]:
+    """A msgpack map with its bin keys as text: Fluentd packs Ruby's binary (ASCII-8BIT)
+    strings as bin, and the fields fluent-plugin-systemd reads from the journal are such
+    strings, keys included."""
+    for key in record:
+        if type(key) is not str:
+            return {
+                key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key: value
+                for key, value in record.items()
+            }
+    return record
 
 
 class NotQuick(Exception):
