@@ -218,38 +218,59 @@ def fluentbit_kmsg_record(record: Record) -> dict[str, Any]:
 
 def systemd_record(record: Record, source: Source, style: str = "plain") -> dict[str, Any]:
     """Fluent Bit's systemd input record: journal data fields (no ``__`` fields); options
-    ``strip_underscores`` (style "strip") and ``lowercase`` (style "lower") rename them."""
+    ``strip_underscores`` (style "strip"), ``lowercase`` (style "lower") or both
+    ("lower-strip") rename them."""
     fields = journal_fields(record, source, 0)
     record_fields: dict[str, Any] = {}
     for key, value in fields.items():
         if key.startswith("__"):
             continue
-        if style == "strip":
+        if style in ("strip", "lower-strip"):
             key = key.lstrip("_")
-        elif style == "lower":
+        if style in ("lower", "lower-strip"):
             key = key.lower()
         record_fields[key] = value if isinstance(value, str) else text_of(record)
     return record_fields
 
 
-def json_lines(objects: list[dict[str, Any]], dates: list[int]) -> bytes:
-    """Fluent Bit's ``json_lines`` output format: ``{"date": <float seconds>, ...record}``."""
+def fluentbit_date(wall_us: int, date_format: str) -> float | str:
+    """The ``date`` of Fluent Bit's JSON outputs as its ``json_date_format`` writes it
+    (flb_pack.c: ``double`` seconds; ``iso8601`` and ``java_sql_timestamp`` by gmtime_r with
+    ``.%06`` µs, the first with ``Z``)."""
+    if date_format == "double":
+        return wall_us / 10**6
+    stamp = rfc3339(wall_us)
+    if date_format == "iso8601":
+        return stamp
+    if date_format == "java_sql_timestamp":
+        return stamp.replace("T", " ").removesuffix("Z")
+    raise ValueError(date_format)
+
+
+def json_lines(
+    objects: list[dict[str, Any]], dates: list[int], date_format: str = "double"
+) -> bytes:
+    """Fluent Bit's ``json_lines`` output format: ``{"date": <time>, ...record}``."""
     return b"".join(
-        orjson.dumps({"date": date / 10**6, **obj}) + b"\n"
+        orjson.dumps({"date": fluentbit_date(date, date_format), **obj}) + b"\n"
         for obj, date in zip(objects, dates, strict=True)
     )
 
 
-def fluentbit_kmsg(records: list[Record], source: Source, *, date: bool = False) -> bytes:
+def fluentbit_kmsg(
+    records: list[Record], source: Source, *, date: bool = False, date_format: str = "double"
+) -> bytes:
     objects = [fluentbit_kmsg_record(r) for r in records]
     if date:
-        return json_lines(objects, [r.wall_us(source) for r in records])
+        return json_lines(objects, [r.wall_us(source) for r in records], date_format)
     return b"".join(orjson.dumps(obj) + b"\n" for obj in objects)
 
 
-def fluentbit_systemd(records: list[Record], source: Source, style: str = "plain") -> bytes:
+def fluentbit_systemd(
+    records: list[Record], source: Source, style: str = "plain", date_format: str = "double"
+) -> bytes:
     objects = [systemd_record(r, source, style) for r in records]
-    return json_lines(objects, [r.wall_us(source) for r in records])
+    return json_lines(objects, [r.wall_us(source) for r in records], date_format)
 
 
 def fluentbit_exec(records: list[Record], source: Source) -> bytes:
@@ -407,6 +428,15 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-fluentbit-systemd": (fluentbit_systemd, JOURNAL),
     "json-fluentbit-systemd-strip": (lambda r, s: fluentbit_systemd(r, s, "strip"), JOURNAL),
     "json-fluentbit-systemd-lower": (lambda r, s: fluentbit_systemd(r, s, "lower"), JOURNAL),
+    # Lowercase On and Strip_Underscores On, json_date_format iso8601
+    "json-fluentbit-systemd-lower-strip-iso8601": (
+        lambda r, s: fluentbit_systemd(r, s, "lower-strip", "iso8601"),
+        JOURNAL,
+    ),
+    "json-fluentbit-kmsg-java-sql-timestamp": (
+        lambda r, s: fluentbit_kmsg(r, s, date=True, date_format="java_sql_timestamp"),
+        frozenset({"seq", "wall", "kernel"}),
+    ),
     "json-fluentbit-exec": (fluentbit_exec, frozenset({"seq", "wall", "kernel"})),
     "json-fluentbit-stdin": (stdin_events, JOURNAL),
     "json-fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
@@ -530,7 +560,10 @@ def main() -> None:
     for name in ("journal-json", "json-fluentbit-kmsg-json-lines", "json-fluentbit-systemd-strip"):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
-    for name in ("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"):
+    for name in (
+        *("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"),
+        *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
+    ):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
     (STRUCTURED / "odd-name.journal-json").write_bytes(journal_json(odd, source))

@@ -309,6 +309,23 @@ class TestJsonLines:
         line = JsonDecoder(DecodeOptions()).decode(raw)
         assert isinstance(line, KernelLine) and line.wall_us == 1764181194840991
 
+    @pytest.mark.parametrize(
+        ("date", "wall_us"),
+        [
+            (1764181194.840991, 1764181194840991),  # Fluent Bit double, Fluentd float
+            (1764181194, 1764181194000000),  # Fluent Bit epoch, Fluentd unixtime
+            (1764181194840, 1764181194840000),  # Fluent Bit epoch_ms, Fluentd unixtime_millis
+            ("2025-11-26T18:19:54.840991Z", 1764181194840991),  # Fluent Bit iso8601
+            ("2025-11-26 18:19:54.840991", 1764181194840991),  # java_sql_timestamp (UTC)
+            ("2025-11-26T19:19:54+0100", 1764181194000000),  # Fluentd time_type string
+        ],
+    )
+    def test_agent_dates(self, date: Any, wall_us: int) -> None:
+        """Each time shape the agents' outputs write gives the record's wall time."""
+        raw = orjson.dumps({"date": date, "log": "CPU: x"})
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert isinstance(line, KernelLine) and line.wall_us == wall_us
+
     def test_journal_json_rejects_agent_records(self) -> None:
         """journal-json claims the journal's entries only."""
         assert None is JournalJsonDecoder(DecodeOptions()).decode(b'{"log": "x"}')

@@ -16,8 +16,11 @@ and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``
   ``_BOOT_ID`` -> boot_id (32 hex digits or a dashed UUID, written dashed and lowercase);
 - ``_SOURCE_MONOTONIC_TIMESTAMP`` (µs) -> kernel_us;
 - wall_us: ``__REALTIME_TIMESTAMP``, ``_SOURCE_REALTIME_TIMESTAMP`` (µs), then ``timestamp``,
-  ``@timestamp``, ``time``, ``date``: RFC 3339 strings or epoch numbers, whose unit is told by
-  their size (< 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns); then the envelope's time.
+  ``@timestamp``, ``time``, ``date``: RFC 3339 strings (``+0000`` offsets too, as Fluentd's
+  ``<inject> time_type string`` writes them), ``YYYY-MM-DD HH:MM:SS.ffffff`` without zone as
+  UTC (Fluent Bit's ``json_date_format java_sql_timestamp``), or epoch numbers, whose unit is
+  told by their size (< 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns: Fluent Bit's ``epoch``
+  and ``epoch_ms``, Fluentd's ``unixtime``); then the envelope's time.
 
 Fluent Bit ``kmsg`` records (``priority``, ``sequence``, ``sec``, ``usec``, ``msg``) give
 kernel_us = sec, usec and seq = sequence; their ``msg`` is decoded like a /dev/kmsg text (``\\xNN``
@@ -34,10 +37,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import timezone
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oom_input.decoders._common import (
+    CLOCK,
+    DATE,
     ISO_STAMP,
     Remembered,
     dashed_uuid,
@@ -81,6 +87,9 @@ JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
 KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
+# a stamp without zone, in UTC: Fluent Bit's json_date_format java_sql_timestamp
+# ("2018-05-30 09:39:52.000681", written with gmtime_r: flb_pack.c)
+_UTC_STAMP = re.compile(DATE + b" " + CLOCK + rb"(?:\.(?P<frac>\d{1,9}))?\Z")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}\Z")
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
@@ -187,11 +196,13 @@ def epoch_us(value: Any) -> int | None:
     elif isinstance(value, str) and _NUMBER.match(value):
         text = value
     elif isinstance(value, str):
-        stamp = _ISO_ONLY.match(value.encode("ascii", "replace"))
+        ascii_value = value.encode("ascii", "replace")
+        stamp = _ISO_ONLY.match(ascii_value)
+        utc = stamp is None and (stamp := _UTC_STAMP.match(ascii_value)) is not None
         if stamp is None:
             return None
         try:
-            return dated_wall_us(stamp, offset_zone(stamp["zone"]))
+            return dated_wall_us(stamp, timezone.utc if utc else offset_zone(stamp["zone"]))
         except (ValueError, OverflowError):
             return None
     elif hasattr(value, "to_unix_nano"):  # msgpack.Timestamp (ext type -1)
