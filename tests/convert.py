@@ -290,11 +290,16 @@ def stdin_events(records: list[Record], source: Source, *, v2: bool = False) -> 
 
 
 # --- Vector and others ---------------------------------------------------------------------------
-def vector_journald(records: list[Record], source: Source) -> bytes:
-    """Vector's journald source: MESSAGE -> message, _HOSTNAME -> host, timestamp added."""
+def vector_journald(records: list[Record], source: Source, *, native: bool = False) -> bytes:
+    """Vector's journald source (src/sources/journald.rs, legacy log namespace): the fields of
+    ``journalctl -o json`` but ``__CURSOR`` (kept as the checkpoint), MESSAGE -> message (a
+    byte array decoded lossily), _HOSTNAME -> host, ``timestamp`` added from
+    _SOURCE_REALTIME_TIMESTAMP or __REALTIME_TIMESTAMP; as the ``json`` codec writes an event,
+    or (``native``) the ``native_json`` codec: ``{"log": {event}}``, timestamps as strings."""
     lines = []
     for i, r in enumerate(records):
         fields = journal_fields(r, source, i)
+        del fields["__CURSOR"]
         event: dict[str, Any] = {
             "host": fields.pop("_HOSTNAME"),
             "message": text_of(r),
@@ -303,7 +308,7 @@ def vector_journald(records: list[Record], source: Source) -> bytes:
         }
         del fields["MESSAGE"]
         event.update(fields)
-        lines.append(orjson.dumps(event) + b"\n")
+        lines.append(orjson.dumps({"log": event} if native else event) + b"\n")
     return b"".join(lines)
 
 
@@ -441,6 +446,10 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-fluentbit-stdin": (stdin_events, JOURNAL),
     "json-fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
     "json-vector-journald": (vector_journald, JOURNAL),
+    "json-vector-journald-native-json": (
+        lambda r, s: vector_journald(r, s, native=True),
+        JOURNAL,
+    ),
     "json-vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
     "json-generic": (generic, frozenset({"host", "wall"})),
 }
@@ -563,6 +572,7 @@ def main() -> None:
     for name in (
         *("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"),
         *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
+        "json-vector-journald-native-json",
     ):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
