@@ -216,10 +216,19 @@ def fluentbit_kmsg_record(record: Record) -> dict[str, Any]:
     }
 
 
+def fluentbit_escaped(data: bytes) -> str:
+    """Bytes as Fluent Bit's JSON writes them (flb_utils_write_str, escape_unicode mode): each
+    byte XX of an invalid UTF-8 sequence as the private-use character U+E0XX."""
+    text = data.decode("utf-8", "surrogateescape")
+    return "".join(chr(0xE000 | ord(c) & 0xFF) if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
 def systemd_record(record: Record, source: Source, style: str = "plain") -> dict[str, Any]:
     """Fluent Bit's systemd input record: journal data fields (no ``__`` fields); options
     ``strip_underscores`` (style "strip"), ``lowercase`` (style "lower") or both
-    ("lower-strip") rename them."""
+    ("lower-strip") rename them. A message that is not UTF-8 is the JSON output's text: invalid
+    bytes as U+FFFD (Fluent Bit's raw string mode), or (style "escaped") as U+E0XX (its
+    escape_unicode mode, ``fluentbit_escaped``)."""
     fields = journal_fields(record, source, 0)
     record_fields: dict[str, Any] = {}
     for key, value in fields.items():
@@ -229,7 +238,9 @@ def systemd_record(record: Record, source: Source, style: str = "plain") -> dict
             key = key.lstrip("_")
         if style in ("lower", "lower-strip"):
             key = key.lower()
-        record_fields[key] = value if isinstance(value, str) else text_of(record)
+        if isinstance(value, bytes):
+            value = fluentbit_escaped(value) if style == "escaped" else text_of(record)
+        record_fields[key] = value
     return record_fields
 
 
@@ -433,6 +444,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-fluentbit-systemd": (fluentbit_systemd, JOURNAL),
     "json-fluentbit-systemd-strip": (lambda r, s: fluentbit_systemd(r, s, "strip"), JOURNAL),
     "json-fluentbit-systemd-lower": (lambda r, s: fluentbit_systemd(r, s, "lower"), JOURNAL),
+    "json-fluentbit-systemd-escaped": (lambda r, s: fluentbit_systemd(r, s, "escaped"), JOURNAL),
     # Lowercase On and Strip_Underscores On, json_date_format iso8601
     "json-fluentbit-systemd-lower-strip-iso8601": (
         lambda r, s: fluentbit_systemd(r, s, "lower-strip", "iso8601"),
@@ -582,6 +594,8 @@ def main() -> None:
     for shape in ("bare", "message", "forward", "packed-str", "packed-gzip"):
         data = msgpack_stream(simple, source, shape)
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
+    data = fluentbit_systemd(odd, source, "escaped")
+    (STRUCTURED / "odd-name.json-fluentbit-systemd-escaped").write_bytes(data)
     data = msgpack_stream(odd, source, "fluentd-systemd")
     (STRUCTURED / "odd-name.msgpack-fluentd-systemd").write_bytes(data)
     for output in ("json", "export"):

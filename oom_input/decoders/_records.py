@@ -6,7 +6,8 @@ and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``
 
 - text: ``MESSAGE``, ``message``, ``msg``, ``log`` - a string, an array of byte values (the
   journal's form of a message that is not valid UTF-8 or holds control characters; invalid bytes
-  become U+FFFD and are reported), or a repeated field (an array of values: the first string or
+  become U+FFFD and are reported; so do the U+E080-U+E0FF that Fluent Bit's JSON writes for
+  them), or a repeated field (an array of values: the first string or
   byte array is the message, as ``journalctl -o cat`` and ``short`` print the first one). Without
   one: ``exec`` (Fluent Bit's exec wrapper); else the record is not a kernel line (IGNORED);
 - ``_TRANSPORT``: when present and not ``kernel``, the record is not a kernel line (IGNORED);
@@ -87,6 +88,10 @@ JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
 KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
+# Fluent Bit's JSON writes each byte XX of an invalid UTF-8 sequence as the private-use
+# character U+E0XX (flb_utils_write_str, its escape_unicode mode: FLB_UTILS_FRAGMENT_PRIVATE_
+# BLOCK_DESCRIPTOR 0xE0); such bytes are >= 0x80
+FLUENT_BIT_INVALID_BYTE = re.compile("[\ue080-\ue0ff]")
 # a stamp without zone, in UTC: Fluent Bit's json_date_format java_sql_timestamp
 # ("2018-05-30 09:39:52.000681", written with gmtime_r: flb_pack.c)
 _UTC_STAMP = re.compile(DATE + b" " + CLOCK + rb"(?:\.(?P<frac>\d{1,9}))?\Z")
@@ -296,11 +301,20 @@ def refuse(reason: str, raw: bytes) -> None:
     raise NotQuick(reason)
 
 
+def _fluent_bit_bytes(value: str) -> bytes:
+    """The bytes of a text whose invalid UTF-8 bytes Fluent Bit wrote as U+E080-U+E0FF."""
+    return "".join(
+        chr(0xDC00 | ord(c) & 0xFF) if "\ue080" <= c <= "\ue0ff" else c for c in value
+    ).encode("utf-8", "surrogateescape")
+
+
 def text_of(value: Any, raw: bytes, options: DecodeOptions) -> str | None:
     """A text field's value as text (None when it is not text)."""
     if isinstance(value, str):
         if value.isascii():
             return value
+        if FLUENT_BIT_INVALID_BYTE.search(value) is not None:
+            return decode_text(_fluent_bit_bytes(value), raw, options)
         try:
             value.encode("utf-8")
             return value
