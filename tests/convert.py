@@ -342,6 +342,23 @@ def vector_exec(records: list[Record], source: Source) -> bytes:
     )
 
 
+def docker_json_file(records: list[Record], source: Source) -> bytes:
+    """Docker's json-file log of a container running ``cat /dev/kmsg`` (one object per line:
+    the line with its newline in ``log``, ``stream``, ``time`` in RFC 3339 with nanoseconds),
+    as Fluentd's and Fluent Bit's tail inputs read it with their docker parsers."""
+    return b"".join(
+        orjson.dumps(
+            {
+                "log": r.line.decode("utf-8") + "\n",
+                "stream": "stdout",
+                "time": rfc3339(r.wall_us(source)).replace("Z", "123Z"),
+            }
+        )
+        + b"\n"
+        for r in records
+    )
+
+
 def generic(records: list[Record], source: Source) -> bytes:
     """A plain object: ``log``, ``hostname``, ``@timestamp`` as epoch seconds."""
     return b"".join(
@@ -464,6 +481,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     ),
     "json-vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
     "json-generic": (generic, frozenset({"host", "wall"})),
+    "json-docker-json-file": (docker_json_file, frozenset({"seq", "wall", "kernel"})),
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
@@ -584,7 +602,7 @@ def main() -> None:
     for name in (
         *("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"),
         *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
-        "json-vector-journald-native-json",
+        *("json-vector-journald-native-json", "json-docker-json-file"),
     ):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))

@@ -29,7 +29,8 @@ escapes) and cut before its dictionary lines (``\\n KEY=value``).
 
 The text of a record that is not a journal entry (no ``_TRANSPORT``, no ``MESSAGE``) and of an
 ``exec`` wrapper is a line of some log (``dmesg`` or ``cat /dev/kmsg`` run by Vector's or Fluent
-Bit's exec source): it is decoded by the line decoders (``auto``), and the record's host and
+Bit's exec source, a container's output in Docker's json-file log, with its newline): it is
+decoded, without a last newline, by the line decoders (``auto``), and the record's host and
 times fill what that line lacks.
 """
 
@@ -483,7 +484,8 @@ class RecordReader:
             return IGNORED
         if transport is not None or "MESSAGE" in record:
             return text
-        decoded = decode_line(text)
+        # a line's own newline is no part of it (Docker's json-file keeps it in "log")
+        decoded = decode_line(text[:-1] if text.endswith("\n") else text)
         return decoded if isinstance(decoded, KernelLine) else IGNORED
 
     @staticmethod
