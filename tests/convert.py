@@ -398,6 +398,21 @@ def fluentd_systemd_record(record: Record, source: Source, style: str) -> dict[b
     }
 
 
+def fluentd_multiline(records: list[Record], source: Source) -> bytes:
+    """Fluentd exec_filter maps (``<format> @type msgpack``) of ``in_tail`` events read from
+    ``cat /dev/kmsg`` output with a multiline parser (``format_firstline /invoked
+    oom-killer/``, ``format1 /^(?<message>.*)/``): each report's lines joined by newlines
+    into one ``message``, a line before the first header an event of its own; the value bin
+    (in_tail reads binary Ruby strings), the key str (the parser's group name), no time
+    injected."""
+    events: list[list[bytes]] = []
+    for r in records:
+        if not events or b"invoked oom-killer" in r.line:
+            events.append([])
+        events[-1].append(r.line)
+    return b"".join(msgpack.packb({"message": b"\n".join(lines)}) for lines in events)
+
+
 def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
     """msgpack items: "bare" (Fluentd exec_filter, time injected as a float ``time``), "pair"
     ``[time, map]``, "v2" ``[[time, meta], map]``, "message" ``[tag, EventTime, map]``,
@@ -485,6 +500,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
+    "msgpack-fluentd-multiline": (fluentd_multiline, frozenset({"seq", "kernel"})),
     **{
         f"msgpack-{shape}": (functools.partial(msgpack_stream, shape=shape), JOURNAL)
         for shape in (
@@ -614,6 +630,8 @@ def main() -> None:
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
     data = fluentbit_systemd(odd, source, "escaped")
     (STRUCTURED / "odd-name.json-fluentbit-systemd-escaped").write_bytes(data)
+    data = fluentd_multiline(simple, source)
+    (STRUCTURED / "simple-memcg.msgpack-fluentd-multiline").write_bytes(data)
     data = msgpack_stream(odd, source, "fluentd-systemd")
     (STRUCTURED / "odd-name.msgpack-fluentd-systemd").write_bytes(data)
     for output in ("json", "export"):

@@ -382,6 +382,43 @@ class RecordReader:
             line.source_format = "journal-json"
         return line
 
+    def read_lines(
+        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
+    ) -> list[KernelLine]:
+        """``read``'s lines of a record: one for each line of an agent's text that a multiline
+        parser merged from several log lines (Fluentd's and Fluent Bit's join them with
+        newlines), each decoded as a line of its own; one for any other record (a journal
+        entry's text of several lines is one kernel record)."""
+        merged = self._merged_lines(record)
+        if merged is None:
+            line = self.read(record, raw, wall_us)
+            return [] if isinstance(line, Ignored) else [line]
+        key, pieces = merged
+        lines = []
+        for piece in pieces:
+            line = self.read({**record, key: piece}, raw, wall_us)
+            if isinstance(line, KernelLine):
+                lines.append(line)
+        return lines
+
+    def _merged_lines(self, record: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
+        """The text key and the lines of an agent's record whose text holds several (none
+        empty), None for any other record."""
+        fields = self._fields(record)
+        if fields.transport or fields.kmsg or "MESSAGE" in record:
+            return None
+        value = message_of(record, fields)
+        if isinstance(value, str):
+            pieces: list[Any] = value.removesuffix("\n").split("\n")
+        elif isinstance(value, bytes):
+            pieces = value.removesuffix(b"\n").split(b"\n")
+        else:
+            return None
+        if len(pieces) == 1:
+            return None
+        key = next((k for k in fields.message if record[k] is not None), "exec")
+        return key, [piece for piece in pieces if piece]
+
     def quick_text(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> QuickText | None:

@@ -14,7 +14,9 @@ Accepted items (each a msgpack value, no framing between them)::
 ``time`` is an integer or float (epoch seconds), the Fluent EventTime (ext type 0: uint32 BE
 seconds, uint32 BE nanoseconds) or a msgpack Timestamp (ext type -1). Each map is read with the
 same field logic as JSON records (``oom_input/decoders/_records.py``); the envelope's time is the
-wall time of a map that carries none. Yields ``KernelLine(..., source_format="msgpack")``.
+wall time of a map that carries none. An agent's text that a multiline parser merged from several
+log lines gives a line for each (``RecordReader.read_lines``); with ``--passthrough`` the map is
+passed with the first, the others follow. Yields ``KernelLine(..., source_format="msgpack")``.
 
 Limits: no string or binary over 1 MiB, no array over 100 000 items, no map over 4096 pairs, no
 ext over 1 KiB, no item over 2 MiB, no compressed entries over 8 MiB once decompressed (the
@@ -477,11 +479,11 @@ class MsgpackDecoder:
             return
         self._resyncing = False
         for record, wall_us in entries:
-            line = self._reader.read(text_keys(record), raw, wall_us)
-            kernel_line = line if isinstance(line, KernelLine) else None
+            lines = self._reader.read_lines(text_keys(record), raw, wall_us)
             if self.passthrough is not None:
-                self.passthrough(record, kernel_line)
-            elif kernel_line is not None:
+                self.passthrough(record, lines[0] if lines else None)
+                lines = lines[1:]  # a merged record's other lines (see read_lines)
+            for kernel_line in lines:
                 if self.on_line is not None:
                     self.on_line(kernel_line)
                 else:
