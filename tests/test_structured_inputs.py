@@ -326,6 +326,16 @@ class TestJsonLines:
         line = JsonDecoder(DecodeOptions()).decode(raw)
         assert isinstance(line, KernelLine) and line.wall_us == wall_us
 
+    def test_fluent_bit_json_format_array(self) -> None:
+        """Fluent Bit's "json" format (an array of a flush's records on one line) is read, and
+        the records after the first, which a line cannot give, are reported, not dropped
+        silently."""
+        reports = Reports()
+        raw = orjson.dumps([{"date": 1.5, "log": KILL_A}, {"date": 2.5, "log": KILL_B}])
+        line = JsonDecoder(DecodeOptions(report=reports)).decode(raw)
+        assert isinstance(line, KernelLine) and (line.text, line.wall_us) == (KILL_A, 1_500_000)
+        assert reports == ["several events in one JSON line: only the first is read"]
+
     def test_journal_json_rejects_agent_records(self) -> None:
         """journal-json claims the journal's entries only."""
         assert None is JournalJsonDecoder(DecodeOptions()).decode(b'{"log": "x"}')

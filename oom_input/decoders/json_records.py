@@ -18,6 +18,8 @@ Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own
     {"log":{"message":"..","host":"node-a",..}}  the same in Vector's native_json codec
     {"log":"..","hostname":"node-a","@timestamp":1764181194.840991}   any object with a message
     [1764181194.840991, {...}]                   Fluent Bit stdin input's event forms
+    [{"date":..,..}, {"date":..,..}]             Fluent Bit's "json" output format (a flush's
+                                                 records: only the first is read, reported)
     [[1764181194.840991, {"meta":1}], {...}]
 
 The fields read and how (journal fields, byte-array messages, times, the text of agents' lines
@@ -264,7 +266,11 @@ class JsonDecoder:
             return read(value, raw, None)
         if claimed is not None:
             return None
-        entries = envelope_entries(value, times=times)
+        if type(value) is list and value and all(type(event) is dict for event in value):
+            # Fluent Bit's "json" format (stdout, file, http): one array of a flush's records
+            entries: list[tuple[Record, int | None]] | None = [(event, None) for event in value]
+        else:
+            entries = envelope_entries(value, times=times)
         if not entries:
             return IGNORED
         if len(entries) > 1:
