@@ -284,6 +284,16 @@ def fluentbit_systemd(
     return json_lines(objects, [r.wall_us(source) for r in records], date_format)
 
 
+def fluentbit_systemd_nested(records: list[Record], source: Source) -> bytes:
+    """Fluent Bit's systemd input (``Lowercase On``, ``Strip_Underscores On``) whose fields
+    a ``nest`` filter (``Operation nest``, ``Wildcard *``, ``Nested_under systemd``) moved
+    under one key and a ``record_modifier`` then added ``module``, json_lines output."""
+    objects = [
+        {"systemd": systemd_record(r, source, "lower-strip"), "module": "systemd"} for r in records
+    ]
+    return json_lines(objects, [r.wall_us(source) for r in records])
+
+
 def fluentbit_exec(records: list[Record], source: Source) -> bytes:
     """Fluent Bit's exec input running ``cat /dev/kmsg``, no parser, json_lines output."""
     objects = [{"exec": r.line.decode("utf-8")} for r in records]
@@ -482,6 +492,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
         lambda r, s: fluentbit_systemd(r, s, "lower-strip", "iso8601"),
         JOURNAL,
     ),
+    "json-fluentbit-systemd-nested": (fluentbit_systemd_nested, JOURNAL),
     "json-fluentbit-kmsg-java-sql-timestamp": (
         lambda r, s: fluentbit_kmsg(r, s, date=True, date_format="java_sql_timestamp"),
         frozenset({"seq", "wall", "kernel"}),
@@ -619,6 +630,7 @@ def main() -> None:
         *("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"),
         *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
         *("json-vector-journald-native-json", "json-docker-json-file"),
+        "json-fluentbit-systemd-nested",
     ):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))

@@ -23,6 +23,9 @@ and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``
   told by their size (< 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns: Fluent Bit's ``epoch``
   and ``epoch_ms``, Fluentd's ``unixtime``); then the envelope's time.
 
+A record without text that holds one object with text (Fluent Bit's ``nest`` filter, Vector's
+``native_json`` ``{"log": {..}}``) is read as that object with the record's other fields.
+
 Fluent Bit ``kmsg`` records (``priority``, ``sequence``, ``sec``, ``usec``, ``msg``) give
 kernel_us = sec, usec and seq = sequence; their ``msg`` is decoded like a /dev/kmsg text (``\\xNN``
 escapes) and cut before its dictionary lines (``\\n KEY=value``).
@@ -87,6 +90,7 @@ WALL_TIME_KEYS = ("timestamp", "@timestamp", "time", "date")
 # keys only journalctl's own output has: such records are labelled "journal-json"
 JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
 KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
+TEXT_KEYS = frozenset((*MESSAGE_KEYS, "exec"))  # a record holds its text under one of them
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
 # Fluent Bit's JSON writes each byte XX of an invalid UTF-8 sequence as the private-use
@@ -162,6 +166,28 @@ def message_of(record: Mapping[str, Any], fields: Fields) -> Any:
     """The raw value of a record's text field (see the module docstring), None without one."""
     message = _first_value(record, fields.message)
     return record.get("exec") if message is None else message
+
+
+def nested_record(record: Mapping[str, Any], fields: Fields) -> Mapping[str, Any] | None:
+    """The fields of a record that holds no text but one object that does (Fluent Bit's nest
+    filter, ``Nested_under``; Vector's native_json codec, ``{"log": {event}}``) with the
+    record's other fields (``date``, a host added outside it), None for any other record."""
+    if fields.transport or fields.kmsg:  # a journal entry, a kmsg record: never nested
+        return None
+    message = message_of(record, fields)
+    if message is not None and type(message) is not dict:
+        return None
+    inner: Mapping[str, Any] | None = None
+    for key, value in record.items():
+        if type(value) is dict:
+            if inner is not None:
+                return None  # two objects: which one is the record is not told
+            inner, inner_key = value, key
+    if inner is None or (
+        inner.keys().isdisjoint(TEXT_KEYS) and not inner.keys() >= KMSG_RECORD_KEYS
+    ):
+        return None
+    return {**{k: v for k, v in record.items() if k != inner_key}, **inner}
 
 
 def _is_byte_array(value: list[Any]) -> bool:
@@ -364,7 +390,8 @@ class RecordReader:
         fields = self._fields(record)
         found = self._line_text(record, fields, raw, self.options, self._decode_line)
         if isinstance(found, Ignored):
-            return IGNORED
+            nested = nested_record(record, fields)
+            return IGNORED if nested is None else self.read(nested, raw, wall_us)
         line = self._own_line(record, fields, found) if isinstance(found, str) else found
         own_wall = self._wall_us(record, fields)
         if own_wall is not None:
@@ -430,7 +457,12 @@ class RecordReader:
             self.last_quick = None
             found = self._line_text(record, fields, raw, self.quick_options, self._quick_line)
             if isinstance(found, Ignored):
-                return None
+                nested = nested_record(record, fields)
+                if nested is None:
+                    return None
+                answer = self.quick_text(nested, raw, wall_us)
+                self.last_quick = None  # a run repeats a flat layout, never a nested one
+                return answer
             if isinstance(found, str):
                 source = self._own_source(record, fields, raw)
                 # a new layout changes the count

@@ -15,7 +15,8 @@ Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own
     {"exec":"6,971,1194840991,-;Memory cgroup out of memory: ..."}    Fluent Bit exec input
     {"message":"..","host":"node-a","timestamp":"2025-11-26T18:19:54.840991Z","_BOOT_ID":..}
                                                  Vector journald source; other Vector events
-    {"log":{"message":"..","host":"node-a",..}}  the same in Vector's native_json codec
+    {"log":{"message":"..","host":"node-a",..}}  the same in Vector's native_json codec; a
+    {"date":..,"systemd":{"MESSAGE":..}}         record nested by Fluent Bit's nest filter
     {"log":"..","hostname":"node-a","@timestamp":1764181194.840991}   any object with a message
     [1764181194.840991, {...}]                   Fluent Bit stdin input's event forms
     [{"date":..,..}, {"date":..,..}]             Fluent Bit's "json" output format (a flush's
@@ -259,8 +260,6 @@ class JsonDecoder:
             return None
         claimed = self.claimed_keys
         if type(value) is dict:  # the common case, a bare record
-            if len(value) == 1 and type(inner := value.get("log")) is dict:
-                value = inner  # Vector's native_json codec: {"log": {event}}
             if claimed is not None and value.keys().isdisjoint(claimed):
                 return None
             return read(value, raw, None)
