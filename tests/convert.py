@@ -369,6 +369,20 @@ def docker_json_file(records: list[Record], source: Source) -> bytes:
     )
 
 
+def tailed_text(text: bytes) -> bytes:
+    """A text log (dmesg output, ``journalctl -k`` short output) as Fluent Bit's ``tail``
+    input without a parser reads it and its ``json_lines`` output writes it: a record per line,
+    ``{"date": <read time>, "log": "<line>"}`` (the read time is not the kernel's: the line's own
+    stamp is). A multi-line kernel record's indented continuation lines are records of their
+    own."""
+    read_at = 1764190000.5
+    return b"".join(
+        orjson.dumps({"date": read_at, "log": line.decode("utf-8", "replace")}) + b"\n"
+        for line in text.split(b"\n")
+        if line
+    )
+
+
 def generic(records: list[Record], source: Source) -> bytes:
     """A plain object: ``log``, ``hostname``, ``@timestamp`` as epoch seconds."""
     return b"".join(

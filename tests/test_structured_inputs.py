@@ -28,6 +28,7 @@ from convert import (
     journal_json,
     odd_names,
     read_kmsg,
+    tailed_text,
 )
 from oom_input.assembler import Assembler, Mode
 from oom_input.decoders import (
@@ -528,6 +529,32 @@ def test_stream_decoders_survive_any_bytes(name: str, pieces: list[bytes]) -> No
 
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
+JOURNALCTL_TEXTS = Path(__file__).parent / "data" / "journalctl"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *sorted(LEGACY.glob("*.dmesg")),
+        *(p for p in sorted(JOURNALCTL_TEXTS.glob("*.journal-*")) if p.name.startswith("v")),
+    ],
+    ids=lambda p: p.name,
+)
+def test_text_tailed_by_an_agent_gives_the_records_of_the_text(path: Path) -> None:
+    """A dmesg or journalctl text log tailed line by line by an agent (a record per line, the
+    indented continuation lines of a multi-line kernel record each a record of its own) gives
+    the records of the text: a continuation line is read with the agent's line it continues
+    (before, memory.stat and Mem-Info continuation lines were plain lines of no record)."""
+    text = path.read_bytes()
+    expected = [r.as_dict() for r in run_lines(text, make_decoder("auto", DecodeOptions()))]
+    actual = [
+        r.as_dict() for r in run_lines(tailed_text(text), make_decoder("auto", DecodeOptions()))
+    ]
+    for record in expected + actual:
+        del record["source_format"]
+        if path.suffix == ".dmesg" or path.name.endswith("-monotonic"):
+            del record["time_of_death"]  # the text has no wall time: the agent's read time
+    assert expected and expected == actual
 
 
 @pytest.mark.parametrize("path", sorted(LEGACY.glob("*.dmesg")), ids=lambda p: p.name)

@@ -368,6 +368,7 @@ class RecordReader:
         self.options = options
         self.source_format = source_format
         self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
+        self._head: bytes | None = None  # the last agent's line that continues none
         self.quick_options = replace(options, report=refuse)  # what quick paths report to
         # quick_text: one tuple per source
         self._sources: Remembered[SourceKey, SourceKey] = Remembered(_MAX_SOURCES)
@@ -579,17 +580,27 @@ class RecordReader:
         return decode_text(unescape(body.split(b"\n", 1)[0]), raw, options)
 
     def _decode_line(self, text: str) -> KernelLine | Ignored | None:
+        """An agent's line, decoded by the line decoders; an indented continuation line of a
+        multi-line record (dmesg, journalctl text tailed line by line) with the agent's line
+        it continues, as a reader of the text file decodes it."""
         if self._lines is None:
             from oom_input.decoders import AutoDecoder
 
             self._lines = AutoDecoder(self.options)
-        return self._lines.decode(text.encode("utf-8"))
+        raw = text.encode("utf-8")
+        if self._lines.continues(raw):
+            return self._lines.continuation(raw, self._head)
+        self._head = raw
+        return self._lines.decode(raw)
 
     def _quick_line(self, text: str) -> KernelLine:
         """``_decode_line``'s text, host and boot id by the line decoders' quick path."""
-        found = None if self._lines is None else self._lines.quick_text(text.encode("utf-8"))
+        raw = text.encode("utf-8")
+        lines = self._lines
+        found = None if lines is None or lines.continues(raw) else lines.quick_text(raw)
         if found is None:
             raise NotQuick("not a quick line")
+        self._head = raw
         text, (host, boot_id) = found
         return KernelLine(text=text, host=host, boot_id=boot_id)
 
