@@ -34,7 +34,11 @@ The text of a record that is not a journal entry (no ``_TRANSPORT``, no ``MESSAG
 ``exec`` wrapper is a line of some log (``dmesg`` or ``cat /dev/kmsg`` run by Vector's or Fluent
 Bit's exec source, a container's output in Docker's json-file log, with its newline): it is
 decoded, without a last newline, by the line decoders (``auto``), and the record's host and
-times fill what that line lacks.
+times fill what that line lacks. An indented continuation line (a multi-line record of a dmesg
+or journalctl text tailed line by line) is read with the last such line read that continues
+none; a line readers skip unread (it holds no report marker) is not seen, so the continuation
+lines of another program's message whose first line was skipped are read as the kernel line's
+before it (reading them right needs every line of an agent's stream decoded).
 """
 
 from __future__ import annotations
