@@ -441,9 +441,9 @@ def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
     """msgpack items: "bare" (Fluentd exec_filter, time injected as a float ``time``), "pair"
     ``[time, map]``, "v2" ``[[time, meta], map]``, "message" ``[tag, EventTime, map]``,
     "forward" ``[tag, [[EventTime, map], ...]]``, "packed" ``[tag, <bin of [time, map]...>]``,
-    "packed-str" the same entries as str (Fluentd's out_forward: "It encloses event records with
-    msgpack str format instead of bin format for a backward compatibility reason", Forward
-    Protocol Specification v1), "packed-gzip" CompressedPackedForward (``{"compressed":
+    "packed-str" the same entries as Fluentd's out_forward sends them (``send_data_actual``:
+    always str32, "for a backward compatibility reason" says the Forward Protocol Specification
+    v1, and ``{"size": n, "compressed": "text"}`` when not compressing), "packed-gzip" CompressedPackedForward (``{"compressed":
     "gzip"}``; a gzip member per 7 entries, as Fluentd's buffer compresses each append on its
     own), "fluentd-systemd" / "fluentd-systemd-lower" Fluentd exec_filter maps of
     fluent-plugin-systemd records (``fluentd_systemd_record``, ``<inject>`` time float)."""
@@ -458,9 +458,16 @@ def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
         )
     if shape.startswith("packed-"):
         entries = [msgpack.packb([event_time(w), m]) for m, w in pairs]
-        if shape == "packed-str":
-            item = ["kern", b"".join(entries), {"size": len(maps)}]
-            return msgpack.packb(item, use_bin_type=False)
+        if shape == "packed-str":  # as out_forward writes it: str32, option "compressed"
+            body = b"".join(entries)
+            return (
+                b"\x93"
+                + msgpack.packb("kern")
+                + b"\xdb"
+                + struct.pack(">I", len(body))
+                + body
+                + msgpack.packb({"size": len(maps), "compressed": "text"})
+            )
         members = b"".join(
             gzip.compress(b"".join(entries[i : i + 7]), mtime=0) for i in range(0, len(entries), 7)
         )

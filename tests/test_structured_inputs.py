@@ -436,14 +436,6 @@ class TestCompressedPackedForward:
         assert len(texts) == MAX_UNPACKED // len(entry)
         assert reports == [f"PackedForward entries over {MAX_UNPACKED} bytes"]
 
-    def test_unknown_compression_reported(self) -> None:
-        """Entries of a compression the protocol does not name are reported, not misread."""
-        reports = Reports()
-        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
-        item = msgpack.packb(["kern", b"\x28\xb5\x2f\xfd", {"compressed": "zstd"}])
-        assert stream_texts(decoder, item + good_item(KILL_B)) == [KILL_B]
-        assert reports == ["PackedForward entries of unknown compression"]
-
 
 class TestJournalExport:
     def test_oversized_entry_dropped(self) -> None:

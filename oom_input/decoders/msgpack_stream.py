@@ -79,8 +79,8 @@ REPORT_WINDOW = 256 * 1024  # bytes after a marker in which the inner markers ar
 # first bytes of the items this decoder reads (the registry's magic: maps, arrays of 2-4 items)
 ITEM_START = frozenset(magic[0] for magic in stream_format("msgpack").magic)
 _ITEM_START_RE = re.compile(b"[%s]" % b"".join(re.escape(bytes((b,))) for b in sorted(ITEM_START)))
-# the option key of CompressedPackedForward (fixstr): its compressed entries hide every marker
-COMPRESSED_KEY = b"\xaacompressed"
+# the option of CompressedPackedForward (fixstrs): its compressed entries hide every marker
+COMPRESSED_KEY = b"\xaacompressed\xa4gzip"
 # an item with none of these cannot open a report: the assembler's opening markers, a MESSAGE
 # key whose value is an array (journal byte arrays hide the marker text), and the extra markers
 # of the line formats seen in the records' text (journal boot lines), once seen (literal byte
@@ -504,10 +504,9 @@ class MsgpackDecoder:
         """The items of PackedForward entries (gzip members back to back when ``compression``
         is "gzip": Fluentd compresses each piece of a chunk on its own), at most
         MAX_UNPACKED bytes of them."""
-        if compression is not None:
-            if compression != "gzip":
-                self._broken("PackedForward entries of unknown compression", data[:64])
-                return []
+        # any other value is no compression, as Fluentd's in_forward reads it (its out_forward
+        # sends "compressed": "text" unless it compresses)
+        if compression == "gzip":
             try:
                 data, cut = gunzip(data, MAX_UNPACKED)
             except (zlib.error, EOFError):
