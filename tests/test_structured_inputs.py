@@ -327,6 +327,17 @@ class TestJsonLines:
         line = JsonDecoder(DecodeOptions()).decode(raw)
         assert isinstance(line, KernelLine) and line.wall_us == wall_us
 
+    @pytest.mark.parametrize(("ident", "kernel"), [("kernel", True), ("myapp", False)])
+    @pytest.mark.parametrize("key", ["ident", "appname"])
+    def test_parsed_syslog_line_of_another_program_ignored(
+        self, key: str, ident: str, kernel: bool
+    ) -> None:
+        """A syslog line parsed by an agent (Fluent Bit's and Fluentd's syslog parsers name the
+        program ident, Vector's appname) is kernel text only when the kernel wrote it."""
+        raw = orjson.dumps({"host": "node-a", key: ident, "message": KILL_A})
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert (line is not IGNORED) == kernel and (not kernel or line.text == KILL_A)
+
     def test_fluent_bit_json_format_array(self) -> None:
         """Fluent Bit's "json" format (an array of a flush's records on one line) is read, and
         the records after the first, which a line cannot give, are reported, not dropped

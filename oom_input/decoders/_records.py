@@ -11,6 +11,8 @@ and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``
   byte array is the message, as ``journalctl -o cat`` and ``short`` print the first one). Without
   one: ``exec`` (Fluent Bit's exec wrapper); else the record is not a kernel line (IGNORED);
 - ``_TRANSPORT``: when present and not ``kernel``, the record is not a kernel line (IGNORED);
+  nor is an agent's record of a syslog line whose ``ident`` or ``appname`` (a syslog parser's
+  program name) is not ``kernel``;
   neither is a ``kernel`` one whose ``SYSLOG_FACILITY`` is not 0 (journald keeps the facility
   of /dev/kmsg records: a process wrote it into /dev/kmsg, the kernel did not print it);
 - ``_HOSTNAME``, then ``host`` (a string, or an object with ``name``/``hostname``) -> host;
@@ -95,6 +97,9 @@ WALL_TIME_KEYS = ("timestamp", "@timestamp", "time", "date")
 JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
 KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
 TEXT_KEYS = frozenset((*MESSAGE_KEYS, "exec"))  # a record holds its text under one of them
+# the program name of a syslog line as the agents' syslog parsers give it (Fluent Bit's and
+# Fluentd's syslog parsers: ident; Vector's parse_syslog and syslog source: appname)
+IDENT_KEYS = ("ident", "appname")
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
 # Fluent Bit's JSON writes each byte XX of an invalid UTF-8 sequence as the private-use
@@ -558,6 +563,8 @@ class RecordReader:
             return IGNORED
         if transport is not None or "MESSAGE" in record:
             return text
+        if any(record.get(key, "kernel") != "kernel" for key in IDENT_KEYS):
+            return IGNORED  # a syslog line that another program wrote
         # a line's own newline is no part of it (Docker's json-file keeps it in "log")
         decoded = decode_line(text[:-1] if text.endswith("\n") else text)
         return decoded if isinstance(decoded, KernelLine) else IGNORED
