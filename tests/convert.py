@@ -437,6 +437,39 @@ def fluentd_multiline(records: list[Record], source: Source) -> bytes:
     return b"".join(msgpack.packb({"message": b"\n".join(lines)}) for lines in events)
 
 
+def _yajl_string(value: bytes) -> bytes:
+    """A JSON string as yajl-ruby writes a binary Ruby string: ``"`` and ``\\`` escaped, control
+    bytes as ``\\uXXXX`` (short forms for \\n, \\t ...), every other byte as it is, UTF-8 or not."""
+    short = {
+        0x22: b'\\"',
+        0x5C: b"\\\\",
+        0x0A: b"\\n",
+        0x09: b"\\t",
+        0x0D: b"\\r",
+        0x08: b"\\b",
+        0x0C: b"\\f",
+    }
+    return (
+        b'"'
+        + b"".join(short.get(c, b"\\u%04x" % c if c < 0x20 else bytes((c,))) for c in value)
+        + b'"'
+    )
+
+
+def fluentd_systemd_json(records: list[Record], source: Source) -> bytes:
+    """Fluentd exec_filter's ``<format> @type json`` of fluent-plugin-systemd records
+    (``fluentd_systemd_record``, ``<inject> time_type float``) as yajl-ruby writes them: the
+    binary strings' bytes as they are, so a message that is not UTF-8 is not UTF-8 in the JSON
+    either ("Yajl ignores invalid utf-8 chars always", fluent-plugin-webhdfs issue 31)."""
+    lines = []
+    for r in records:
+        fields = fluentd_systemd_record(r, source, "plain")
+        pairs = [_yajl_string(k) + b":" + _yajl_string(v) for k, v in fields.items()]
+        pairs.append(b'"time":' + repr(r.wall_us(source) / 10**6).encode())
+        lines.append(b"{" + b",".join(pairs) + b"}\n")
+    return b"".join(lines)
+
+
 def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
     """msgpack items: "bare" (Fluentd exec_filter, time injected as a float ``time``), "pair"
     ``[time, map]``, "v2" ``[[time, meta], map]``, "message" ``[tag, EventTime, map]``,
@@ -529,6 +562,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
     "json-generic": (generic, frozenset({"host", "wall"})),
     "json-docker-json-file": (docker_json_file, frozenset({"seq", "wall", "kernel"})),
+    "json-fluentd-systemd-yajl": (fluentd_systemd_json, JOURNAL),
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
@@ -661,6 +695,9 @@ def main() -> None:
     for shape in ("bare", "message", "forward", "packed-str", "packed-gzip"):
         data = msgpack_stream(simple, source, shape)
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
+    (STRUCTURED / "odd-name.json-fluentd-systemd-yajl").write_bytes(
+        fluentd_systemd_json(odd, source)
+    )
     data = fluentbit_systemd(odd, source, "escaped")
     (STRUCTURED / "odd-name.json-fluentbit-systemd-escaped").write_bytes(data)
     data = fluentd_multiline(simple, source)
