@@ -695,9 +695,6 @@ def main() -> None:
     for shape in ("bare", "message", "forward", "packed-str", "packed-gzip"):
         data = msgpack_stream(simple, source, shape)
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
-    (STRUCTURED / "odd-name.json-fluentd-systemd-yajl").write_bytes(
-        fluentd_systemd_json(odd, source)
-    )
     data = fluentbit_systemd(odd, source, "escaped")
     (STRUCTURED / "odd-name.json-fluentbit-systemd-escaped").write_bytes(data)
     data = fluentd_multiline(simple, source)
