@@ -14,6 +14,7 @@ there says which is which).
 from __future__ import annotations
 
 import functools
+import gzip
 import re
 import struct
 import subprocess
@@ -215,39 +216,81 @@ def fluentbit_kmsg_record(record: Record) -> dict[str, Any]:
     }
 
 
+def fluentbit_escaped(data: bytes) -> str:
+    """Bytes as Fluent Bit's JSON writes them (flb_utils_write_str, escape_unicode mode): each
+    byte XX of an invalid UTF-8 sequence as the private-use character U+E0XX."""
+    text = data.decode("utf-8", "surrogateescape")
+    return "".join(chr(0xE000 | ord(c) & 0xFF) if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
 def systemd_record(record: Record, source: Source, style: str = "plain") -> dict[str, Any]:
     """Fluent Bit's systemd input record: journal data fields (no ``__`` fields); options
-    ``strip_underscores`` (style "strip") and ``lowercase`` (style "lower") rename them."""
+    ``strip_underscores`` (style "strip"), ``lowercase`` (style "lower") or both
+    ("lower-strip") rename them. A message that is not UTF-8 is the JSON output's text: invalid
+    bytes as U+FFFD (Fluent Bit's raw string mode), or (style "escaped") as U+E0XX (its
+    escape_unicode mode, ``fluentbit_escaped``)."""
     fields = journal_fields(record, source, 0)
     record_fields: dict[str, Any] = {}
     for key, value in fields.items():
         if key.startswith("__"):
             continue
-        if style == "strip":
+        if style in ("strip", "lower-strip"):
             key = key.lstrip("_")
-        elif style == "lower":
+        if style in ("lower", "lower-strip"):
             key = key.lower()
-        record_fields[key] = value if isinstance(value, str) else text_of(record)
+        if isinstance(value, bytes):
+            value = fluentbit_escaped(value) if style == "escaped" else text_of(record)
+        record_fields[key] = value
     return record_fields
 
 
-def json_lines(objects: list[dict[str, Any]], dates: list[int]) -> bytes:
-    """Fluent Bit's ``json_lines`` output format: ``{"date": <float seconds>, ...record}``."""
+def fluentbit_date(wall_us: int, date_format: str) -> float | str:
+    """The ``date`` of Fluent Bit's JSON outputs as its ``json_date_format`` writes it
+    (flb_pack.c: ``double`` seconds; ``iso8601`` and ``java_sql_timestamp`` by gmtime_r with
+    ``.%06`` µs, the first with ``Z``)."""
+    if date_format == "double":
+        return wall_us / 10**6
+    stamp = rfc3339(wall_us)
+    if date_format == "iso8601":
+        return stamp
+    if date_format == "java_sql_timestamp":
+        return stamp.replace("T", " ").removesuffix("Z")
+    raise ValueError(date_format)
+
+
+def json_lines(
+    objects: list[dict[str, Any]], dates: list[int], date_format: str = "double"
+) -> bytes:
+    """Fluent Bit's ``json_lines`` output format: ``{"date": <time>, ...record}``."""
     return b"".join(
-        orjson.dumps({"date": date / 10**6, **obj}) + b"\n"
+        orjson.dumps({"date": fluentbit_date(date, date_format), **obj}) + b"\n"
         for obj, date in zip(objects, dates, strict=True)
     )
 
 
-def fluentbit_kmsg(records: list[Record], source: Source, *, date: bool = False) -> bytes:
+def fluentbit_kmsg(
+    records: list[Record], source: Source, *, date: bool = False, date_format: str = "double"
+) -> bytes:
     objects = [fluentbit_kmsg_record(r) for r in records]
     if date:
-        return json_lines(objects, [r.wall_us(source) for r in records])
+        return json_lines(objects, [r.wall_us(source) for r in records], date_format)
     return b"".join(orjson.dumps(obj) + b"\n" for obj in objects)
 
 
-def fluentbit_systemd(records: list[Record], source: Source, style: str = "plain") -> bytes:
+def fluentbit_systemd(
+    records: list[Record], source: Source, style: str = "plain", date_format: str = "double"
+) -> bytes:
     objects = [systemd_record(r, source, style) for r in records]
+    return json_lines(objects, [r.wall_us(source) for r in records], date_format)
+
+
+def fluentbit_systemd_nested(records: list[Record], source: Source) -> bytes:
+    """Fluent Bit's systemd input (``Lowercase On``, ``Strip_Underscores On``) whose fields
+    a ``nest`` filter (``Operation nest``, ``Wildcard *``, ``Nested_under systemd``) moved
+    under one key and a ``record_modifier`` then added ``module``, json_lines output."""
+    objects = [
+        {"systemd": systemd_record(r, source, "lower-strip"), "module": "systemd"} for r in records
+    ]
     return json_lines(objects, [r.wall_us(source) for r in records])
 
 
@@ -268,11 +311,16 @@ def stdin_events(records: list[Record], source: Source, *, v2: bool = False) -> 
 
 
 # --- Vector and others ---------------------------------------------------------------------------
-def vector_journald(records: list[Record], source: Source) -> bytes:
-    """Vector's journald source: MESSAGE -> message, _HOSTNAME -> host, timestamp added."""
+def vector_journald(records: list[Record], source: Source, *, native: bool = False) -> bytes:
+    """Vector's journald source (src/sources/journald.rs, legacy log namespace): the fields of
+    ``journalctl -o json`` but ``__CURSOR`` (kept as the checkpoint), MESSAGE -> message (a
+    byte array decoded lossily), _HOSTNAME -> host, ``timestamp`` added from
+    _SOURCE_REALTIME_TIMESTAMP or __REALTIME_TIMESTAMP; as the ``json`` codec writes an event,
+    or (``native``) the ``native_json`` codec: ``{"log": {event}}``, timestamps as strings."""
     lines = []
     for i, r in enumerate(records):
         fields = journal_fields(r, source, i)
+        del fields["__CURSOR"]
         event: dict[str, Any] = {
             "host": fields.pop("_HOSTNAME"),
             "message": text_of(r),
@@ -281,7 +329,7 @@ def vector_journald(records: list[Record], source: Source) -> bytes:
         }
         del fields["MESSAGE"]
         event.update(fields)
-        lines.append(orjson.dumps(event) + b"\n")
+        lines.append(orjson.dumps({"log": event} if native else event) + b"\n")
     return b"".join(lines)
 
 
@@ -301,6 +349,37 @@ def vector_exec(records: list[Record], source: Source) -> bytes:
         )
         + b"\n"
         for r in records
+    )
+
+
+def docker_json_file(records: list[Record], source: Source) -> bytes:
+    """Docker's json-file log of a container running ``cat /dev/kmsg`` (one object per line:
+    the line with its newline in ``log``, ``stream``, ``time`` in RFC 3339 with nanoseconds),
+    as Fluentd's and Fluent Bit's tail inputs read it with their docker parsers."""
+    return b"".join(
+        orjson.dumps(
+            {
+                "log": r.line.decode("utf-8") + "\n",
+                "stream": "stdout",
+                "time": rfc3339(r.wall_us(source)).replace("Z", "123Z"),
+            }
+        )
+        + b"\n"
+        for r in records
+    )
+
+
+def tailed_text(text: bytes) -> bytes:
+    """A text log (dmesg output, ``journalctl -k`` short output) as Fluent Bit's ``tail``
+    input without a parser reads it and its ``json_lines`` output writes it: a record per line,
+    ``{"date": <read time>, "log": "<line>"}`` (the read time is not the kernel's: the line's own
+    stamp is). A multi-line kernel record's indented continuation lines are records of their
+    own."""
+    read_at = 1764190000.5
+    return b"".join(
+        orjson.dumps({"date": read_at, "log": line.decode("utf-8", "replace")}) + b"\n"
+        for line in text.split(b"\n")
+        if line
     )
 
 
@@ -328,13 +407,104 @@ def _msgpack_record(record: Record, source: Source) -> dict[str, Any]:
     return fields
 
 
+def fluentd_systemd_record(record: Record, source: Source, style: str) -> dict[bytes, bytes]:
+    """fluent-plugin-systemd's record (``entry.to_h``: the journal's data fields, no ``__``
+    fields; ``fields_lowercase`` as style "lower", without ``fields_strip_underscores``), as
+    Fluentd's msgpack packs it: the systemd-journal gem reads every key and value with FFI's
+    ``read_string_length``, binary (ASCII-8BIT) Ruby strings, which msgpack-ruby packs as bin."""
+    fields = systemd_record(record, source)
+    fields["MESSAGE"] = record.text  # the bytes as journald stores them
+    return {
+        (key.lower() if style == "lower" else key).encode(): (
+            value if isinstance(value, bytes) else value.encode()
+        )
+        for key, value in fields.items()
+    }
+
+
+def fluentd_multiline(records: list[Record], source: Source) -> bytes:
+    """Fluentd exec_filter maps (``<format> @type msgpack``) of ``in_tail`` events read from
+    ``cat /dev/kmsg`` output with a multiline parser (``format_firstline /invoked
+    oom-killer/``, ``format1 /^(?<message>.*)/``): each report's lines joined by newlines
+    into one ``message``, a line before the first header an event of its own; the value bin
+    (in_tail reads binary Ruby strings), the key str (the parser's group name), no time
+    injected."""
+    events: list[list[bytes]] = []
+    for r in records:
+        if not events or b"invoked oom-killer" in r.line:
+            events.append([])
+        events[-1].append(r.line)
+    return b"".join(msgpack.packb({"message": b"\n".join(lines)}) for lines in events)
+
+
+def _yajl_string(value: bytes) -> bytes:
+    """A JSON string as yajl-ruby writes a binary Ruby string: ``"`` and ``\\`` escaped, control
+    bytes as ``\\uXXXX`` (short forms for \\n, \\t ...), every other byte as it is, UTF-8 or not."""
+    short = {
+        0x22: b'\\"',
+        0x5C: b"\\\\",
+        0x0A: b"\\n",
+        0x09: b"\\t",
+        0x0D: b"\\r",
+        0x08: b"\\b",
+        0x0C: b"\\f",
+    }
+    return (
+        b'"'
+        + b"".join(short.get(c, b"\\u%04x" % c if c < 0x20 else bytes((c,))) for c in value)
+        + b'"'
+    )
+
+
+def fluentd_systemd_json(records: list[Record], source: Source) -> bytes:
+    """Fluentd exec_filter's ``<format> @type json`` of fluent-plugin-systemd records
+    (``fluentd_systemd_record``, ``<inject> time_type float``) as yajl-ruby writes them: the
+    binary strings' bytes as they are, so a message that is not UTF-8 is not UTF-8 in the JSON
+    either ("Yajl ignores invalid utf-8 chars always", fluent-plugin-webhdfs issue 31)."""
+    lines = []
+    for r in records:
+        fields = fluentd_systemd_record(r, source, "plain")
+        pairs = [_yajl_string(k) + b":" + _yajl_string(v) for k, v in fields.items()]
+        pairs.append(b'"time":' + repr(r.wall_us(source) / 10**6).encode())
+        lines.append(b"{" + b",".join(pairs) + b"}\n")
+    return b"".join(lines)
+
+
 def msgpack_stream(records: list[Record], source: Source, shape: str) -> bytes:
     """msgpack items: "bare" (Fluentd exec_filter, time injected as a float ``time``), "pair"
     ``[time, map]``, "v2" ``[[time, meta], map]``, "message" ``[tag, EventTime, map]``,
-    "forward" ``[tag, [[EventTime, map], ...]]``, "packed" ``[tag, <bin of [time, map]...>]``."""
+    "forward" ``[tag, [[EventTime, map], ...]]``, "packed" ``[tag, <bin of [time, map]...>]``,
+    "packed-str" the same entries as Fluentd's out_forward sends them (``send_data_actual``:
+    always str32, "for a backward compatibility reason" says the Forward Protocol Specification
+    v1, and ``{"size": n, "compressed": "text"}`` when not compressing), "packed-gzip" CompressedPackedForward (``{"compressed":
+    "gzip"}``; a gzip member per 7 entries, as Fluentd's buffer compresses each append on its
+    own), "fluentd-systemd" / "fluentd-systemd-lower" Fluentd exec_filter maps of
+    fluent-plugin-systemd records (``fluentd_systemd_record``, ``<inject>`` time float)."""
     walls = [r.wall_us(source) for r in records]
     maps = [_msgpack_record(r, source) for r in records]
     pairs = list(zip(maps, walls, strict=True))
+    if shape.startswith("fluentd-systemd"):
+        style = "lower" if shape.endswith("-lower") else "plain"
+        return b"".join(
+            msgpack.packb({**fluentd_systemd_record(r, source, style), "time": w / 10**6})
+            for r, w in zip(records, walls, strict=True)
+        )
+    if shape.startswith("packed-"):
+        entries = [msgpack.packb([event_time(w), m]) for m, w in pairs]
+        if shape == "packed-str":  # as out_forward writes it: str32, option "compressed"
+            body = b"".join(entries)
+            return (
+                b"\x93"
+                + msgpack.packb("kern")
+                + b"\xdb"
+                + struct.pack(">I", len(body))
+                + body
+                + msgpack.packb({"size": len(maps), "compressed": "text"})
+            )
+        members = b"".join(
+            gzip.compress(b"".join(entries[i : i + 7]), mtime=0) for i in range(0, len(entries), 7)
+        )
+        return msgpack.packb(["kern", members, {"size": len(maps), "compressed": "gzip"}])
     if shape == "bare":
         items: list[Any] = [{**m, "time": w / 10**6} for m, w in pairs]
     elif shape == "pair":
@@ -370,18 +540,39 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-fluentbit-systemd": (fluentbit_systemd, JOURNAL),
     "json-fluentbit-systemd-strip": (lambda r, s: fluentbit_systemd(r, s, "strip"), JOURNAL),
     "json-fluentbit-systemd-lower": (lambda r, s: fluentbit_systemd(r, s, "lower"), JOURNAL),
+    "json-fluentbit-systemd-escaped": (lambda r, s: fluentbit_systemd(r, s, "escaped"), JOURNAL),
+    # Lowercase On and Strip_Underscores On, json_date_format iso8601
+    "json-fluentbit-systemd-lower-strip-iso8601": (
+        lambda r, s: fluentbit_systemd(r, s, "lower-strip", "iso8601"),
+        JOURNAL,
+    ),
+    "json-fluentbit-systemd-nested": (fluentbit_systemd_nested, JOURNAL),
+    "json-fluentbit-kmsg-java-sql-timestamp": (
+        lambda r, s: fluentbit_kmsg(r, s, date=True, date_format="java_sql_timestamp"),
+        frozenset({"seq", "wall", "kernel"}),
+    ),
     "json-fluentbit-exec": (fluentbit_exec, frozenset({"seq", "wall", "kernel"})),
     "json-fluentbit-stdin": (stdin_events, JOURNAL),
     "json-fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
     "json-vector-journald": (vector_journald, JOURNAL),
+    "json-vector-journald-native-json": (
+        lambda r, s: vector_journald(r, s, native=True),
+        JOURNAL,
+    ),
     "json-vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
     "json-generic": (generic, frozenset({"host", "wall"})),
+    "json-docker-json-file": (docker_json_file, frozenset({"seq", "wall", "kernel"})),
+    "json-fluentd-systemd-yajl": (fluentd_systemd_json, JOURNAL),
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
+    "msgpack-fluentd-multiline": (fluentd_multiline, frozenset({"seq", "kernel"})),
     **{
         f"msgpack-{shape}": (functools.partial(msgpack_stream, shape=shape), JOURNAL)
-        for shape in ("bare", "pair", "v2", "message", "forward", "packed")
+        for shape in (
+            *("bare", "pair", "v2", "message", "forward", "packed", "packed-str", "packed-gzip"),
+            *("fluentd-systemd", "fluentd-systemd-lower"),
+        )
     },
 }
 # the decoder name that reads each rendering when chosen with --input-format
@@ -490,15 +681,26 @@ def main() -> None:
     for name in ("journal-json", "json-fluentbit-kmsg-json-lines", "json-fluentbit-systemd-strip"):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
-    for name in ("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"):
+    for name in (
+        *("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"),
+        *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
+        *("json-vector-journald-native-json", "json-docker-json-file"),
+        "json-fluentbit-systemd-nested",
+    ):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))
     (STRUCTURED / "odd-name.journal-json").write_bytes(journal_json(odd, source))
     (STRUCTURED / "control-name.journal-json").write_bytes(journal_json(control, source))
     (STRUCTURED / "odd-name.journal-export").write_bytes(journal_export(odd, source))
-    for shape in ("bare", "message", "forward"):
+    for shape in ("bare", "message", "forward", "packed-str", "packed-gzip"):
         data = msgpack_stream(simple, source, shape)
         (STRUCTURED / f"simple-memcg.msgpack-{shape}").write_bytes(data)
+    data = fluentbit_systemd(odd, source, "escaped")
+    (STRUCTURED / "odd-name.json-fluentbit-systemd-escaped").write_bytes(data)
+    data = fluentd_multiline(simple, source)
+    (STRUCTURED / "simple-memcg.msgpack-fluentd-multiline").write_bytes(data)
+    data = msgpack_stream(odd, source, "fluentd-systemd")
+    (STRUCTURED / "odd-name.msgpack-fluentd-systemd").write_bytes(data)
     for output in ("json", "export"):
         data = real_journalctl(odd, source, output)
         (STRUCTURED / f"odd-name.journal-{output}-real-journalctl").write_bytes(data)

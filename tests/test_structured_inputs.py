@@ -3,6 +3,7 @@ same records as the raw /dev/kmsg capture they were rendered from (tests/convert
 
 from __future__ import annotations
 
+import gzip
 import random
 import struct
 import tracemalloc
@@ -27,6 +28,7 @@ from convert import (
     journal_json,
     odd_names,
     read_kmsg,
+    tailed_text,
 )
 from oom_input.assembler import Assembler, Mode
 from oom_input.decoders import (
@@ -36,6 +38,7 @@ from oom_input.decoders import (
     make_stream_decoder,
 )
 from oom_input.decoders.json_records import JournalJsonDecoder, JsonDecoder
+from oom_input.decoders.msgpack_stream import MAX_BIN, MAX_UNPACKED
 from oom_input.pipeline import Pipeline
 from oom_input.scanner import PROBE_MIN_BYTES
 from oom_input.types import IGNORED, DecodeOptions, KernelLine, OomRecord
@@ -307,6 +310,44 @@ class TestJsonLines:
         line = JsonDecoder(DecodeOptions()).decode(raw)
         assert isinstance(line, KernelLine) and line.wall_us == 1764181194840991
 
+    @pytest.mark.parametrize(
+        ("date", "wall_us"),
+        [
+            (1764181194.840991, 1764181194840991),  # Fluent Bit double, Fluentd float
+            (1764181194, 1764181194000000),  # Fluent Bit epoch, Fluentd unixtime
+            (1764181194840, 1764181194840000),  # Fluent Bit epoch_ms, Fluentd unixtime_millis
+            ("2025-11-26T18:19:54.840991Z", 1764181194840991),  # Fluent Bit iso8601
+            ("2025-11-26 18:19:54.840991", 1764181194840991),  # java_sql_timestamp (UTC)
+            ("2025-11-26T19:19:54+0100", 1764181194000000),  # Fluentd time_type string
+        ],
+    )
+    def test_agent_dates(self, date: Any, wall_us: int) -> None:
+        """Each time shape the agents' outputs write gives the record's wall time."""
+        raw = orjson.dumps({"date": date, "log": "CPU: x"})
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert isinstance(line, KernelLine) and line.wall_us == wall_us
+
+    @pytest.mark.parametrize(("ident", "kernel"), [("kernel", True), ("myapp", False)])
+    @pytest.mark.parametrize("key", ["ident", "appname"])
+    def test_parsed_syslog_line_of_another_program_ignored(
+        self, key: str, ident: str, kernel: bool
+    ) -> None:
+        """A syslog line parsed by an agent (Fluent Bit's and Fluentd's syslog parsers name the
+        program ident, Vector's appname) is kernel text only when the kernel wrote it."""
+        raw = orjson.dumps({"host": "node-a", key: ident, "message": KILL_A})
+        line = JsonDecoder(DecodeOptions()).decode(raw)
+        assert (line is not IGNORED) == kernel and (not kernel or line.text == KILL_A)
+
+    def test_fluent_bit_json_format_array(self) -> None:
+        """Fluent Bit's "json" format (an array of a flush's records on one line) is read, and
+        the records after the first, which a line cannot give, are reported, not dropped
+        silently."""
+        reports = Reports()
+        raw = orjson.dumps([{"date": 1.5, "log": KILL_A}, {"date": 2.5, "log": KILL_B}])
+        line = JsonDecoder(DecodeOptions(report=reports)).decode(raw)
+        assert isinstance(line, KernelLine) and (line.text, line.wall_us) == (KILL_A, 1_500_000)
+        assert reports == ["several events in one JSON line: only the first is read"]
+
     def test_journal_json_rejects_agent_records(self) -> None:
         """journal-json claims the journal's entries only."""
         assert None is JournalJsonDecoder(DecodeOptions()).decode(b'{"log": "x"}')
@@ -382,6 +423,29 @@ class TestMsgpackHostile:
         ]
         [line] = make_stream_decoder("msgpack", DecodeOptions()).feed(msgpack.packb(item))
         assert line.wall_us == 1764181194840991
+
+
+class TestCompressedPackedForward:
+    def test_broken_gzip_reported(self) -> None:
+        """CompressedPackedForward entries that are no gzip are reported; the next item is read."""
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        broken = msgpack.packb(["kern", b"\x1f\x8bnot gzip", {"compressed": "gzip"}])
+        assert stream_texts(decoder, broken + good_item(KILL_B)) == [KILL_B]
+        assert reports == ["broken gzip PackedForward entries"]
+
+    def test_decompressed_size_bounded(self) -> None:
+        """Entries that decompress past the bound are cut there (reported), what fits is read."""
+        entry = msgpack.packb([1764181194, {"message": KILL_A, "pad": "x" * 1000}])
+        count = MAX_UNPACKED // len(entry) + 10
+        members = gzip.compress(entry * count, mtime=0)
+        assert len(members) < MAX_BIN  # a small item: the bound is on what it unpacks to
+        reports = Reports()
+        decoder = make_stream_decoder("msgpack", DecodeOptions(report=reports))
+        item = msgpack.packb(["kern", members, {"compressed": "gzip"}])
+        texts = stream_texts(decoder, item)
+        assert len(texts) == MAX_UNPACKED // len(entry)
+        assert reports == [f"PackedForward entries over {MAX_UNPACKED} bytes"]
 
 
 class TestJournalExport:
@@ -468,6 +532,32 @@ def test_stream_decoders_survive_any_bytes(name: str, pieces: list[bytes]) -> No
 
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
+JOURNALCTL_TEXTS = Path(__file__).parent / "data" / "journalctl"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *sorted(LEGACY.glob("*.dmesg")),
+        *(p for p in sorted(JOURNALCTL_TEXTS.glob("*.journal-*")) if p.name.startswith("v")),
+    ],
+    ids=lambda p: p.name,
+)
+def test_text_tailed_by_an_agent_gives_the_records_of_the_text(path: Path) -> None:
+    """A dmesg or journalctl text log tailed line by line by an agent (a record per line, the
+    indented continuation lines of a multi-line kernel record each a record of its own) gives
+    the records of the text: a continuation line is read with the agent's line it continues
+    (before, memory.stat and Mem-Info continuation lines were plain lines of no record)."""
+    text = path.read_bytes()
+    expected = [r.as_dict() for r in run_lines(text, make_decoder("auto", DecodeOptions()))]
+    actual = [
+        r.as_dict() for r in run_lines(tailed_text(text), make_decoder("auto", DecodeOptions()))
+    ]
+    for record in expected + actual:
+        del record["source_format"]
+        if path.suffix == ".dmesg" or path.name.endswith("-monotonic"):
+            del record["time_of_death"]  # the text has no wall time: the agent's read time
+    assert expected and expected == actual
 
 
 @pytest.mark.parametrize("path", sorted(LEGACY.glob("*.dmesg")), ids=lambda p: p.name)

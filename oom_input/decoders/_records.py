@@ -6,18 +6,27 @@ and ``lowercase`` options write them: ``_HOSTNAME``, ``HOSTNAME``, ``_hostname``
 
 - text: ``MESSAGE``, ``message``, ``msg``, ``log`` - a string, an array of byte values (the
   journal's form of a message that is not valid UTF-8 or holds control characters; invalid bytes
-  become U+FFFD and are reported), or a repeated field (an array of values: the first string or
+  become U+FFFD and are reported; so do the U+E080-U+E0FF that Fluent Bit's JSON writes for
+  them), or a repeated field (an array of values: the first string or
   byte array is the message, as ``journalctl -o cat`` and ``short`` print the first one). Without
   one: ``exec`` (Fluent Bit's exec wrapper); else the record is not a kernel line (IGNORED);
 - ``_TRANSPORT``: when present and not ``kernel``, the record is not a kernel line (IGNORED);
+  nor is an agent's record of a syslog line whose ``ident`` or ``appname`` (a syslog parser's
+  program name) is not ``kernel``;
   neither is a ``kernel`` one whose ``SYSLOG_FACILITY`` is not 0 (journald keeps the facility
   of /dev/kmsg records: a process wrote it into /dev/kmsg, the kernel did not print it);
 - ``_HOSTNAME``, then ``host`` (a string, or an object with ``name``/``hostname``) -> host;
   ``_BOOT_ID`` -> boot_id (32 hex digits or a dashed UUID, written dashed and lowercase);
 - ``_SOURCE_MONOTONIC_TIMESTAMP`` (µs) -> kernel_us;
 - wall_us: ``__REALTIME_TIMESTAMP``, ``_SOURCE_REALTIME_TIMESTAMP`` (µs), then ``timestamp``,
-  ``@timestamp``, ``time``, ``date``: RFC 3339 strings or epoch numbers, whose unit is told by
-  their size (< 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns); then the envelope's time.
+  ``@timestamp``, ``time``, ``date``: RFC 3339 strings (``+0000`` offsets too, as Fluentd's
+  ``<inject> time_type string`` writes them), ``YYYY-MM-DD HH:MM:SS.ffffff`` without zone as
+  UTC (Fluent Bit's ``json_date_format java_sql_timestamp``), or epoch numbers, whose unit is
+  told by their size (< 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns: Fluent Bit's ``epoch``
+  and ``epoch_ms``, Fluentd's ``unixtime``); then the envelope's time.
+
+A record without text that holds one object with text (Fluent Bit's ``nest`` filter, Vector's
+``native_json`` ``{"log": {..}}``) is read as that object with the record's other fields.
 
 Fluent Bit ``kmsg`` records (``priority``, ``sequence``, ``sec``, ``usec``, ``msg``) give
 kernel_us = sec, usec and seq = sequence; their ``msg`` is decoded like a /dev/kmsg text (``\\xNN``
@@ -25,8 +34,13 @@ escapes) and cut before its dictionary lines (``\\n KEY=value``).
 
 The text of a record that is not a journal entry (no ``_TRANSPORT``, no ``MESSAGE``) and of an
 ``exec`` wrapper is a line of some log (``dmesg`` or ``cat /dev/kmsg`` run by Vector's or Fluent
-Bit's exec source): it is decoded by the line decoders (``auto``), and the record's host and
-times fill what that line lacks.
+Bit's exec source, a container's output in Docker's json-file log, with its newline): it is
+decoded, without a last newline, by the line decoders (``auto``), and the record's host and
+times fill what that line lacks. An indented continuation line (a multi-line record of a dmesg
+or journalctl text tailed line by line) is read with the last such line read that continues
+none; a line readers skip unread (it holds no report marker) is not seen, so the continuation
+lines of another program's message whose first line was skipped are read as the kernel line's
+before it (reading them right needs every line of an agent's stream decoded).
 """
 
 from __future__ import annotations
@@ -34,10 +48,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import timezone
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oom_input.decoders._common import (
+    CLOCK,
+    DATE,
     ISO_STAMP,
     Remembered,
     dashed_uuid,
@@ -79,8 +96,20 @@ WALL_TIME_KEYS = ("timestamp", "@timestamp", "time", "date")
 # keys only journalctl's own output has: such records are labelled "journal-json"
 JOURNALCTL_KEYS = ("__CURSOR", "__REALTIME_TIMESTAMP")
 KMSG_RECORD_KEYS = frozenset(("sec", "usec", "msg"))
+TEXT_KEYS = frozenset((*MESSAGE_KEYS, "exec"))  # a record holds its text under one of them
+# the program name of a syslog line as the agents' syslog parsers give it (Fluent Bit's and
+# Fluentd's syslog parsers: ident; Vector's parse_syslog and syslog source: appname)
+IDENT_KEYS = ("ident", "appname")
+_KERNEL_IDENTS = ("kernel", b"kernel")  # (msgpack from Fluentd may carry it as bin)
 
 _ISO_ONLY = re.compile(ISO_STAMP + rb"\Z")
+# Fluent Bit's JSON writes each byte XX of an invalid UTF-8 sequence as the private-use
+# character U+E0XX (flb_utils_write_str, its escape_unicode mode: FLB_UTILS_FRAGMENT_PRIVATE_
+# BLOCK_DESCRIPTOR 0xE0); such bytes are >= 0x80
+FLUENT_BIT_INVALID_BYTE = re.compile("[\ue080-\ue0ff]")
+# a stamp without zone, in UTC: Fluent Bit's json_date_format java_sql_timestamp
+# ("2018-05-30 09:39:52.000681", written with gmtime_r: flb_pack.c)
+_UTC_STAMP = re.compile(DATE + b" " + CLOCK + rb"(?:\.(?P<frac>\d{1,9}))?\Z")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}\Z")
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
@@ -149,6 +178,28 @@ def message_of(record: Mapping[str, Any], fields: Fields) -> Any:
     return record.get("exec") if message is None else message
 
 
+def nested_record(record: Mapping[str, Any], fields: Fields) -> Mapping[str, Any] | None:
+    """The fields of a record that holds no text but one object that does (Fluent Bit's nest
+    filter, ``Nested_under``; Vector's native_json codec, ``{"log": {event}}``) with the
+    record's other fields (``date``, a host added outside it), None for any other record."""
+    if fields.transport or fields.kmsg:  # a journal entry, a kmsg record: never nested
+        return None
+    message = message_of(record, fields)
+    if message is not None and type(message) is not dict:
+        return None
+    inner: Mapping[str, Any] | None = None
+    for key, value in record.items():
+        if type(value) is dict:
+            if inner is not None:
+                return None  # two objects: which one is the record is not told
+            inner, inner_key = value, key
+    if inner is None or (
+        inner.keys().isdisjoint(TEXT_KEYS) and not inner.keys() >= KMSG_RECORD_KEYS
+    ):
+        return None
+    return {**{k: v for k, v in record.items() if k != inner_key}, **inner}
+
+
 def _is_byte_array(value: list[Any]) -> bool:
     return bool(value) and all(type(b) is int and 0 <= b <= 255 for b in value)
 
@@ -187,11 +238,13 @@ def epoch_us(value: Any) -> int | None:
     elif isinstance(value, str) and _NUMBER.match(value):
         text = value
     elif isinstance(value, str):
-        stamp = _ISO_ONLY.match(value.encode("ascii", "replace"))
+        ascii_value = value.encode("ascii", "replace")
+        stamp = _ISO_ONLY.match(ascii_value)
+        utc = stamp is None and (stamp := _UTC_STAMP.match(ascii_value)) is not None
         if stamp is None:
             return None
         try:
-            return dated_wall_us(stamp, offset_zone(stamp["zone"]))
+            return dated_wall_us(stamp, timezone.utc if utc else offset_zone(stamp["zone"]))
         except (ValueError, OverflowError):
             return None
     elif hasattr(value, "to_unix_nano"):  # msgpack.Timestamp (ext type -1)
@@ -212,8 +265,13 @@ def is_time(value: Any) -> bool:
 Entry = tuple[Mapping[str, Any], "int | None"]
 
 
+# unpack(entries, compression): the items of a PackedForward entries field, given its
+# option's "compressed" value (None, or "gzip": CompressedPackedForward)
+Unpack = Callable[[bytes, Any], list[Any]]
+
+
 def envelope_entries(
-    item: Any, unpack: Callable[[bytes], list[Any]] | None = None, *, times: bool = True
+    item: Any, unpack: Unpack | None = None, *, times: bool = True
 ) -> list[Entry] | None:
     """The (record, envelope wall µs) pairs an item holds, None when it is no known shape:
 
@@ -221,7 +279,10 @@ def envelope_entries(
     - ``[time, {..}]``, ``[[time, {meta}], {..}]``: Fluent Bit's event formats (stdin input);
     - ``[tag, time, {..}(, option)]``: Fluentd forward protocol, Message mode;
     - ``[tag, [[time, {..}], ...](, option)]``: Forward mode;
-    - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them.
+    - ``[tag, <msgpack bytes>(, option)]``: PackedForward mode, when ``unpack`` can read them:
+      the entries as bin, or as str (Fluentd's out_forward sends str "for backward
+      compatibility", Forward Protocol Specification v1), and CompressedPackedForward (option
+      ``{"compressed": "gzip"}``).
 
     Without ``times``, every envelope's time is None (a reader that needs none skips working
     them out: the shapes are the same).
@@ -239,8 +300,11 @@ def envelope_entries(
         return None
     if len(item) >= 3 and isinstance(item[2], dict) and is_time(second):
         return [(item[2], epoch_us(second) if times else None)]
-    if isinstance(second, (bytes, bytearray)) and unpack is not None:
-        second = unpack(bytes(second))
+    if unpack is not None and isinstance(second, (str, bytes, bytearray)):
+        if isinstance(second, str):  # str entries: back to the bytes the unpacker decoded
+            second = second.encode("utf-8", "surrogateescape")
+        option = item[2] if len(item) >= 3 and isinstance(item[2], dict) else {}
+        second = unpack(bytes(second), option.get("compressed"))
     if isinstance(second, list):
         entries: list[Entry] = []
         for entry in second:
@@ -252,6 +316,19 @@ def envelope_entries(
     return None
 
 
+def text_keys(record: Mapping[Any, Any]) -> Mapping[str, Any]:
+    """A msgpack map with its bin keys as text: Fluentd packs Ruby's binary (ASCII-8BIT)
+    strings as bin, and the fields fluent-plugin-systemd reads from the journal are such
+    strings, keys included."""
+    for key in record:
+        if type(key) is not str:
+            return {
+                key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key: value
+                for key, value in record.items()
+            }
+    return record
+
+
 class NotQuick(Exception):
     """Raised on a quick path where decoding would report something: the line must be decoded."""
 
@@ -261,11 +338,20 @@ def refuse(reason: str, raw: bytes) -> None:
     raise NotQuick(reason)
 
 
+def _fluent_bit_bytes(value: str) -> bytes:
+    """The bytes of a text whose invalid UTF-8 bytes Fluent Bit wrote as U+E080-U+E0FF."""
+    return "".join(
+        chr(0xDC00 | ord(c) & 0xFF) if "\ue080" <= c <= "\ue0ff" else c for c in value
+    ).encode("utf-8", "surrogateescape")
+
+
 def text_of(value: Any, raw: bytes, options: DecodeOptions) -> str | None:
     """A text field's value as text (None when it is not text)."""
     if isinstance(value, str):
         if value.isascii():
             return value
+        if FLUENT_BIT_INVALID_BYTE.search(value) is not None:
+            return decode_text(_fluent_bit_bytes(value), raw, options)
         try:
             value.encode("utf-8")
             return value
@@ -292,6 +378,7 @@ class RecordReader:
         self.options = options
         self.source_format = source_format
         self._lines: AutoDecoder | None = None  # made on first use: the registry imports this
+        self._head: bytes | None = None  # the last agent's line that continues none
         self.quick_options = replace(options, report=refuse)  # what quick paths report to
         # quick_text: one tuple per source
         self._sources: Remembered[SourceKey, SourceKey] = Remembered(_MAX_SOURCES)
@@ -314,7 +401,8 @@ class RecordReader:
         fields = self._fields(record)
         found = self._line_text(record, fields, raw, self.options, self._decode_line)
         if isinstance(found, Ignored):
-            return IGNORED
+            nested = nested_record(record, fields)
+            return IGNORED if nested is None else self.read(nested, raw, wall_us)
         line = self._own_line(record, fields, found) if isinstance(found, str) else found
         own_wall = self._wall_us(record, fields)
         if own_wall is not None:
@@ -332,6 +420,43 @@ class RecordReader:
             line.source_format = "journal-json"
         return line
 
+    def read_lines(
+        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
+    ) -> list[KernelLine]:
+        """``read``'s lines of a record: one for each line of an agent's text that a multiline
+        parser merged from several log lines (Fluentd's and Fluent Bit's join them with
+        newlines), each decoded as a line of its own; one for any other record (a journal
+        entry's text of several lines is one kernel record)."""
+        merged = self._merged_lines(record)
+        if merged is None:
+            line = self.read(record, raw, wall_us)
+            return [] if isinstance(line, Ignored) else [line]
+        key, pieces = merged
+        lines = []
+        for piece in pieces:
+            line = self.read({**record, key: piece}, raw, wall_us)
+            if isinstance(line, KernelLine):
+                lines.append(line)
+        return lines
+
+    def _merged_lines(self, record: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
+        """The text key and the lines of an agent's record whose text holds several (none
+        empty), None for any other record."""
+        fields = self._fields(record)
+        if fields.transport or fields.kmsg or "MESSAGE" in record:
+            return None
+        value = message_of(record, fields)
+        if isinstance(value, str):
+            pieces: list[Any] = value.removesuffix("\n").split("\n")
+        elif isinstance(value, bytes):
+            pieces = value.removesuffix(b"\n").split(b"\n")
+        else:
+            return None
+        if len(pieces) == 1:
+            return None
+        key = next((k for k in fields.message if record[k] is not None), "exec")
+        return key, [piece for piece in pieces if piece]
+
     def quick_text(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> QuickText | None:
@@ -343,7 +468,12 @@ class RecordReader:
             self.last_quick = None
             found = self._line_text(record, fields, raw, self.quick_options, self._quick_line)
             if isinstance(found, Ignored):
-                return None
+                nested = nested_record(record, fields)
+                if nested is None:
+                    return None
+                answer = self.quick_text(nested, raw, wall_us)
+                self.last_quick = None  # a run repeats a flat layout, never a nested one
+                return answer
             if isinstance(found, str):
                 source = self._own_source(record, fields, raw)
                 # a new layout changes the count
@@ -434,7 +564,10 @@ class RecordReader:
             return IGNORED
         if transport is not None or "MESSAGE" in record:
             return text
-        decoded = decode_line(text)
+        if any(record.get(key, "kernel") not in _KERNEL_IDENTS for key in IDENT_KEYS):
+            return IGNORED  # a syslog line that another program wrote
+        # a line's own newline is no part of it (Docker's json-file keeps it in "log")
+        decoded = decode_line(text[:-1] if text.endswith("\n") else text)
         return decoded if isinstance(decoded, KernelLine) else IGNORED
 
     @staticmethod
@@ -462,17 +595,27 @@ class RecordReader:
         return decode_text(unescape(body.split(b"\n", 1)[0]), raw, options)
 
     def _decode_line(self, text: str) -> KernelLine | Ignored | None:
+        """An agent's line, decoded by the line decoders; an indented continuation line of a
+        multi-line record (dmesg, journalctl text tailed line by line) with the agent's line
+        it continues, as a reader of the text file decodes it."""
         if self._lines is None:
             from oom_input.decoders import AutoDecoder
 
             self._lines = AutoDecoder(self.options)
-        return self._lines.decode(text.encode("utf-8"))
+        raw = text.encode("utf-8")
+        if self._lines.continues(raw):
+            return self._lines.continuation(raw, self._head)
+        self._head = raw
+        return self._lines.decode(raw)
 
     def _quick_line(self, text: str) -> KernelLine:
         """``_decode_line``'s text, host and boot id by the line decoders' quick path."""
-        found = None if self._lines is None else self._lines.quick_text(text.encode("utf-8"))
+        raw = text.encode("utf-8")
+        lines = self._lines
+        found = None if lines is None or lines.continues(raw) else lines.quick_text(raw)
         if found is None:
             raise NotQuick("not a quick line")
+        self._head = raw
         text, (host, boot_id) = found
         return KernelLine(text, None, None, host, boot_id)  # (keyword arguments cost a dict)
 

@@ -15,17 +15,23 @@ Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own
     {"exec":"6,971,1194840991,-;Memory cgroup out of memory: ..."}    Fluent Bit exec input
     {"message":"..","host":"node-a","timestamp":"2025-11-26T18:19:54.840991Z","_BOOT_ID":..}
                                                  Vector journald source; other Vector events
+    {"log":{"message":"..","host":"node-a",..}}  the same in Vector's native_json codec; a
+    {"date":..,"systemd":{"MESSAGE":..}}         record nested by Fluent Bit's nest filter
     {"log":"..","hostname":"node-a","@timestamp":1764181194.840991}   any object with a message
     [1764181194.840991, {...}]                   Fluent Bit stdin input's event forms
+    [{"date":..,..}, {"date":..,..}]             Fluent Bit's "json" output format (a flush's
+                                                 records: only the first is read, reported)
     [[1764181194.840991, {"meta":1}], {...}]
 
 The fields read and how (journal fields, byte-array messages, times, the text of agents' lines
 decoded by the line decoders) are described in ``oom_input/decoders/_records.py``. Records of
 other transports (``_TRANSPORT`` not ``kernel``), JSON without a message field and JSON that is
-not an object or an event array are IGNORED. A line that starts like JSON but does not parse
-(broken, too deeply nested) is reported (``invalid JSON``) and rejected (None), so that
-auto-detection still reads it as plain text. ``source_format`` is ``journal-json`` for entries
-that journalctl wrote (they have ``__CURSOR`` or ``__REALTIME_TIMESTAMP``), else ``json``.
+not an object or an event array are IGNORED. Strings that hold bytes that are not UTF-8 (yajl-ruby
+writes Fluentd's binary strings so) are read, those bytes as invalid UTF-8. A line that starts
+like JSON but does not parse (broken, too deeply nested) is reported (``invalid JSON``) and
+rejected (None), so that auto-detection still reads it as plain text. ``source_format`` is
+``journal-json`` for entries that journalctl wrote (they have ``__CURSOR`` or
+``__REALTIME_TIMESTAMP``), else ``json``.
 ``quick_text`` gives the text and (host, boot id) of a kernel record without building its line
 (readers use it inside evidence blocks); None where ``decode`` would report or ignore the line.
 ``quick_run`` takes the lines after a kernel entry that repeat its key layout exactly (journalctl
@@ -41,6 +47,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final, TypeVar
@@ -252,8 +259,10 @@ class JsonDecoder:
         try:
             value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
-            options.report("invalid JSON", raw)
-            return None
+            value = _with_raw_bytes(body)
+            if value is None:
+                options.report("invalid JSON", raw)
+                return None
         claimed = self.claimed_keys
         if type(value) is dict:  # the common case, a bare record
             if claimed is not None and value.keys().isdisjoint(claimed):
@@ -261,7 +270,11 @@ class JsonDecoder:
             return read(value, raw, None)
         if claimed is not None:
             return None
-        entries = envelope_entries(value, times=times)
+        if type(value) is list and value and all(type(event) is dict for event in value):
+            # Fluent Bit's "json" format (stdout, file, http): one array of a flush's records
+            entries: list[tuple[Record, int | None]] | None = [(event, None) for event in value]
+        else:
+            entries = envelope_entries(value, times=times)
         if not entries:
             return IGNORED
         if len(entries) > 1:
@@ -350,6 +363,23 @@ def _any_order_run(
         groups.append(shaped.groups())
         pos = found.end()
     return groups, pos
+
+
+def _with_raw_bytes(body: bytes) -> object | None:
+    """The value of JSON whose strings hold bytes that are not UTF-8, as yajl-ruby writes
+    Fluentd's binary strings (Fluentd's JSON formatter: fluent-plugin-systemd's fields, in_tail's
+    lines): those bytes as surrogates, which the record reader reads as invalid UTF-8 (U+FFFD,
+    reported); None when the body is UTF-8 (orjson refused it for another reason) or no JSON."""
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    try:
+        value: object = json.loads(body.decode("utf-8", "surrogateescape"))
+        return value
+    except (ValueError, RecursionError):
+        return None
 
 
 def _json_body(raw: bytes) -> bytes | None:

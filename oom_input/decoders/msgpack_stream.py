@@ -7,19 +7,25 @@ Accepted items (each a msgpack value, no framing between them)::
     [time, {..}]   [[time, {meta}], {..}]              Fluent Bit event formats
     [tag, time, {..}(, option)]                        Fluentd forward protocol: Message mode
     [tag, [[time, {..}], ...](, option)]               Forward mode
-    [tag, <bin: items back to back>(, option)]         PackedForward mode (not compressed)
+    [tag, <bin: items back to back>(, option)]         PackedForward mode (entries also as str,
+                                                        as Fluentd's out_forward sends them)
+    [tag, <bin: gzip members>, {"compressed": "gzip"}] CompressedPackedForward mode
 
 ``time`` is an integer or float (epoch seconds), the Fluent EventTime (ext type 0: uint32 BE
 seconds, uint32 BE nanoseconds) or a msgpack Timestamp (ext type -1). Each map is read with the
 same field logic as JSON records (``oom_input/decoders/_records.py``); the envelope's time is the
-wall time of a map that carries none. Yields ``KernelLine(..., source_format="msgpack")``.
+wall time of a map that carries none. An agent's text that a multiline parser merged from several
+log lines gives a line for each (``RecordReader.read_lines``); with ``--passthrough`` the map is
+passed with the first, the others follow. Yields ``KernelLine(..., source_format="msgpack")``.
 
 Limits: no string or binary over 1 MiB, no array over 100 000 items, no map over 4096 pairs, no
-ext over 1 KiB, no item over 2 MiB. A length prefix is checked against them as soon as it is
+ext over 1 KiB, no item over 2 MiB, no compressed entries over 8 MiB once decompressed (the
+rest is cut and reported). A length prefix is checked against them as soon as it is
 read, before its data arrives, so a hostile prefix (a "4 GB string") costs nothing.
 
 Speed: an item whose bytes hold none of the markers of a report line (the assembler's
-``REPORT_MARKERS``, the line formats' extra markers, a ``MESSAGE`` given as a byte array) cannot
+``REPORT_MARKERS``, the line formats' extra markers, a ``MESSAGE`` given as a byte array,
+the ``compressed`` option of compressed entries) cannot
 matter, and is skipped by the unpacker without building its objects, unless it is one of the
 ``CONTEXT_ITEMS`` items right after an item that held a marker (pr_cont fragments follow their
 line at once) or ``--passthrough`` wants every record. ``skipped`` counts the items skipped.
@@ -38,6 +44,7 @@ unpacker's 1024 levels of nesting): hostile input costs time linear in its size.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -49,6 +56,7 @@ from oom_input.decoders._records import (
     RecordReader,
     envelope_entries,
     no_record_needed,
+    text_keys,
 )
 from oom_input.evidence import MEMINFO_MARKERS, MEMINFO_RECORD_MARKERS
 from oom_input.registry import stream_format
@@ -60,6 +68,7 @@ MAX_ARRAY = 100_000  # a Forward-mode chunk of events
 MAX_MAP = 4096
 MAX_EXT = 1024
 MAX_ITEM = 2 << 20  # parsed, an item may take ~64 times its size (empty maps)
+MAX_UNPACKED = 4 * MAX_ITEM  # CompressedPackedForward entries, decompressed
 FEED_SLICE = 64 * 1024  # the Unpacker refuses a feed that would overflow its buffer: feed slices
 FIRST_WINDOW = 1024  # what a resync attempt is fed first (doubled while it needs more)
 # resync work (bytes fed to attempts) allowed per byte resynced past, and at the start
@@ -70,6 +79,8 @@ REPORT_WINDOW = 256 * 1024  # bytes after a marker in which the inner markers ar
 # first bytes of the items this decoder reads (the registry's magic: maps, arrays of 2-4 items)
 ITEM_START = frozenset(magic[0] for magic in stream_format("msgpack").magic)
 _ITEM_START_RE = re.compile(b"[%s]" % b"".join(re.escape(bytes((b,))) for b in sorted(ITEM_START)))
+# the option of CompressedPackedForward (fixstrs): its compressed entries hide every marker
+COMPRESSED_KEY = b"\xaacompressed\xa4gzip"
 # an item with none of these cannot open a report: the assembler's opening markers, a MESSAGE
 # key whose value is an array (journal byte arrays hide the marker text), and the extra markers
 # of the line formats seen in the records' text (journal boot lines), once seen (literal byte
@@ -77,6 +88,7 @@ _ITEM_START_RE = re.compile(b"[%s]" % b"".join(re.escape(bytes((b,))) for b in s
 OPEN_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = (
     *OPEN_MARKERS,
     re.compile(rb"\xa7MESSAGE[\x90-\x9f\xdc\xdd]"),
+    COMPRESSED_KEY,
 )
 # ... and, within REPORT_WINDOW bytes of an item that held a marker, none of these either
 INNER_PATTERNS: tuple[bytes | re.Pattern[bytes], ...] = (
@@ -124,6 +136,21 @@ def _find(
         return searches[pattern].find(buf, start, end)
     found = pattern.search(buf, start, end)
     return -1 if found is None else found.start()
+
+
+def gunzip(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """The bytes of gzip members back to back, at most ``limit`` of them, and whether there
+    were more (raises zlib.error on a broken member, EOFError on a cut one)."""
+    out = bytearray()
+    while data and len(out) < limit:
+        member = zlib.decompressobj(wbits=31)
+        out += member.decompress(data, limit - len(out))
+        if member.unconsumed_tail:  # the limit was reached inside this member
+            return bytes(out), True
+        if not member.eof:
+            raise EOFError("gzip member cut short")
+        data = member.unused_data
+    return bytes(out), bool(data)
 
 
 def ext_hook(code: int, data: bytes) -> Any:
@@ -452,11 +479,11 @@ class MsgpackDecoder:
             return
         self._resyncing = False
         for record, wall_us in entries:
-            line = self._reader.read(record, raw, wall_us)
-            kernel_line = line if isinstance(line, KernelLine) else None
+            lines = self._reader.read_lines(text_keys(record), raw, wall_us)
             if self.passthrough is not None:
-                self.passthrough(record, kernel_line)
-            elif kernel_line is not None:
+                self.passthrough(record, lines[0] if lines else None)
+                lines = lines[1:]  # a merged record's other lines (see read_lines)
+            for kernel_line in lines:
                 if self.on_line is not None:
                     self.on_line(kernel_line)
                 else:
@@ -473,14 +500,30 @@ class MsgpackDecoder:
         self._upto = [0] * len(self._patterns)
         self._hit, self._clear_to = -1, 0
 
-    def _unpack_packed(self, data: bytes) -> list[Any]:
+    def _unpack_packed(self, data: bytes, compression: Any) -> list[Any]:
+        """The items of PackedForward entries (gzip members back to back when ``compression``
+        is "gzip": Fluentd compresses each piece of a chunk on its own), at most
+        MAX_UNPACKED bytes of them."""
+        # any other value is no compression, as Fluentd's in_forward reads it (its out_forward
+        # sends "compressed": "text" unless it compresses)
+        if compression == "gzip":
+            try:
+                data, cut = gunzip(data, MAX_UNPACKED)
+            except (zlib.error, EOFError):
+                self._broken("broken gzip PackedForward entries", data[:64])
+                return []
+            if cut:
+                self.options.report(f"PackedForward entries over {MAX_UNPACKED} bytes", data[:64])
         unpacker = new_unpacker()
-        unpacker.feed(data)
+        items: list[Any] = []
         try:
-            return list(unpacker)
+            for at in range(0, len(data), FEED_SLICE):
+                unpacker.feed(data[at : at + FEED_SLICE])
+                items.extend(unpacker)
         except _UNPACK_ERRORS:
             self._broken("broken PackedForward entries", data[:64])
             return []
+        return items
 
     def _broken(self, reason: str, raw: bytes) -> None:
         """Report a breakage, once until an item of a known shape decodes again."""
