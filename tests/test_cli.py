@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import orjson
+import pytest
 from helpers import run_cli
 
 from schema_util import validate_record
@@ -195,6 +196,48 @@ def test_passthrough_keeps_every_line_in_order_with_the_record_after_its_kill_li
     assert out[-1]["event"] == "oom_kill" and out[-1]["pid"] == 3171
     json_in = b'{"MESSAGE":"hello","_TRANSPORT":"kernel"}\n'
     assert orjson.loads(run("--passthrough", stdin=json_in).stdout) == orjson.loads(json_in)
+
+
+@pytest.mark.parametrize("output", ["json", "msgpack", "forward"])
+def test_passthrough_writes_what_its_output_cannot_hold_as_is(output: str) -> None:
+    """--passthrough of maps JSON or msgpack has no form for (bytes, invalid UTF-8 text,
+    extension types, nesting deeper than the writers go): every map written, exit 0, then the
+    record; msgpack output gives invalid text back as it came. (Keys that are no text make a
+    broken item: the decoder reports it.)"""
+    import msgpack
+
+    deep = b"\x81\xa1a" * 800 + b"\xc0"  # 800 levels: msgpack reads it, writes up to 511
+    odd = [
+        msgpack.packb({"msg": b"bin\xff"}),
+        b"\x81\xa3msg\xa3\xff\xfeA",  # a str of invalid UTF-8
+        msgpack.packb({"k": "v", "t": msgpack.ExtType(5, b"12345678")}),
+        deep,
+    ]
+    kill = {"message": "Killed process 4 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB"}
+    data = b"".join(odd) + msgpack.packb(kill)
+    result = run("--passthrough", "-f", "msgpack", "-o", output, stdin=data)
+    assert result.returncode == 0, result.stderr
+    if output == "json":
+        items = [orjson.loads(line) for line in result.stdout.splitlines()]
+        assert items[0] == {"msg": "bin\ufffd"} and items[1] == {"msg": "\ufffd\ufffdA"}
+        assert items[2] == {"k": "v", "t": [5, "12345678"]}
+        assert '"[nested too deep]"' in orjson.dumps(items[3]).decode()
+    else:
+        unpacked = list(msgpack.Unpacker(io.BytesIO(result.stdout), raw=True))
+        items = unpacked if output == "msgpack" else [entry[2] for entry in unpacked]
+        assert items[0] == {b"msg": b"bin\xff"} and items[1] == {b"msg": b"\xff\xfeA"}
+    assert len(items) == 6
+    if output != "json":
+        items = [{k.decode(): v for k, v in item.items()} for item in items[4:]]
+        items = [{**item, "message": item["message"].decode()} for item in items[:1]] + items[1:]
+    assert items[-2] == kill and items[-1]["event"] in ("oom_kill", b"oom_kill")
+
+
+def test_passthrough_of_json_nested_deeper_than_json_output_goes() -> None:
+    """A JSON input line nested deeper than orjson writes: written, its depth cut, exit 0."""
+    result = run("--passthrough", stdin=b"[" * 500 + b"]" * 500 + b"\n")
+    assert result.returncode == 0, result.stderr
+    assert b"nested too deep" in result.stdout
 
 
 def test_passthrough_of_msgpack_input_keeps_maps_in_order() -> None:

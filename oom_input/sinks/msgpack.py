@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import msgpack
 
+from oom_input.sinks.jsonl import writable
 from oom_input.types import OomRecord, OutputOptions
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -42,6 +43,16 @@ def death_time_ns(record: OomRecord) -> int | None:
     return (moment - _EPOCH) // _ONE_US * 1000
 
 
+def packed(obj: Any) -> bytes:
+    """``obj`` packed, never an error: invalid UTF-8 text read from msgpack input is written back
+    as it came; nesting deeper than msgpack writes is written as ``writable`` makes it."""
+    try:
+        data: bytes = msgpack.packb(obj, unicode_errors="surrogateescape")
+    except (ValueError, UnicodeEncodeError):
+        data = msgpack.packb(writable(obj))
+    return data
+
+
 class MsgpackSink:
     """One msgpack map per record (the record's keys, in schema order)."""
 
@@ -57,7 +68,7 @@ class MsgpackSink:
 
     def write_object(self, obj: Any) -> None:
         """Any map (``--passthrough`` re-encodes each input record with this)."""
-        self._stream.write(msgpack.packb(obj))
+        self._stream.write(packed(obj))
         self._stream.flush()
 
     def close(self) -> None:
@@ -91,7 +102,7 @@ class ForwardSink:
         if nanos is None or not 0 <= nanos < _UINT32_END * 10**9:  # EventTime holds uint32 s
             nanos = self._clock_ns()
         seconds, nanoseconds = divmod(nanos, 10**9)
-        self._stream.write(msgpack.packb([self._tag, event_time(seconds, nanoseconds), obj]))
+        self._stream.write(packed([self._tag, event_time(seconds, nanoseconds), obj]))
         self._stream.flush()
 
     def close(self) -> None:
