@@ -29,16 +29,26 @@ def test_the_fixtures_are_one_capture_in_other_languages() -> None:
         assert other[0][:4] != c[0][:4]
 
 
+def decoded_with_c(suffix: str) -> tuple[list[tuple[KernelLine, KernelLine]], list[str]]:
+    """Each line of the capture in that language and the same line of C's, decoded; and what
+    the first decoder reported."""
+    reports: list[str] = []
+    decoder = DmesgDecoder(DecodeOptions(report=lambda reason, raw: reports.append(reason)))
+    c = DmesgDecoder(DecodeOptions())
+    pairs = []
+    for line, c_line in zip(lines(suffix), lines("c"), strict=True):
+        got, want = decoder.decode(line), c.decode(c_line)
+        assert isinstance(got, KernelLine) and isinstance(want, KernelLine)
+        pairs.append((got, want))
+    return pairs, reports
+
+
 @pytest.mark.parametrize("suffix", READ)
 def test_a_month_read_in_another_language_gives_cs_lines_and_records(suffix: str) -> None:
     """Every line decodes to C's text and time, and the records (format named and detected)
     are C's."""
-    reports: list[str] = []
-    decoder = DmesgDecoder(DecodeOptions(report=lambda reason, raw: reports.append(reason)))
-    c = DmesgDecoder(DecodeOptions())
-    for line, c_line in zip(lines(suffix), lines("c"), strict=True):
-        got, want = decoder.decode(line), c.decode(c_line)
-        assert isinstance(got, KernelLine) and isinstance(want, KernelLine)
+    pairs, reports = decoded_with_c(suffix)
+    for got, want in pairs:
         assert (got.text, got.wall_us, got.kernel_us) == (want.text, want.wall_us, want.kernel_us)
         assert want.wall_us is not None
     assert reports == []
@@ -52,12 +62,8 @@ def test_a_month_read_in_another_language_gives_cs_lines_and_records(suffix: str
 def test_a_month_not_read_gives_lines_without_time_reported(suffix: str) -> None:
     """A month name that is neither English nor a number: the line is still dmesg's, its text
     C's, with no time, and reported (so the user learns to set LC_TIME=C)."""
-    reports: list[str] = []
-    decoder = DmesgDecoder(DecodeOptions(report=lambda reason, raw: reports.append(reason)))
-    c = DmesgDecoder(DecodeOptions())
-    for line, c_line in zip(lines(suffix), lines("c"), strict=True):
-        got, want = decoder.decode(line), c.decode(c_line)
-        assert isinstance(got, KernelLine) and isinstance(want, KernelLine)
+    pairs, reports = decoded_with_c(suffix)
+    for got, want in pairs:
         assert (got.text, got.wall_us, got.kernel_us) == (want.text, None, None)
     assert reports == [LOCAL_MONTH_UNREAD] * len(lines(suffix))
     records = run_pipeline([(DECODERS / f"simple-memcg.dmesg-ctime-{suffix}").read_bytes()])
