@@ -208,7 +208,7 @@ class JournalDecoder:
                 )
         if line.startswith(b"-- "):
             return self._note(line)
-        if b"\x1b[" in line and CSI.search(line):
+        if line.find(b"\x1b[") >= 0 and CSI.search(line):
             # journalctl's colours (SYSTEMD_COLORS, a terminal's capture): its notes in bold, a
             # message by its priority; the reader found the line by its words, whole between them
             return self.decode(CSI.sub(b"", raw))
@@ -270,7 +270,7 @@ class JournalDecoder:
                 return None
             self._quick_host = host
             return text, source
-        if line.startswith(b"-- ") or b"\x1b[" in line:
+        if line.startswith(b"-- ") or line.find(b"\x1b[") >= 0:
             return None
         found = find_stamped_tail(JOURNAL_STAMPS, line)
         if found is None:

@@ -106,7 +106,7 @@ _MAX_SOURCES = 4096  # sources quick_text remembers
 
 def escaped_by_rsyslog(message: bytes) -> bool:
     """Does a message hold rsyslog's control-character escapes (``#012``)?"""
-    return b"#0" in message and _CONTROL_ESCAPE_BYTES.search(message) is not None
+    return message.find(b"#0") >= 0 and _CONTROL_ESCAPE_BYTES.search(message) is not None
 
 
 def unescape_controls(text: str) -> str:
