@@ -20,6 +20,11 @@ from oom_input.types import DecodeOptions, OomRecord, StreamDecoder
 from schema_util import validate_record
 
 DATA = Path(__file__).parent / "data"
+NOT_KERNEL_LOGS = {"pods"}  # tests/data/pods: kubectl output for the pod metadata tests
+# every folder of tests/data that holds kernel logs: what a fixture glob must reach
+KERNEL_LOG_FOLDERS = frozenset(
+    d.name for d in DATA.iterdir() if d.is_dir() and d.name not in NOT_KERNEL_LOGS
+)
 # every raw /dev/kmsg capture in tests/data (a new one joins the property tests by existing)
 KMSG_CAPTURES = [p.read_bytes() for p in sorted(DATA.glob("*/*.kmsg"))]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from helpers import DATA, run_cli
+from helpers import DATA, KERNEL_LOG_FOLDERS, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_formats import WITHOUT_REPORT, ListSink, Reports, format_of, read_fixture
@@ -73,14 +73,8 @@ NAMED = sorted(
 
 
 def test_every_fixture_directory_is_drawn() -> None:
-    assert {p.parent.name for p in NAMED} >= {
-        "decoders",
-        "journalctl",
-        "legacy",
-        "real",
-        "structured",
-        "syslog",
-    }
+    """Every folder of kernel logs but the template's (its file names no input format)."""
+    assert {p.parent.name for p in NAMED} == KERNEL_LOG_FOLDERS - {"template"}
 
 
 @pytest.mark.parametrize("path", NAMED, ids=lambda p: f"{p.parent.name}/{p.name}")

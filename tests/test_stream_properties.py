@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from helpers import run_pipeline
+from helpers import KERNEL_LOG_FOLDERS, NOT_KERNEL_LOGS, run_pipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +38,6 @@ from oom_input.types import DecodeOptions, OomRecord
 
 DATA = Path(__file__).parent / "data"
 NOT_FIXTURES = {".md", ".py", ".json"}
-NOT_KERNEL_LOGS = {"pods"}  # tests/data/pods: kubectl output for the pod metadata tests
 FIXTURES = sorted(
     p
     for p in DATA.rglob("*")
@@ -76,14 +75,7 @@ REPORT_KEYS = (
 
 def test_every_kind_of_fixture_is_drawn() -> None:
     """The fixture glob finds every directory's files (a renamed folder cannot drop out)."""
-    assert {p.parent.name for p in FIXTURES} >= {
-        "real",
-        "legacy",
-        "decoders",
-        "structured",
-        "syslog",
-        "template",
-    }
+    assert {p.parent.name for p in FIXTURES} == KERNEL_LOG_FOLDERS
     assert len(FIXTURES) >= 50
 
 
