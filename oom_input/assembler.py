@@ -728,7 +728,7 @@ class Assembler:
             record.pid = report.summary_pid  # the kill line never came: the summary names it
         if report.oom_memcg is not None:
             record.victim_container_name = report.oom_memcg
-        elif report.stats_memcg is not None:
+        elif report.stats_memcg:  # ("" when its path's piece was lost)
             record.victim_container_name = report.stats_memcg
         record.container_name = report.task_memcg
         if record.constraint is not None:
@@ -1055,9 +1055,9 @@ def _summary(report: _Report, text: str) -> bool:
             record.constraint = part.group("constraint")
         return False
     record.constraint = m.group("constraint")
-    report.oom_memcg = m.group("oom_memcg")
+    report.oom_memcg = m.group("oom_memcg") or None  # (a path whose pieces were lost: unknown)
     report.global_oom = m.group("global_oom") is not None
-    report.task_memcg = m.group("task_memcg")
+    report.task_memcg = m.group("task_memcg") or None
     report.summary_pid = parse_int(m.group("pid"))
     if record.pid is None:
         record.process_name = m.group("task")
@@ -1070,7 +1070,7 @@ def _task_in(report: _Report, text: str) -> bool:
     if m is None:
         return False
     report.task_in = True
-    report.task_memcg = m.group("task")
+    report.task_memcg = m.group("task") or None  # (its piece lost: unknown, not "")
     report.oom_memcg = m.group("limit")
     return True
 

@@ -343,6 +343,32 @@ class TestPrCont:
         r = one(assemble(lines))
         assert (r["container_name"], r["victim_container_name"]) == ("/a/b", "/a")
 
+    @pytest.mark.parametrize(
+        ("lines", "want"),
+        [
+            # the path piece of a "Task in" line lost (a console that keeps pr_cont pieces apart
+            # and dropped one, or a reader that dropped it as malformed)
+            (["Task in  killed as a result of limit of /a"], (None, "/a")),
+            ([SUMMARY.replace("task_memcg=/demo/inner", "task_memcg=")], (None, "/demo")),
+            (
+                [
+                    "Memory cgroup stats for /demo:",
+                    SUMMARY.replace("oom_memcg=/demo", "oom_memcg=").replace("/demo/inner", ""),
+                ],
+                (None, "/demo"),
+            ),
+            (["Memory cgroup stats for :"], (None, None)),
+        ],
+    )
+    def test_a_cgroup_path_whose_piece_was_lost_is_null_not_empty(
+        self, lines: list[str], want: tuple[str | None, str | None]
+    ) -> None:
+        """A report whose cgroup path was lost gives null (unknown), never "" (which the
+        schema refuses for container_name, and which names no cgroup)."""
+        r = one(assemble([HEADER, *lines, KILL]))
+        assert (r["container_name"], r["victim_container_name"]) == want
+        assert r["kind"] == "memcg"
+
     @pytest.mark.parametrize("cont", [None, True, False])
     @pytest.mark.parametrize(
         ("pieces", "stats"),
