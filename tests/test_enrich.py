@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import DATA
+from helpers import DATA, run_pipeline
 
 from oom_input.enrich import PodAttribution, attribute_cgroup, kubernetes_enricher
 from oom_input.types import OomRecord
@@ -520,3 +520,38 @@ def test_cgroup_forms_table_is_read() -> None:
 def test_cgroup_form(path: str, expected: PodAttribution) -> None:
     """Each cgroup path form real nodes print is attributed as the README's table says."""
     assert expected == attribute_cgroup(path)
+
+
+# Real reports whose cgroup paths the forms replace: Linux 6.18's oom-kill summary line (kmsg)
+# and RHEL 7's (3.10) "Task in ... killed as a result of limit of ..." (dmesg).
+REPORT_KMSG = (DATA / "real" / "systemd-burstable-odd-name.kmsg").read_text(encoding="utf-8")
+REPORT_KMSG_PATH = (
+    "/machine/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod23a45e65_1f53_4997_"
+    "8617_b91e8812be5a.slice/cri-containerd-d8664f2d320942a0baeb7624a3e3d4785fe8dbbc1c974416a155"
+    "2685bbf59e16.scope"
+)
+REPORT_DMESG = (DATA / "legacy" / "rhel7-3.10-memcg-pod-limit.dmesg").read_text(encoding="utf-8")
+REPORT_DMESG_TASK_IN = re.compile(r"Task in \S+ killed as a result of limit of \S+")
+
+
+@pytest.mark.parametrize("kind", ["kmsg", "dmesg"])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [(p, e) for _, p, e in CGROUP_FORMS if p != "/"],
+    ids=[f for f, p, _ in CGROUP_FORMS if p != "/"],
+)
+def test_cgroup_form_in_a_real_report(kind: str, path: str, expected: PodAttribution) -> None:
+    """Each form, printed where the kernel prints it (both cgroups of a memcg OOM), gives the
+    record the table's attribution: no form trips the reader."""
+    if kind == "kmsg":
+        assert REPORT_KMSG.count(REPORT_KMSG_PATH) == 3
+        text = REPORT_KMSG.replace(REPORT_KMSG_PATH, path)
+    else:
+        task_in = f"Task in {path} killed as a result of limit of {path}"
+        text, replaced = REPORT_DMESG_TASK_IN.subn(task_in, REPORT_DMESG)
+        assert replaced == 1
+    [record] = run_pipeline([text.encode()], kind)
+    assert (record["container_name"], record["victim_container_name"]) == (path, path)
+    assert expected == PodAttribution(
+        record["pod_uid"], record["container_id"], record["qos_class"], record["container_runtime"]
+    )
