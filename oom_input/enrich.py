@@ -47,9 +47,12 @@ CGROUPFS_CONTAINER_DIR: Final = re.compile(rf"(crio-)?({_HEX64})")
 # <uid_>.slice`, where <root-> is the words of --cgroup-root's slice ("" by default, `kubelet-` on
 # kind, whose kubelet runs with cgroup root /kubelet). A systemd slice `a-b-c.slice` always sits
 # in `a-b.slice`, so a root other than those two only counts inside its QoS (or kubepods) slice.
+# The slice from its last "kubepods" on (<root-> is told apart by string search: a regex with a
+# lazy <root-> prefix backtracks quadratically on a long hostile segment).
 SYSTEMD_POD_SLICE: Final = re.compile(
-    rf"((?:[A-Za-z0-9_]+-)*?)kubepods(-burstable|-besteffort)?-pod({_UID_UNDERSCORED})\.slice"
+    rf"kubepods(-burstable|-besteffort)?-pod({_UID_UNDERSCORED})\.slice"
 )
+SYSTEMD_ROOT_WORDS: Final = re.compile(r"(?:[A-Za-z0-9_]+-)*")
 # roots whose pod slices count wherever they are (kubepods.slice at the top, kind's kubelet.slice)
 SYSTEMD_ROOTS_ANYWHERE: Final = frozenset({"", "kubelet-"})
 # containerd's CRI with runc's cgroupfs driver under a systemd-driver kubelet (a mismatch real
@@ -102,14 +105,18 @@ def attribute_cgroup(path: str | None) -> PodAttribution:
 
 
 def _systemd_pod(segments: list[str], index: int, segment: str) -> PodAttribution | None:
-    match = SYSTEMD_POD_SLICE.fullmatch(segment)
-    if match is None:
+    start = segment.rfind("kubepods")
+    if start < 0:
+        return None
+    root = segment[:start]
+    match = SYSTEMD_POD_SLICE.fullmatch(segment, start)
+    if match is None or SYSTEMD_ROOT_WORDS.fullmatch(root) is None:
         colon = SYSTEMD_COLON_CONTAINER.fullmatch(segment)
         if colon is None:
             return None
         qos, uid, container_id = colon.groups()
         return PodAttribution(_dashed(uid), container_id, _qos(qos), "containerd")
-    root, qos, uid = match.groups()
+    qos, uid = match.groups()
     if root not in SYSTEMD_ROOTS_ANYWHERE and (
         index == 0 or segments[index - 1] != f"{root}kubepods{qos or ''}.slice"
     ):
