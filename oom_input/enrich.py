@@ -11,7 +11,8 @@ needed::
 
 cgroup v1 and v2 name them alike, and nested nodes (kind, LXC, docker-in-docker, a test's own
 cgroup) put any path in front. Paths are attacker-influenced text, so whole segments are matched
-against exact shapes and anything else is left unattributed.
+against exact shapes and anything else is left unattributed. Every form real nodes print, with
+where each comes from, is the table in tests/data/pods/README.md (test_enrich runs it).
 """
 
 from __future__ import annotations
@@ -42,10 +43,25 @@ CGROUPFS_QOS_DIRS: Final = frozenset({"burstable", "besteffort"})
 # containerd and docker (cgroupfs driver) name the container directory by its bare id, cri-o
 # (cgroupfs) writes `crio-<id>`; cri-o's `crio-conmon-<id>` monitor is deliberately no match.
 CGROUPFS_CONTAINER_DIR: Final = re.compile(rf"(crio-)?({_HEX64})")
-# kubelet, systemd driver: `kubepods[-<qos>]-pod<uid_>.slice`; kind's kubelet runs with cgroup
-# root /kubelet, which prefixes every kubepods slice with `kubelet-`.
+# kubelet, systemd driver (pkg/kubelet/cm CgroupName.ToSystemd): `<root->kubepods[-<qos>]-pod
+# <uid_>.slice`, where <root-> is the words of --cgroup-root's slice ("" by default, `kubelet-` on
+# kind, whose kubelet runs with cgroup root /kubelet). A systemd slice `a-b-c.slice` always sits
+# in `a-b.slice`, so a root other than those two only counts inside its QoS (or kubepods) slice.
+# The slice from its last "kubepods" on (<root-> is told apart by string search: a regex with a
+# lazy <root-> prefix backtracks quadratically on a long hostile segment).
 SYSTEMD_POD_SLICE: Final = re.compile(
-    rf"(?:kubelet-)?kubepods(?:-(burstable|besteffort))?-pod({_UID_UNDERSCORED})\.slice"
+    rf"kubepods(-burstable|-besteffort)?-pod({_UID_UNDERSCORED})\.slice"
+)
+SYSTEMD_ROOT_WORDS: Final = re.compile(r"(?:[A-Za-z0-9_]+-)*")
+# roots whose pod slices count wherever they are (kubepods.slice at the top, kind's kubelet.slice)
+SYSTEMD_ROOTS_ANYWHERE: Final = frozenset({"", "kubelet-"})
+# containerd's CRI with runc's cgroupfs driver under a systemd-driver kubelet (a mismatch real
+# nodes run with: kubernetes/kubernetes#106514) passes runc the systemd cgroupsPath
+# `<pod slice>:cri-containerd:<id>`, which runc's cgroupfs driver makes one directory below
+# containerd's own cgroup (`/system.slice/containerd.service/...`).
+SYSTEMD_COLON_CONTAINER: Final = re.compile(
+    rf"(?:kubelet-)?kubepods(-burstable|-besteffort)?-pod({_UID_UNDERSCORED})\.slice"
+    rf":cri-containerd:({_HEX64})"
 )
 # containerd, cri-o and docker (systemd driver) put each container in `<prefix>-<id>.scope`;
 # cri-o's `crio-conmon-<id>.scope` (the monitor process, not a container) is deliberately no match.
@@ -89,17 +105,39 @@ def attribute_cgroup(path: str | None) -> PodAttribution:
 
 
 def _systemd_pod(segments: list[str], index: int, segment: str) -> PodAttribution | None:
-    match = SYSTEMD_POD_SLICE.fullmatch(segment)
-    if match is None:
+    start = segment.rfind("kubepods")
+    if start < 0:
         return None
+    root = segment[:start]
+    match = SYSTEMD_POD_SLICE.fullmatch(segment, start)
+    if match is None or SYSTEMD_ROOT_WORDS.fullmatch(root) is None:
+        colon = SYSTEMD_COLON_CONTAINER.fullmatch(segment)
+        if colon is None:
+            return None
+        qos, uid, container_id = colon.groups()
+        return PodAttribution(_dashed(uid), container_id, _qos(qos), "containerd")
     qos, uid = match.groups()
+    if root not in SYSTEMD_ROOTS_ANYWHERE and (
+        index == 0 or segments[index - 1] != f"{root}kubepods{qos or ''}.slice"
+    ):
+        return None
     container_id = runtime = None
     if index + 1 < len(segments):
         container = SYSTEMD_CONTAINER_SCOPE.fullmatch(segments[index + 1])
         if container is not None:
             runtime = _SYSTEMD_RUNTIMES[container.group(1)]
             container_id = container.group(2)
-    return PodAttribution(uid.replace("_", "-"), container_id, qos or "guaranteed", runtime)
+    return PodAttribution(_dashed(uid), container_id, _qos(qos), runtime)
+
+
+def _dashed(uid: str) -> str:
+    """The pod UID from a systemd name (the kubelet escapes its "-" as "_")."""
+    return uid.replace("_", "-")
+
+
+def _qos(systemd_qos: str | None) -> str:
+    """The QoS class from a slice's `-<qos>` word (none: Guaranteed)."""
+    return systemd_qos[1:] if systemd_qos else "guaranteed"
 
 
 def _cgroupfs_pod(segments: list[str], index: int, segment: str) -> PodAttribution | None:

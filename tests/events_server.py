@@ -27,6 +27,14 @@ DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*
 EVENT_NAME = re.compile(r"(?P<object>.+)\.(?P<nanos>[0-9a-f]+)")
 RFC3339_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 RFC3339_MICRO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+# apimachinery's IsQualifiedName, read from its rules: an optional DNS-subdomain prefix and "/",
+# then 1-63 alphanumerics, "-", "_" or "." starting and ending alphanumeric
+QUALIFIED_NAME = re.compile(
+    r"(?:(?P<prefix>[^/]+)/)?(?P<name>[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+)
+# kubernetes pkg/apis/core/validation/events.go: ReasonLengthLimit, ActionLengthLimit,
+# ReportingInstanceLengthLimit, NoteLengthLimit, compared with Go's len (UTF-8 bytes)
+EVENT_BYTE_LIMITS = {"reason": 128, "action": 128, "reportingInstance": 128, "message": 1024}
 EVENTS_PATH = re.compile(r"/api/v1/namespaces/(?P<ns>[^/]+)/events(?:/(?P<name>[^/]+))?")
 
 
@@ -111,15 +119,15 @@ def validate_event(event: Any, namespace: str) -> list[str]:
     elif involved.get("namespace") != namespace:
         problems.append("involvedObject.namespace differs from the Event's")
     match = EVENT_NAME.fullmatch(name or "")
-    if match is None or match["object"] != involved.get("name"):
-        problems.append("name is not <object>.<hex nanos>")
+    if match is None or not str(involved.get("name")).startswith(match["object"]):
+        problems.append("name is not <object (cut to fit)>.<hex nanos>")
     if event.get("type") not in ("Normal", "Warning"):
         problems.append(f"type {event.get('type')!r}")
     if not event.get("reason"):
         problems.append("reason missing")
     message = event.get("message")
-    if not isinstance(message, str) or len(message) > 1024:
-        problems.append("message missing or longer than 1024")
+    if not isinstance(message, str) or len(message.encode("utf-8")) > 1024:
+        problems.append("message missing or longer than 1024 bytes")
     for key in ("firstTimestamp", "lastTimestamp"):
         if not RFC3339_SECONDS.fullmatch(str(event.get(key))):
             problems.append(f"{key} {event.get(key)!r}")
@@ -131,12 +139,33 @@ def validate_event(event: Any, namespace: str) -> list[str]:
     if event.get("eventTime") is None and not event.get("reportingComponent"):
         problems.append("reportingComponent")
     if event.get("eventTime") is not None:
-        # core/v1 legacyValidateEvent: an Event with eventTime needs these too
-        if not RFC3339_MICRO.fullmatch(str(event["eventTime"])):
-            problems.append(f"eventTime {event['eventTime']!r}")
-        for key in ("reportingComponent", "reportingInstance", "action"):
-            if not event.get(key):
-                problems.append(f"{key} required with eventTime")
+        problems += _event_time_problems(event, namespace)
+    if not DNS_SUBDOMAIN.fullmatch(namespace):
+        problems.append(f"namespace {namespace!r} is not a DNS-1123 subdomain")
+    return problems
+
+
+def _event_time_problems(event: dict[str, Any], namespace: str) -> list[str]:
+    """core/v1 legacyValidateEvent's rules for an Event with eventTime (pkg/apis/core/validation
+    events.go, as the API server applies them to POST /api/v1 .../events)."""
+    problems = []
+    if not RFC3339_MICRO.fullmatch(str(event["eventTime"])):
+        problems.append(f"eventTime {event['eventTime']!r}")
+    involved = event.get("involvedObject") or {}
+    if not involved.get("namespace") and namespace not in ("default", "kube-system"):
+        problems.append("an Event with eventTime on a cluster object must be in default")
+    for key in ("reportingComponent", "reportingInstance", "action", "reason"):
+        if not event.get(key):
+            problems.append(f"{key} required with eventTime")
+    component = QUALIFIED_NAME.fullmatch(str(event.get("reportingComponent") or ""))
+    prefix = None if component is None else component["prefix"]
+    if component is None or (
+        prefix is not None and not (len(prefix) <= 253 and DNS_SUBDOMAIN.fullmatch(prefix))
+    ):
+        problems.append(f"reportingComponent {event.get('reportingComponent')!r}: not qualified")
+    for key, limit in EVENT_BYTE_LIMITS.items():
+        if len(str(event.get(key) or "").encode("utf-8")) > limit:
+            problems.append(f"{key} longer than {limit} bytes")
     return problems
 
 

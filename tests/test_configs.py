@@ -949,3 +949,171 @@ def test_configs_route_on_the_kubernetes_namespace() -> None:
     )
     for name in ("fluent-bit.yaml", "fluent-bit.conf"):
         assert "$kubernetes['namespace_name']" in (CONFIGS / name).read_text()
+
+
+# --- every key is one its agent documents --------------------------------------------------------
+# The keys each plugin takes, as their current documentation lists them (a typo or a key a
+# release dropped is then a test failure, not a setting the agent silently ignores or refuses):
+# Fluent Bit 4.x/5.0 manual (docs.fluentbit.io: data-pipeline/inputs/exec, filters/rewrite-tag,
+# outputs/stdout, outputs/http, parsers/configuring-parser, administration/configuring-fluent-bit
+# service section, administration/multithreading for `threaded`); Fluentd v1 (docs.fluentd.org:
+# input/exec, input/forward, output/exec_filter, output/stdout, output/http, parser/json,
+# parser/msgpack, formatter/json, formatter/msgpack, configuration/{inject,extract,buffer}-section);
+# Vector (vector.dev/docs/reference/configuration: sources/exec, transforms/remap,
+# transforms/route, sinks/console, sinks/blackhole, sinks/http). Keys lower-cased.
+_FLUENT_BIT_COMMON = {"name", "alias", "log_level"}
+FLUENT_BIT_KEYS: dict[tuple[str, str], set[str]] = {
+    ("SERVICE", ""): {"flush", "grace", "daemon", "log_file", "log_level", "parsers_file",
+                      "plugins_file", "http_server", "http_listen", "http_port", "hot_reload"},
+    ("INPUT", "exec"): _FLUENT_BIT_COMMON | {
+        "tag", "threaded", "mem_buf_limit", "storage.type", "command", "parser", "interval_sec",
+        "interval_nsec", "buf_size", "oneshot", "exit_after_oneshot", "propagate_exit_code"},
+    ("FILTER", "rewrite_tag"): _FLUENT_BIT_COMMON | {
+        "match", "match_regex", "rule", "emitter_name", "emitter_storage.type",
+        "emitter_mem_buf_limit"},
+    ("OUTPUT", "stdout"): _FLUENT_BIT_COMMON | {
+        "match", "match_regex", "format", "json_date_key", "json_date_format", "workers"},
+    ("OUTPUT", "http"): _FLUENT_BIT_COMMON | {
+        "match", "match_regex", "host", "port", "uri", "format", "tls", "tls.verify", "header",
+        "http_user", "http_passwd", "compress", "json_date_key", "json_date_format", "workers",
+        "retry_limit"},
+    ("PARSER", ""): {"name", "format", "regex", "time_key", "time_format", "time_keep",
+                     "time_offset", "time_strict", "types", "decode_field", "decode_field_as",
+                     "skip_empty_values"},
+}  # fmt: skip
+FLUENTD_TIME_KEYS = {"time_type", "time_format", "localtime", "utc", "timezone"}
+FLUENTD_KEYS: dict[tuple[str, str], set[str]] = {
+    ("source", "exec"): {"@type", "@id", "@label", "tag", "command", "run_interval"},
+    ("source", "forward"): {"@type", "@id", "@label", "port", "bind", "linger_timeout",
+                            "skip_invalid_event", "source_hostname_key"},
+    ("match", "exec_filter"): {"@type", "@id", "@label", "command", "tag", "child_respawn",
+                               "num_children", "read_block_size", "suppress_error_log_interval"},
+    ("match", "stdout"): {"@type", "@id", "output_type"},
+    ("match", "http"): {"@type", "@id", "endpoint", "http_method", "content_type", "json_array",
+                        "headers", "open_timeout", "read_timeout"},
+    ("parse", "json"): {"@type", "json_parser", "stream_buffer_size", "time_key",
+                        "keep_time_key", *FLUENTD_TIME_KEYS},
+    ("parse", "msgpack"): {"@type", "time_key", "keep_time_key", *FLUENTD_TIME_KEYS},
+    ("format", "json"): {"@type", "json_parser", "add_newline"},
+    ("format", "msgpack"): {"@type"},
+    ("inject", ""): {"time_key", "tag_key", "hostname_key", "hostname", *FLUENTD_TIME_KEYS},
+    ("extract", ""): {"time_key", "keep_time_key", "tag_key", "keep_tag_key", *FLUENTD_TIME_KEYS},
+    ("buffer", ""): {"@type", "flush_mode", "flush_interval", "flush_at_shutdown",
+                     "chunk_limit_size", "total_limit_size", "retry_max_times"},
+}  # fmt: skip
+# Vector: the keys of each component type, a nested table's keys under "<table>.<key>"
+VECTOR_KEYS: dict[str, set[str]] = {
+    "exec": {"type", "command", "mode", "include_stderr", "environment", "clear_environment",
+             "working_directory", "maximum_buffer_size_bytes", "streaming.respawn_on_exit",
+             "streaming.respawn_interval_secs", "scheduled.exec_interval_secs", "framing.method",
+             "framing.newline_delimited.max_length", "decoding.codec"},
+    "remap": {"type", "inputs", "source", "file", "drop_on_error", "drop_on_abort",
+              "reroute_dropped", "timezone"},
+    # route's `route` table holds the user's route names
+    "route": {"type", "inputs", "route.*", "reroute_unmatched"},
+    "console": {"type", "inputs", "target", "encoding.codec", "framing.method"},
+    "blackhole": {"type", "inputs", "print_interval_secs", "rate"},
+    "http": {"type", "inputs", "uri", "method", "encoding.codec", "framing.method",
+             "compression"},
+}  # fmt: skip
+
+# commented-out classic Fluent Bit and Fluentd blocks (examples a user uncomments): from a
+# commented section header or opening tag to the end of the commented block
+COMMENTED_FLUENT_BIT = re.compile(r"^# \[[A-Z]+\]\n(?:#     \S.*\n)+", re.MULTILINE)
+COMMENTED_FLUENTD = re.compile(r"^# <([a-z_]+)[^\n]*>\n(?:#  [^\n]*\n)*?# </\1>\n", re.MULTILINE)
+
+
+def _uncommented(text: str, block: re.Pattern[str]) -> str:
+    return "".join(
+        line[2:] + "\n" for match in block.finditer(text) for line in match.group(0).splitlines()
+    )
+
+
+def _fluent_bit_sections() -> Iterator[tuple[str, str, str, dict[str, str]]]:
+    """(where, section, plugin, entries) of every classic and YAML Fluent Bit config."""
+    for path in sorted(CONFIGS.glob("*.conf")):
+        if path.name == "fluentd.conf":
+            continue
+        text = path.read_text()
+        for where, source in ((path.name, text), (f"{path.name} (comments)", _uncommented(
+                text, COMMENTED_FLUENT_BIT))):  # fmt: skip
+            for section in parse_fluent_bit_classic(source):
+                plugin = "" if section.name in ("SERVICE", "PARSER") else section.entries["name"]
+                yield where, section.name, plugin, section.entries
+    yamls = [("fluent-bit.yaml", yaml.safe_load((CONFIGS / "fluent-bit.yaml").read_text()))]
+    yamls.append(("fluent-bit-daemonset.yaml ConfigMap", fluent_bit_configmap()))
+    for where, config in yamls:
+        yield where, "SERVICE", "", {str(k).lower(): v for k, v in config["service"].items()}
+        for parser in config.get("parsers", []):
+            yield where, "PARSER", "", {str(k).lower(): v for k, v in parser.items()}
+        for kind in ("inputs", "filters", "outputs"):
+            for entry in config["pipeline"].get(kind, []):
+                entries = {str(k).lower(): v for k, v in entry.items()}
+                yield where, kind[:-1].upper(), entry["name"], entries
+
+
+def _fluentd_directives() -> Iterator[tuple[str, Directive]]:
+    text = (CONFIGS / "fluentd.conf").read_text()
+    for where, source in (("fluentd.conf", text),
+                          ("fluentd.conf (comments)", _uncommented(text, COMMENTED_FLUENTD))):  # fmt: skip
+        stack = list(parse_fluentd(source).children)
+        while stack:
+            directive = stack.pop()
+            stack.extend(directive.children)
+            yield where, directive
+
+
+def _flat_keys(table: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in table.items():
+        if isinstance(value, dict) and key not in ("environment",):
+            yield from _flat_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def test_fluent_bit_keys_are_documented() -> None:
+    """Every key of every Fluent Bit section (commented examples too) is one the plugin takes."""
+    seen = set()
+    for where, section, plugin, entries in _fluent_bit_sections():
+        known = FLUENT_BIT_KEYS.get((section, plugin))
+        assert known is not None, f"{where}: [{section}] {plugin}: no documented keys listed"
+        assert set(entries) <= known, f"{where}: [{section}] {plugin}: {set(entries) - known}"
+        seen.add((section, plugin))
+    assert seen == set(FLUENT_BIT_KEYS)  # each listed plugin is used (the list stays exact)
+
+
+def test_fluentd_keys_are_documented() -> None:
+    """Every parameter of every Fluentd block (commented examples too) is one it takes."""
+    seen = set()
+    for where, directive in _fluentd_directives():
+        plugin = directive.params.get("@type", "")
+        if directive.name in ("inject", "extract", "buffer"):
+            plugin = ""
+        known = FLUENTD_KEYS.get((directive.name, plugin))
+        assert known is not None, f"{where}: <{directive.name}> {plugin}: no documented keys"
+        unknown = set(directive.params) - known
+        assert not unknown, f"{where}: <{directive.name} {directive.arg}> {plugin}: {unknown}"
+        seen.add((directive.name, plugin))
+    assert seen == set(FLUENTD_KEYS)
+
+
+@pytest.mark.parametrize("name", ["vector.yaml", "vector.toml"])
+def test_vector_keys_are_documented(name: str) -> None:
+    """Every key of every Vector component is one its type documents."""
+    text = (CONFIGS / name).read_text()
+    if name.endswith(".toml"):
+        if tomllib is None:
+            pytest.skip("no TOML parser (Python 3.10 without tomli)")
+        config = tomllib.loads(text)
+    else:
+        config = yaml.safe_load(text)
+    seen = set()
+    for kind in ("sources", "transforms", "sinks"):
+        for component_id, component in config[kind].items():
+            known = VECTOR_KEYS.get(component["type"])
+            assert known is not None, f"{name}: {component_id}: type {component['type']}"
+            for key in _flat_keys(component):
+                wildcard = key.split(".")[0] + ".*"
+                assert key in known or wildcard in known, f"{name}: {component_id}: {key}"
+            seen.add(component["type"])
+    assert seen == set(VECTOR_KEYS) - {"http"}  # http: only in a commented example

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from helpers import DATA, run_pipeline
 
 from oom_input.enrich import PodAttribution, attribute_cgroup, kubernetes_enricher
 from oom_input.types import OomRecord
@@ -461,3 +464,94 @@ def test_static_pod_uid_is_kept_as_the_kubelet_writes_it() -> None:
     )
     assert (cgroupfs.pod_uid, cgroupfs.container_id) == (uid, cid)
     assert (systemd.pod_uid, systemd.container_id, systemd.qos_class) == (uid, cid, "burstable")
+
+
+# The placeholders of the table of cgroup forms in tests/data/pods/README.md.
+STATIC_UID = "5f3b0c8a9d1e2f4a6b7c8d9e0f1a2b3c"
+SANDBOX_ID = "5a" * 32
+FORM_VALUES = {
+    "<uid_>": UID_,
+    "<uid>": UID,
+    "<static>": STATIC_UID,
+    "<id>": CID,
+    "<sid>": SANDBOX_ID,
+    "<node>": NODE,
+}
+# a row of that table: | form | `path` | pod_uid | container_id | qos_class | runtime | source |
+FORM_ROW = re.compile(
+    r"\| ([^|]+) \| `([^`]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| [^|]+ \|"
+)
+
+
+def _fill(text: str) -> str:
+    for placeholder, value in FORM_VALUES.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def _expected(cell: str) -> str | None:
+    cell = cell.strip().strip("`")
+    return None if cell == "-" else _fill(cell)
+
+
+def _cgroup_forms() -> list[tuple[str, str, PodAttribution]]:
+    text = (DATA / "pods" / "README.md").read_text(encoding="utf-8")
+    forms = []
+    for match in FORM_ROW.finditer(text):
+        form, path, *fields = match.groups()
+        uid, cid, qos, runtime = (_expected(cell) for cell in fields)
+        forms.append((form.strip(), _fill(path), PodAttribution(uid, cid, qos, runtime)))
+    return forms
+
+
+CGROUP_FORMS = _cgroup_forms()
+
+
+def test_cgroup_forms_table_is_read() -> None:
+    """The README's table gives every row (a broken row would silently drop its case)."""
+    table = (DATA / "pods" / "README.md").read_text(encoding="utf-8").split("| form | path |")[1]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(CGROUP_FORMS) == len(rows) >= 40
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"), [(p, e) for _, p, e in CGROUP_FORMS], ids=[f for f, _, _ in CGROUP_FORMS]
+)
+def test_cgroup_form(path: str, expected: PodAttribution) -> None:
+    """Each cgroup path form real nodes print is attributed as the README's table says."""
+    assert expected == attribute_cgroup(path)
+
+
+# Real reports whose cgroup paths the forms replace: Linux 6.18's oom-kill summary line (kmsg)
+# and RHEL 7's (3.10) "Task in ... killed as a result of limit of ..." (dmesg).
+REPORT_KMSG = (DATA / "real" / "systemd-burstable-odd-name.kmsg").read_text(encoding="utf-8")
+REPORT_KMSG_PATH = (
+    "/machine/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod23a45e65_1f53_4997_"
+    "8617_b91e8812be5a.slice/cri-containerd-d8664f2d320942a0baeb7624a3e3d4785fe8dbbc1c974416a155"
+    "2685bbf59e16.scope"
+)
+REPORT_DMESG = (DATA / "legacy" / "rhel7-3.10-memcg-pod-limit.dmesg").read_text(encoding="utf-8")
+REPORT_DMESG_TASK_IN = re.compile(r"Task in \S+ killed as a result of limit of \S+")
+
+
+@pytest.mark.parametrize("kind", ["kmsg", "dmesg"])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [(p, e) for _, p, e in CGROUP_FORMS if p != "/"],
+    ids=[f for f, p, _ in CGROUP_FORMS if p != "/"],
+)
+def test_cgroup_form_in_a_real_report(kind: str, path: str, expected: PodAttribution) -> None:
+    """Each form, printed where the kernel prints it (both cgroups of a memcg OOM), gives the
+    record the table's attribution: no form trips the reader."""
+    if kind == "kmsg":
+        assert REPORT_KMSG.count(REPORT_KMSG_PATH) == 3
+        text = REPORT_KMSG.replace(REPORT_KMSG_PATH, path)
+    else:
+        task_in = f"Task in {path} killed as a result of limit of {path}"
+        text, replaced = REPORT_DMESG_TASK_IN.subn(task_in, REPORT_DMESG)
+        assert replaced == 1
+    [record] = run_pipeline([text.encode()], kind)
+    assert (record["container_name"], record["victim_container_name"]) == (path, path)
+    assert expected == PodAttribution(
+        record["pod_uid"], record["container_id"], record["qos_class"], record["container_runtime"]
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from events_server import FakeApiServer, Pki
+from events_server import FakeApiServer, Pki, validate_event
 
 from oom_input.events import (
     RBAC_RULES,
@@ -659,3 +659,109 @@ class TestNamesAndTimes:
         [post] = api.state.of("POST")
         assert " in container app of pod shop/web-7d9f;" in post.body["message"]
         assert post.body["eventTime"].startswith(record["time_of_death"][:19])
+
+
+def _valid_event() -> dict[str, Any]:
+    """A Pod Event as the sink posts it (eventTime set)."""
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {"name": f"web-7d9f.{FIXED_NS:x}", "namespace": "shop"},
+        "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-7d9f", "uid": POD_UID},
+        "reason": "OOMKilling",
+        "message": "Memory cgroup out of memory: killed process 4242 (java)",
+        "source": {"component": "oom-input", "host": NODE},
+        "firstTimestamp": "2025-11-26T18:37:34Z",
+        "lastTimestamp": "2025-11-26T18:37:34Z",
+        "count": 1,
+        "type": "Warning",
+        "eventTime": "2025-11-26T18:37:34.798531Z",
+        "reportingComponent": "oom-input",
+        "reportingInstance": NODE,
+        "action": "OOMKilling",
+    }
+
+
+# Bodies the API server refuses (pkg/apis/core/validation/events.go, legacyValidateEvent, for an
+# Event with eventTime): the stand-in must refuse each, or the tests above prove nothing.
+REFUSED_BODIES: dict[str, dict[str, Any]] = {
+    "component with a space": {"reportingComponent": "oom input"},
+    "component of 64 characters": {"reportingComponent": "a" * 64},
+    "component with a bad prefix": {"reportingComponent": "Example.com/oom-input"},
+    "component with two slashes": {"reportingComponent": "a/b/c"},
+    "no reportingInstance": {"reportingInstance": ""},
+    "instance of 129 bytes": {"reportingInstance": "n" * 129},
+    "no action": {"action": ""},
+    "action of 129 bytes": {"action": "A" * 129},
+    "reason of 129 bytes": {"reason": "R" * 129},
+    "message of 1025 bytes in 342 characters": {"message": "\u20ac" * 341 + "xx"},
+    "cluster object outside default": {
+        "involvedObject": {"kind": "Node", "name": NODE, "uid": NODE},
+    },
+}
+
+
+@pytest.mark.parametrize("change", REFUSED_BODIES.values(), ids=REFUSED_BODIES.keys())
+def test_stand_in_refuses_what_the_api_server_refuses(change: dict[str, Any]) -> None:
+    """The fake API server's validation finds each rule's violation (and none in a good body)."""
+    assert validate_event(_valid_event(), "shop") == []
+    assert validate_event({**_valid_event(), **change}, "shop") != []
+
+
+class TestApiServerRules:
+    def test_multibyte_message_fits_the_note_limit(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A message of many multi-byte characters is cut to 1024 bytes (Go's len), whole
+        characters only, and accepted."""
+        sink = make_sink(*_sa_args(sa_dir))
+        sink.write(pod_record(process_name="\u20ac" * 600))
+        sink.write(system_record(process_name="\u00e9" * 700, kernel_us=9))
+        sink.close()
+        assert api.state.problems == []
+        messages = [post.body["message"] for post in api.state.of("POST")]
+        assert len(messages) == 2
+        for message in messages:
+            assert 1021 < len(message.encode("utf-8")) <= 1024
+        assert messages[0].endswith("\u20ac")
+
+    @pytest.mark.parametrize("component", ["oom input", "-oom", "a" * 64, "x/y/z", "/oom"])
+    def test_component_must_be_a_qualified_name(self, component: str):
+        """--event-component must be what the API accepts as reportingComponent."""
+        with pytest.raises(EventsConfigError, match="qualified name"):
+            event_options(_parse("--events", f"--event-component={component}"))
+
+    @pytest.mark.parametrize("component", ["oom-input", "oom_input.v2", "example.com/oom-input"])
+    def test_qualified_components_are_accepted(self, component: str):
+        """Names with a DNS prefix, dots and underscores are qualified names."""
+        options = event_options(_parse("--events", f"--event-component={component}"))
+        assert options.component == component
+
+    def test_node_name_option_must_be_a_node_name(self):
+        """--node-name must be a DNS-1123 subdomain, as every Node's name is."""
+        with pytest.raises(EventsConfigError, match="--node-name"):
+            event_options(_parse("--events", "--node-name", "Node_A"))
+
+    def test_host_that_cannot_be_a_node_gets_no_event(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A record whose host cannot be a Node's name posts nothing, and says why once."""
+        sink = make_sink(*_sa_args(sa_dir))
+        sink.write(system_record(host="web server"))
+        sink.write(system_record(host="web server", kernel_us=7))
+        sink.close()
+        assert api.state.of("POST") == []
+        assert sink.stats["bad_node_name"] == 2
+        assert len([w for w in make_sink.warnings if "cannot be a Node" in w]) == 1  # type: ignore[attr-defined]
+
+    def test_longest_node_name_is_accepted(
+        self, sa_dir: Path, api: FakeApiServer, make_sink: Factory
+    ):
+        """A 253-character node name: reportingInstance is cut to 128 bytes, the name fits."""
+        node = ".".join(["n" * 63] * 4)[:253]
+        sink = make_sink(*_sa_args(sa_dir, "--node-name", node))
+        sink.write(system_record())
+        sink.close()
+        [post] = api.state.of("POST")
+        assert post.body["reportingInstance"] == node[:128]
+        assert api.state.problems == []

@@ -14,6 +14,7 @@ and ``eventTime`` (microseconds; core/v1 then requires ``action``, set to the re
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,9 +26,37 @@ from oom_input.types import OomRecord
 
 SYSTEM_OOM_REASON: Final = "SystemOOM"  # kubelet pkg/kubelet/oom: systemOOMEvent
 POD_OOM_REASON: Final = "OOMKilling"
-MAX_MESSAGE_CHARS: Final = 1024
-MAX_REPORTING_INSTANCE_CHARS: Final = 128
+# The API server's limits on a core/v1 Event with eventTime (kubernetes pkg/apis/core/validation
+# events.go: NoteLengthLimit, ReportingInstanceLengthLimit), counted as Go's len: UTF-8 bytes.
+MAX_MESSAGE_BYTES: Final = 1024
+MAX_REPORTING_INSTANCE_BYTES: Final = 128
 MAX_NAME_CHARS: Final = 253  # a DNS subdomain
+# A DNS-1123 subdomain (apimachinery IsDNS1123Subdomain), what a Node's name must be.
+DNS_SUBDOMAIN: Final = re.compile(
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
+# The name part of a qualified name (apimachinery IsQualifiedName), at most 63 characters; the
+# API server requires reportingComponent to be one once an Event has eventTime (events.go).
+QUALIFIED_NAME_PART: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+
+
+def is_node_name(text: str) -> bool:
+    """Whether ``text`` can be a Node's name (a DNS-1123 subdomain, as the API validates it)."""
+    return len(text) <= MAX_NAME_CHARS and DNS_SUBDOMAIN.fullmatch(text) is not None
+
+
+def is_qualified_name(text: str) -> bool:
+    """Whether ``text`` is a qualified name: ``[<DNS subdomain>/]<name part>``."""
+    prefix, slash, name = text.rpartition("/")
+    if slash and not (prefix and is_node_name(prefix)):
+        return False
+    return QUALIFIED_NAME_PART.fullmatch(name) is not None
+
+
+def clip_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
 def rfc3339(wall_ns: int) -> str:
@@ -61,7 +90,7 @@ def system_oom_message(record: OomRecord) -> str:
     message = "System OOM encountered"
     if record.process_name and record.pid:
         message += f", victim process: {record.process_name}, pid: {record.pid}"
-    return message[:MAX_MESSAGE_CHARS]
+    return clip_utf8(message, MAX_MESSAGE_BYTES)
 
 
 def pod_oom_message(
@@ -85,7 +114,7 @@ def pod_oom_message(
     if record.memory_limit_kb is not None:
         figures.append(f"limit {record.memory_limit_kb}kB")
     message = f"{prefix}: {victim}" + (f"; {', '.join(figures)}" if figures else "")
-    return message[:MAX_MESSAGE_CHARS]
+    return clip_utf8(message, MAX_MESSAGE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -116,8 +145,8 @@ class EventDraft:
             "type": "Warning",
             "eventTime": None,
             "reportingComponent": component,
-            # the API server refuses a longer one once eventTime is set (ValidateEvent)
-            "reportingInstance": host[:MAX_REPORTING_INSTANCE_CHARS],
+            # the API server refuses a longer one once eventTime is set (legacyValidateEvent)
+            "reportingInstance": clip_utf8(host, MAX_REPORTING_INSTANCE_BYTES),
         }
         if self.kill_ns is not None:
             body["eventTime"] = micro_time(self.kill_ns)
@@ -152,7 +181,10 @@ __all__ = [
     "POD_OOM_REASON",
     "SYSTEM_OOM_REASON",
     "EventDraft",
+    "clip_utf8",
     "event_name",
+    "is_node_name",
+    "is_qualified_name",
     "kill_time_ns",
     "micro_time",
     "pod_oom_message",

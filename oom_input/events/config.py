@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from oom_input.events.bodies import is_node_name, is_qualified_name
 from oom_input.events.options import DEFAULT_SERVICE_ACCOUNT_DIR
 
 # oom_input.kube (ssl, http.client: ~10 MB, tens of ms) is imported only when a connection is
@@ -44,8 +45,18 @@ class EventOptions:
     monotonic: Callable[[], float] = time.monotonic  # the dedupe, spam and relist windows
 
     def __post_init__(self) -> None:
-        if not self.component:
-            raise EventsConfigError("--event-component must not be empty")
+        if not is_qualified_name(self.component):
+            # the API server rejects every Event with eventTime (a kill's time) otherwise
+            raise EventsConfigError(
+                f"--event-component {self.component!r}: not a qualified name "
+                "([<DNS subdomain>/]<1-63 letters, digits, '-', '_', '.'>, alphanumeric at both "
+                "ends), as the API server requires of an Event's reportingComponent"
+            )
+        if self.node_name is not None and not is_node_name(self.node_name):
+            raise EventsConfigError(
+                f"--node-name {self.node_name!r}: not a Node's name (a DNS-1123 subdomain: "
+                "lowercase letters, digits, '-' and '.')"
+            )
         if self.flush_timeout < 0:
             raise EventsConfigError("--events-flush-timeout must be >= 0")
         if self.request_timeout <= 0:

@@ -36,7 +36,8 @@ def add_event_arguments(parser: argparse.ArgumentParser) -> None:
         "--event-component",
         default="oom-input",
         metavar="NAME",
-        help="source.component and reportingComponent of the Events (default oom-input)",
+        help="source.component and reportingComponent of the Events, a qualified name such as "
+        "example.com/oom-input (default oom-input)",
     )
     group.add_argument(
         "--node-name",

@@ -32,6 +32,7 @@ from oom_input.events.bodies import (
     SYSTEM_OOM_REASON,
     EventDraft,
     event_name,
+    is_node_name,
     kill_time_ns,
     pod_oom_message,
     record_key,
@@ -206,6 +207,15 @@ class EventSink:
                 "events: no node name (give --node-name or $NODE_NAME): no Event posted",
             )
             self.stats["no_node_name"] += 1
+            return
+        if not is_node_name(node):
+            # no Node has such a name (the API requires a DNS-1123 subdomain): an Event would
+            # name none, and the Event's own name `<node>.<hex>` could not be a path segment
+            self._warn_limited(
+                "bad-node",
+                f"events: host {node[:100]!r} cannot be a Node's name (give --node-name): no Event",
+            )
+            self.stats["bad_node_name"] += 1
             return
         key = record_key(record)
         if self.options.node_events and record.victim_container_name == "/":
