@@ -464,6 +464,8 @@ class ReportEvidence:
                 return True
             if block == _SWAP_RAM and self.on_swap_ram(text):
                 return True
+            if not text or text.isspace():  # a blank line carries nothing: the block goes on
+                return True
             self._close_block()
         meminfo = self._meminfo
         if meminfo is not None and len(meminfo) == _COUNTERS_KEPT:
@@ -499,7 +501,7 @@ class ReportEvidence:
         """The open block's line reader (``BlockReader.line``): True when ``text`` is one of
         its lines, used up; False: the block ended there (``feed`` would try the line
         again)."""
-        if self._line(text):
+        if self._line(text) or not text or text.isspace():  # (a blank line: as in ``feed``)
             return True
         self._close_block()
         return False

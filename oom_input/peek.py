@@ -26,9 +26,21 @@ def peek(
     return head, itertools.chain(taken, it)
 
 
-def has_newline(head: bytes) -> bool:
-    """``enough`` for a head that must hold a whole first line."""
-    return b"\n" in head
+def first_line(head: bytes) -> tuple[int, int] | None:
+    """Where the first line of ``head`` holding more than whitespace starts and ends (its
+    newline, or the end of ``head``), or None: ``head`` is all whitespace (blank lines before a
+    file's first line tell nothing of its format)."""
+    content = len(head) - len(head.lstrip())
+    if content == len(head):
+        return None
+    end = head.find(b"\n", content)
+    return head.rfind(b"\n", 0, content) + 1, len(head) if end < 0 else end
 
 
-__all__ = ["has_newline", "peek"]
+def has_first_line(head: bytes) -> bool:
+    """``enough`` for a head that must hold its first line with content whole."""
+    line = first_line(head)
+    return line is not None and line[1] < len(head)
+
+
+__all__ = ["first_line", "has_first_line", "peek"]

@@ -10,12 +10,10 @@ import orjson
 
 from oom_input.assembler import Assembler, Mode
 from oom_input.decoders._terminal import colored, without_escapes
-from oom_input.peek import has_newline, peek
+from oom_input.peek import has_first_line, peek
+from oom_input.registry import STREAM_HEAD_BYTES
 from oom_input.scanner import MAX_LINE_BYTES, LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
-
-# how much of a file's start decides whether it is a stream format (msgpack, journal export)
-STREAM_HEAD_BYTES = 21
 
 
 def make_normaliser(
@@ -91,12 +89,14 @@ class Pipeline:
         """Feed one file's bytes. Reports may go on in the next file: ``finish`` ends all input."""
         chunks = iter(chunks)
         if self.choose_stream is not None:
-            head, chunks = peek(chunks, STREAM_HEAD_BYTES, has_newline)
-            stream = self.choose_stream(head)
+            head, chunks = peek(chunks, MAX_LINE_BYTES, _has_stream_head)
+            # (blank lines before a stream, e.g. an `echo` before it, are not its framing)
+            blank = len(head) - len(head.lstrip())
+            stream = self.choose_stream(head[blank:])
             if stream is not None:
-                self._run_stream(stream, chunks)
+                self._run_stream(stream, _dropped(chunks, blank))
                 return
-        head, chunks = peek(chunks, MAX_LINE_BYTES, has_newline)  # (its first line whole)
+        head, chunks = peek(chunks, MAX_LINE_BYTES, has_first_line)
         if colored(head):  # dmesg --color=always
             chunks = without_escapes(chunks)
         feed = self.scanner.feed
@@ -149,6 +149,21 @@ class Pipeline:
         before = self.records_written
         self.scanner.finish()
         return self.records_written - before
+
+
+def _has_stream_head(head: bytes) -> bool:
+    """``enough`` to tell a stream's format: its magic's length after blank lines, or a line."""
+    return len(head.lstrip()) >= STREAM_HEAD_BYTES or has_first_line(head)
+
+
+def _dropped(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
+    """``chunks`` without their first ``count`` bytes."""
+    for chunk in chunks:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:] if count else chunk
+        count = 0
 
 
 def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes | None]:

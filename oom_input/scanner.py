@@ -395,8 +395,9 @@ class LineScanner:
                         return
                     if assembler.mode is not EVERY_LINE_MODE:
                         continue  # the block ended at a line it took
-                self._file_start = False
                 nl = buf.index(b"\n", pos, end)
+                # (blank lines before a file's first line tell the detector nothing)
+                self._file_start = not buf[pos:nl].strip()
                 if _holds(buf, KILL_MARKERS, pos, nl):
                     self._look_back(buf, pos, base)
                 self._line(buf[pos:nl], base + nl + 1)
@@ -522,7 +523,7 @@ class LineScanner:
             nl = buf.index(b"\n", pos, end)
             self._passthrough(buf[pos:nl])
             if self._file_start or self._scan_feeds(buf, pos, nl):
-                self._file_start = False
+                self._file_start = not buf[pos:nl].strip()  # (as in _scan)
                 if _holds(buf, KILL_MARKERS, pos, nl):
                     self._look_back(buf, pos, base)
                 self._line(buf[pos:nl], base + nl + 1)

@@ -104,6 +104,10 @@ VARIANTS = [p.relative_to(DATA).as_posix() for p in FIXTURES] + [
 ]
 
 
+def is_stream(name: str) -> bool:
+    return detect_stream(variant(name)[:STREAM_HEAD_BYTES]) is not None
+
+
 def records_of(chunks: list[bytes]) -> list[dict]:
     return run_pipeline(chunks, streams=True)
 
@@ -166,11 +170,7 @@ def per_line(data: bytes, input_format: str = "auto") -> list[dict]:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        v
-        for v in VARIANTS
-        if detect_stream(variant(v)[:STREAM_HEAD_BYTES]) is None and not colored(variant(v))
-    ],
+    [v for v in VARIANTS if not is_stream(v) and not colored(variant(v))],
 )
 def test_live_per_line_path_gives_the_offline_records(name: str) -> None:
     """``feed_line`` per record (every line format) gives what the offline reader gives for the
@@ -234,6 +234,36 @@ def test_every_number_too_long_never_stops_the_stream(path: str, digits: int) ->
     for fmt, data in renderings.items():
         assert len(records_of([data])) == want, fmt
         assert len(records_of(lines_of(data))) == want, fmt
+
+
+# blank lines a file or pipe may hold (an `echo` before a stream, files joined with a blank line
+# between them, a log agent's empty line): whitespace alone, each a line of its own
+BLANK_LINES = (b"\n", b" \n", b"\r\n", b"\t \n")
+
+
+@pytest.mark.parametrize(
+    "name", [v for v in VARIANTS if not is_stream(v) and not v.endswith("journal-export")]
+)
+def test_blank_lines_between_lines_change_nothing(name: str) -> None:
+    """Blank lines before a file's first line and between any two of its lines (not inside a
+    message continued on indented lines) give the records of the file without them: a blank
+    line neither ends an evidence block nor hides a file's format from the detector. (In
+    journalctl's export format a blank line is the framing.)"""
+    data = variant(name)
+    blank = BLANK_LINES[VARIANTS.index(name) % len(BLANK_LINES)]
+    lines = lines_of(data)
+    spaced = blank * 3 + b"".join(line if line[:1] in b" \t" else blank + line for line in lines)
+    got = records_of([spaced])
+    assert tuple(orjson.dumps(r) for r in got) == whole(name), blank
+
+
+@pytest.mark.parametrize("name", [v for v in VARIANTS if is_stream(v)])
+def test_blank_lines_before_a_stream_change_nothing(name: str) -> None:
+    """A msgpack or journal export stream after blank lines is still told by its first bytes."""
+    data = variant(name)
+    for blank in BLANK_LINES:
+        got = records_of([blank * 2, data[:1], data[1:]])
+        assert tuple(orjson.dumps(r) for r in got) == whole(name), blank
 
 
 # --- (b) many hosts interleaved -------------------------------------------------------------------

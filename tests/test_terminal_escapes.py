@@ -47,6 +47,10 @@ def test_only_the_first_line_decides() -> None:
     assert colored(b"kern  :info  : \x1b[32m[    1.000000] \x1b[0mx")
     assert not colored(b"[    1.000000] x\n\x1b[32m[    2.000000] \x1b[0my\n")
     assert not colored(b"[    1.000000] ESC [32m is no escape\n")
+    # blank lines before it are not the first line
+    assert colored(b"\n \r\n\x1b[32m[    1.000000] \x1b[0mx\n")
+    assert not colored(b"\n\n[    1.000000] x\n\x1b[32m[    2.000000] \x1b[0my\n")
+    assert not colored(b"\n\n")
 
 
 @pytest.mark.parametrize(("colour", "plain"), PAIRS)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from oom_input.peek import first_line
+
 # ECMA-48 (5.4) control sequence: ESC "[", parameter bytes, intermediate bytes, a final byte
 CSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]")
 # a control sequence a read may have cut: ESC at the chunk's end, or ESC "[" and no final byte yet
@@ -21,10 +23,10 @@ _CUT_SEARCH_BYTES = 64  # a cut sequence is looked for this far back from a chun
 
 
 def colored(head: bytes) -> bool:
-    """Whether the first line of ``head`` (a file's first bytes, its first line whole) holds a
-    CSI sequence."""
-    first = head.find(b"\n")
-    return CSI.search(head, 0, len(head) if first < 0 else first) is not None
+    """Whether the first line of ``head`` (a file's first bytes, its first line whole; blank
+    lines before it skipped) holds a CSI sequence."""
+    line = first_line(head)
+    return line is not None and CSI.search(head, *line) is not None
 
 
 def without_escapes(chunks: Iterable[bytes]) -> Iterator[bytes]:
