@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -14,6 +14,9 @@ from oom_input.peek import has_first_line, peek
 from oom_input.registry import STREAM_HEAD_BYTES
 from oom_input.scanner import MAX_LINE_BYTES, LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
+
+# the byte order mark some Windows editors and PowerShell put at the start of a UTF-8 file
+UTF8_BOM: Final = b"\xef\xbb\xbf"
 
 
 def make_normaliser(
@@ -87,7 +90,9 @@ class Pipeline:
 
     def run(self, chunks: Iterable[bytes]) -> None:
         """Feed one file's bytes. Reports may go on in the next file: ``finish`` ends all input."""
-        chunks = iter(chunks)
+        head, chunks = peek(chunks, len(UTF8_BOM))
+        if head.startswith(UTF8_BOM):  # (a file an editor saved: not the log's)
+            chunks = _dropped(chunks, len(UTF8_BOM))
         if self.choose_stream is not None:
             head, chunks = peek(chunks, MAX_LINE_BYTES, _has_stream_head)
             # (blank lines before a stream, e.g. an `echo` before it, are not its framing)

@@ -266,6 +266,15 @@ def test_blank_lines_before_a_stream_change_nothing(name: str) -> None:
         assert tuple(orjson.dumps(r) for r in got) == whole(name), blank
 
 
+@pytest.mark.parametrize("name", VARIANTS)
+def test_a_byte_order_mark_changes_nothing(name: str) -> None:
+    """A UTF-8 byte order mark before a file (an editor saved it, PowerShell wrote it), cut
+    across reads, gives the records of the file without it."""
+    data = variant(name)
+    got = records_of([b"\xef", b"\xbb\xbf" + data[:2], data[2:]])
+    assert tuple(orjson.dumps(r) for r in got) == whole(name)
+
+
 # --- (b) many hosts interleaved -------------------------------------------------------------------
 NOISE = [
     b"eth0: link becomes ready",
