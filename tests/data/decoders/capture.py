@@ -126,12 +126,11 @@ def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
     (HERE / "simple-memcg.journal-short-precise-no-hostname").write_bytes(text)
     text = run(["journalctl", "--file", str(journal), "-o", "with-unit"])
     (HERE / "simple-memcg.journal-with-unit").write_bytes(text)
-    # colours as on a terminal: the boot separator bold, messages by their priority
-    # (short-precise's coloured messages keep their colours: see journal.py)
-    text = run(
-        ["journalctl", "--file", str(journal), "-o", "short-iso-precise"], SYSTEMD_COLORS="1"
-    )
-    (HERE / "simple-memcg.journal-short-iso-precise-colors").write_bytes(text)
+    # colours as on a terminal: the boot separator bold, each message but those of priority
+    # info in its priority's colour (the kill line err, the report's header warning)
+    for output in ["short", "short-precise", "short-iso", "short-iso-precise"]:
+        text = run(["journalctl", "--file", str(journal), "-o", output], SYSTEMD_COLORS="1")
+        (HERE / f"simple-memcg.journal-{output}-colors").write_bytes(text)
     # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
     for output in ["short-precise", "short-full"]:
         text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
