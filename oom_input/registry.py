@@ -132,6 +132,13 @@ STREAM_FORMATS: tuple[StreamFormat, ...] = (
         # journalctl -o export starts every entry with these fields, in this order
         (b"__CURSOR=", b"__REALTIME_TIMESTAMP="),
     ),
+    StreamFormat(
+        "json-pretty",
+        _DECODERS + "json_pretty:JsonPrettyDecoder",
+        "journalctl -o json-pretty: JSON objects over many lines, braces at line starts",
+        # an object's "{" on a line of its own (no line format's line is a lone brace)
+        (b"{\n", b"{\r\n"),
+    ),
 )
 
 # the first is the default
