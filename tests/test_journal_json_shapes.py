@@ -205,3 +205,17 @@ def test_json_pretty_passthrough_writes_every_object() -> None:
     assert [o.get("event") for o in out].count("oom_kill") == 1
     kill = [i for i, o in enumerate(out) if "Killed process" in str(o.get("MESSAGE"))]
     assert out[kill[0] + 1]["event"] == "oom_kill"
+
+
+def test_vector_pretty_json_events_give_their_records() -> None:
+    """Vector's json codec with ``json.pretty: true`` (serde_json's pretty printer: two spaces,
+    ``"key": value``) writes an event over many lines: read as json-pretty, the records of the
+    same events one per line."""
+    lines = (STRUCTURED / "simple-memcg.json-vector-journald").read_bytes().splitlines()
+    pretty = b"".join(
+        orjson.dumps(orjson.loads(line), option=orjson.OPT_INDENT_2) + b"\n" for line in lines
+    )
+    assert pretty.startswith(b'{\n  "host": "node-a",\n')
+    want = records(b"\n".join(lines) + b"\n")
+    assert [r["complete"] for r in want] == [True]
+    assert records(pretty) == records(pretty, 3) == want

@@ -26,8 +26,9 @@ each key and value between escapes) are removed first.
 
 Bad input is reported and skipped, never stops the stream: a line outside an object that does
 not start one, an object cut by the start of another, an object that does not parse, and an
-object over 1 MiB (dropped as it comes, never held: the reader drops bytes up to the next line
-that starts an object or ends this one).
+object over 1 MiB (dropped: the reader holds at most that much of one, then drops bytes up to
+the next line that starts an object or ends this one). ``--passthrough`` writes each object
+that parses.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ class JsonPrettyDecoder:
         line = found if isinstance(found, KernelLine) else None
         if self.passthrough is not None:
             if found is not None:  # (None: not JSON, reported)
-                self.passthrough(orjson.loads(body), line)
+                self.passthrough(_value(body), line)
         elif line is not None:
             if self.on_line is not None:
                 self.on_line(line)
@@ -200,3 +201,12 @@ def _after_white_space(buf: bytearray, pos: int) -> int:
     """Where the white space at ``buf[pos]`` ends."""
     found = _BETWEEN.match(buf, pos)
     return pos if found is None else found.end()
+
+
+def _value(body: bytes) -> Any:
+    """An object that parsed as JSON, for --passthrough (its bytes that are not UTF-8, which
+    the json reader reads as such, replaced)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return orjson.loads(body.decode("utf-8", "replace"))
