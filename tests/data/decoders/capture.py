@@ -80,6 +80,18 @@ def locale_fixtures(buffer: Path, tmp: Path) -> None:
             env = {"LOCPATH": str(tmp), "LC_TIME": locale}
         text = run(["dmesg", "-F", str(buffer), "-T"], **env)
         (HERE / f"simple-memcg.dmesg-ctime-{suffix}").write_bytes(text)
+        if suffix == "ja":
+            january_fixture(text, env)
+
+
+def january_fixture(ja_text: bytes, env: dict[str, str]) -> None:
+    """dmesg -T in ja_JP in January, when glibc pads the month to two columns (" 1月"): the
+    ja capture's stamps as strftime writes them (``date``, the format of util-linux dmesg's
+    record_ctime, "%a %b %e %H:%M:%S %Y") at the same time of day on Monday 2026-01-05 (this
+    machine's boot time gives November)."""
+    stamp = run(["date", "-d", "2026-01-05 14:46:14", "+[%a %b %e %H:%M:%S %Y]"], **env).strip()
+    lines = [stamp + line.partition(b"]")[2] for line in ja_text.splitlines()]
+    (HERE / "simple-memcg.dmesg-ctime-ja-january").write_bytes(b"\n".join(lines) + b"\n")
 
 
 def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool, pri: int = 6) -> str:
