@@ -96,8 +96,9 @@ LINE_FORMATS: tuple[LineFormat, ...] = (
     LineFormat(
         "json",
         _DECODERS + "json_records:JsonDecoder",
-        "JSON lines: journalctl -o json/json-seq, Fluent Bit kmsg/systemd/exec records,\n"
-        "Vector events, objects with message/log/msg, [ts, {..}] arrays",
+        "JSON lines: journalctl -o json/json-seq/json-sse, Fluent Bit kmsg/systemd/exec\n"
+        "records, Vector events (log namespace: bare strings), objects with\n"
+        "message/log/msg, [ts, {..}] arrays",
     ),
     LineFormat(
         "plain",
