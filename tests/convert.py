@@ -174,20 +174,32 @@ def journal_json(records: list[Record], source: Source, *, seq: bool = False) ->
     )
 
 
+def _printed_fields(
+    record: Record, source: Source, index: int, array: Callable[[list[int]], str]
+) -> list[str]:
+    """Each journal field of a record as systemd's JSON printer writes it spaced, ``"K" : v``,
+    a byte array by ``array``."""
+    printed = []
+    for key, value in journal_fields(record, source, index).items():
+        json_value = _json_value(value)
+        if isinstance(json_value, list):
+            rendered = array(json_value)
+        else:
+            rendered = orjson.dumps(json_value).decode()
+        printed.append(f'"{key}" : {rendered}')
+    return printed
+
+
 def journal_json_old(records: list[Record], source: Source) -> bytes:
     """``journalctl -o json`` as systemd < 240 spaced it: ``{ "K" : "v", "M" : [ 1, 2 ] }``."""
-    lines = []
-    for i, r in enumerate(records):
-        parts = []
-        for key, value in journal_fields(r, source, i).items():
-            json_value = _json_value(value)
-            if isinstance(json_value, list):
-                rendered = "[ " + ", ".join(str(b) for b in json_value) + " ]"
-            else:
-                rendered = orjson.dumps(json_value).decode()
-            parts.append(f'"{key}" : {rendered}')
-        lines.append("{ " + ", ".join(parts) + " }\n")
-    return "".join(lines).encode()
+
+    def array(values: list[int]) -> str:
+        return "[ " + ", ".join(str(b) for b in values) + " ]"
+
+    return "".join(
+        "{ " + ", ".join(_printed_fields(r, source, i, array)) + " }\n"
+        for i, r in enumerate(records)
+    ).encode()
 
 
 def journal_json_sse(records: list[Record], source: Source) -> bytes:
@@ -202,19 +214,14 @@ def journal_json_pretty(records: list[Record], source: Source) -> bytes:
     """``journalctl -o json-pretty`` (systemd's JSON printer, JSON_FORMAT_PRETTY): ``{``, each
     field on a line of its own after a tab as ``"KEY" : value``, a byte array an element per
     line after two tabs and ``]`` after one, ``}`` alone."""
-    out = []
-    for i, r in enumerate(records):
-        fields = []
-        for key, value in journal_fields(r, source, i).items():
-            json_value = _json_value(value)
-            if isinstance(json_value, list):
-                elements = ",\n".join(f"\t\t{b}" for b in json_value)
-                rendered = f"[\n{elements}\n\t]"
-            else:
-                rendered = orjson.dumps(json_value).decode()
-            fields.append(f'\t"{key}" : {rendered}')
-        out.append("{\n" + ",\n".join(fields) + "\n}\n")
-    return "".join(out).encode()
+
+    def array(values: list[int]) -> str:
+        return "[\n" + ",\n".join(f"\t\t{b}" for b in values) + "\n\t]"
+
+    return "".join(
+        "{\n\t" + ",\n\t".join(_printed_fields(r, source, i, array)) + "\n}\n"
+        for i, r in enumerate(records)
+    ).encode()
 
 
 def journal_export(records: list[Record], source: Source) -> bytes:
