@@ -15,7 +15,11 @@ each a fresh process reading the file with output to /dev/null, and keeps the be
   over the same file (``for _ in Unpacker(file): pass``); target <= 2x;
 - passthrough: ``oom-input --passthrough --input-format json FILE`` against an
   ``orjson.loads`` + ``orjson.dumps`` loop over the same lines, written to /dev/null; target
-  <= 3x.
+  <= 3x;
+- json-pretty: ``oom-input FILE`` (detected) of the same records as ``journalctl -o
+  json-pretty`` prints them (an object over many lines; every object is decoded, none is left
+  out by a byte prefilter) against an ``orjson.loads`` loop over the objects framed by their
+  closing lines; target <= 3x.
 
 Both floors are Python processes too, so interpreter start-up is on both sides. The record
 counts of oom-input's runs must equal the kills the generator wrote (``MISMATCH`` otherwise:
@@ -40,12 +44,20 @@ from make_corpus import make_corpus, parse_size  # noqa: E402
 
 TARGET_MSGPACK = 2.0
 TARGET_PASSTHROUGH = 3.0
+TARGET_JSON_PRETTY = 3.0
 
 UNPACKER_LOOP = """
 import sys, msgpack
 with open(sys.argv[1], "rb") as f:
     for _ in msgpack.Unpacker(f, raw=False):
         pass
+"""
+PRETTY_LOOP = """
+import sys, orjson
+with open(sys.argv[1], "rb") as f:
+    for body in f.read().split(b"\\n}\\n"):
+        if body.strip():
+            orjson.loads(body + b"}")
 """
 ORJSON_LOOP = """
 import sys, orjson
@@ -79,6 +91,21 @@ def to_msgpack(json_path: Path, msgpack_path: Path) -> None:
             out.write(packer.pack(orjson.loads(line)))
 
 
+def to_json_pretty(json_path: Path, pretty_path: Path) -> None:
+    """Each JSON line as systemd's printer writes it for ``-o json-pretty``: ``{``, a field per
+    line after a tab as ``"KEY" : value`` (a byte array an element per line), ``}``."""
+    with open(json_path, "rb") as src, open(pretty_path, "wb") as out:
+        for line in src:
+            fields = []
+            for key, value in orjson.loads(line).items():
+                if isinstance(value, list):
+                    rendered = b"[\n" + b",\n".join(b"\t\t%d" % v for v in value) + b"\n\t]"
+                else:
+                    rendered = orjson.dumps(value)
+                fields.append(b"\t" + orjson.dumps(key) + b" : " + rendered)
+            out.write(b"{\n" + b",\n".join(fields) + b"\n}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100M", help="corpus size (default 100M)")
@@ -89,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     json_path = args.dir / f"structured-{args.size}.journal-json"
     msgpack_path = json_path.with_suffix(".msgpack")
+    pretty_path = json_path.with_suffix(".json-pretty")
     if not json_path.exists():
         make_corpus(json_path, parse_size(args.size), "sparse", "journal-json")
     if not msgpack_path.exists():
         to_msgpack(json_path, msgpack_path)
+    if not pretty_path.exists():
+        to_json_pretty(json_path, pretty_path)
     kills = int(Path(str(json_path) + ".expected").read_text())
     lines = json_path.read_bytes().count(b"\n")
     python = sys.executable
@@ -108,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             [args.oom_input, "--passthrough", "--input-format", "json", str(json_path)],
             [python, "-c", ORJSON_LOOP, str(json_path)],
             TARGET_PASSTHROUGH,
+        ),
+        (
+            "json-pretty",
+            [args.oom_input, str(pretty_path)],
+            [python, "-c", PRETTY_LOOP, str(pretty_path)],
+            TARGET_JSON_PRETTY,
         ),
     ]
     print(f"{lines} records, {kills} OOM kills; best of {args.repeats}")

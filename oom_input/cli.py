@@ -32,6 +32,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C
 INPUT_FORMATS = ("auto", *(fmt.name for fmt in LINE_FORMATS + STREAM_FORMATS))
 OUTPUT_FORMATS = tuple(fmt.name for fmt in OUTPUT_FORMATS_REGISTERED)
 
+_STREAM_NAMES = ", ".join(fmt.name for fmt in STREAM_FORMATS)
 # the dmesg example is a real shell line, kept whole
 EPILOG = f"""\
 examples:
@@ -40,7 +41,7 @@ examples:
   oom-input /var/log/kern.log.1 /var/log/kern.log
   oom-input --input-format kmsg --boot-time 1764182000.5 --host node-a records.kmsg
 
-input formats (auto detects per line; msgpack and journal export from a file's first bytes):
+input formats (auto: per line; {_STREAM_NAMES} by a file's first bytes):
 {format_help(LINE_FORMATS)}
 {format_help(STREAM_FORMATS)}
 

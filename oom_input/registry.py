@@ -96,8 +96,9 @@ LINE_FORMATS: tuple[LineFormat, ...] = (
     LineFormat(
         "json",
         _DECODERS + "json_records:JsonDecoder",
-        "JSON lines: journalctl -o json/json-seq, Fluent Bit kmsg/systemd/exec records,\n"
-        "Vector events, objects with message/log/msg, [ts, {..}] arrays",
+        "JSON lines: journalctl -o json/json-seq/json-sse, Fluent Bit kmsg/systemd/exec\n"
+        "records, Vector events (log namespace: bare strings), objects with\n"
+        "message/log/msg, [ts, {..}] arrays",
     ),
     LineFormat(
         "plain",
@@ -131,6 +132,13 @@ STREAM_FORMATS: tuple[StreamFormat, ...] = (
         "journalctl -o export",
         # journalctl -o export starts every entry with these fields, in this order
         (b"__CURSOR=", b"__REALTIME_TIMESTAMP="),
+    ),
+    StreamFormat(
+        "json-pretty",
+        _DECODERS + "json_pretty:JsonPrettyDecoder",
+        "journalctl -o json-pretty: JSON objects over many lines, braces at line starts",
+        # an object's "{" on a line of its own (no line format's line is a lone brace)
+        (b"{\n", b"{\r\n"),
     ),
 )
 

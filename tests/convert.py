@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
 import re
 import struct
 import subprocess
@@ -173,20 +174,54 @@ def journal_json(records: list[Record], source: Source, *, seq: bool = False) ->
     )
 
 
+def _printed_fields(
+    record: Record, source: Source, index: int, array: Callable[[list[int]], str]
+) -> list[str]:
+    """Each journal field of a record as systemd's JSON printer writes it spaced, ``"K" : v``,
+    a byte array by ``array``."""
+    printed = []
+    for key, value in journal_fields(record, source, index).items():
+        json_value = _json_value(value)
+        if isinstance(json_value, list):
+            rendered = array(json_value)
+        else:
+            rendered = orjson.dumps(json_value).decode()
+        printed.append(f'"{key}" : {rendered}')
+    return printed
+
+
 def journal_json_old(records: list[Record], source: Source) -> bytes:
     """``journalctl -o json`` as systemd < 240 spaced it: ``{ "K" : "v", "M" : [ 1, 2 ] }``."""
-    lines = []
-    for i, r in enumerate(records):
-        parts = []
-        for key, value in journal_fields(r, source, i).items():
-            json_value = _json_value(value)
-            if isinstance(json_value, list):
-                rendered = "[ " + ", ".join(str(b) for b in json_value) + " ]"
-            else:
-                rendered = orjson.dumps(json_value).decode()
-            parts.append(f'"{key}" : {rendered}')
-        lines.append("{ " + ", ".join(parts) + " }\n")
-    return "".join(lines).encode()
+
+    def array(values: list[int]) -> str:
+        return "[ " + ", ".join(str(b) for b in values) + " ]"
+
+    return "".join(
+        "{ " + ", ".join(_printed_fields(r, source, i, array)) + " }\n"
+        for i, r in enumerate(records)
+    ).encode()
+
+
+def journal_json_sse(records: list[Record], source: Source) -> bytes:
+    """``journalctl -o json-sse``: each entry a server-sent event, ``data: {..}`` and an empty
+    line."""
+    return b"".join(
+        b"data: " + line + b"\n" for line in journal_json(records, source).splitlines(True)
+    )
+
+
+def journal_json_pretty(records: list[Record], source: Source) -> bytes:
+    """``journalctl -o json-pretty`` (systemd's JSON printer, JSON_FORMAT_PRETTY): ``{``, each
+    field on a line of its own after a tab as ``"KEY" : value``, a byte array an element per
+    line after two tabs and ``]`` after one, ``}`` alone."""
+
+    def array(values: list[int]) -> str:
+        return "[\n" + ",\n".join(f"\t\t{b}" for b in values) + "\n\t]"
+
+    return "".join(
+        "{\n\t" + ",\n\t".join(_printed_fields(r, source, i, array)) + "\n}\n"
+        for i, r in enumerate(records)
+    ).encode()
 
 
 def journal_export(records: list[Record], source: Source) -> bytes:
@@ -349,6 +384,17 @@ def vector_exec(records: list[Record], source: Source) -> bytes:
         )
         + b"\n"
         for r in records
+    )
+
+
+def vector_namespaced(records: list[Record], source: Source, *, exec_line: bool = False) -> bytes:
+    """Vector with ``schema.log_namespace = true`` and a sink's ``json`` codec: an event is its
+    value alone, the fields in metadata (vector.dev "The Log Namespace feature": the json codec
+    writes ``"Hello World!"``): the journald source's is the MESSAGE (a byte array decoded
+    lossily), the exec source's (``cat /dev/kmsg``, ``exec_line``) the line read; each a JSON
+    string."""
+    return b"".join(
+        orjson.dumps(r.line.decode("utf-8") if exec_line else text_of(r)) + b"\n" for r in records
     )
 
 
@@ -532,6 +578,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-json": (journal_json, JOURNAL),
     "journal-json-seq": (lambda r, s: journal_json(r, s, seq=True), JOURNAL),
     "journal-json-old": (journal_json_old, JOURNAL),
+    "journal-json-sse": (journal_json_sse, JOURNAL),
     "json-fluentbit-kmsg": (fluentbit_kmsg, frozenset({"seq", "kernel"})),
     "json-fluentbit-kmsg-json-lines": (
         lambda r, s: fluentbit_kmsg(r, s, date=True),
@@ -560,12 +607,18 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
         JOURNAL,
     ),
     "json-vector-exec": (vector_exec, frozenset({"host", "seq", "wall", "kernel"})),
+    "json-vector-journald-log-namespace": (vector_namespaced, frozenset()),
+    "json-vector-exec-log-namespace": (
+        lambda r, s: vector_namespaced(r, s, exec_line=True),
+        frozenset({"seq", "kernel"}),
+    ),
     "json-generic": (generic, frozenset({"host", "wall"})),
     "json-docker-json-file": (docker_json_file, frozenset({"seq", "wall", "kernel"})),
     "json-fluentd-systemd-yajl": (fluentd_systemd_json, JOURNAL),
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
+    "json-pretty": (journal_json_pretty, JOURNAL),
     "msgpack-fluentd-multiline": (fluentd_multiline, frozenset({"seq", "kernel"})),
     **{
         f"msgpack-{shape}": (functools.partial(msgpack_stream, shape=shape), JOURNAL)
@@ -594,15 +647,18 @@ def control_names(data: bytes) -> bytes:
     return data.replace(b"stress", b"str\\x01ss")
 
 
-def real_journalctl(records: list[Record], source: Source, output: str) -> bytes:
+def real_journalctl(
+    records: list[Record], source: Source, output: str, *, colors: bool = False
+) -> bytes:
     """What the real journalctl prints (``-o json`` / ``-o export``) for the records, stored in
     a journal by systemd-journal-remote from their export stream (Debian:
     ``apt-get install systemd-journal-remote``)."""
-    return real_journalctl_export(journal_export(records, source), output)
+    return real_journalctl_export(journal_export(records, source), output, colors=colors)
 
 
-def real_journalctl_export(export: bytes, output: str) -> bytes:
-    """What the real journalctl prints (``-o OUTPUT``) for an export stream."""
+def real_journalctl_export(export: bytes, output: str, *, colors: bool = False) -> bytes:
+    """What the real journalctl prints (``-o OUTPUT``) for an export stream (``colors``: as on
+    a terminal, ``SYSTEMD_COLORS=1``)."""
     with tempfile.TemporaryDirectory() as tmp:
         journal = Path(tmp) / "capture.journal"
         subprocess.run(
@@ -612,7 +668,8 @@ def real_journalctl_export(export: bytes, output: str) -> bytes:
             capture_output=True,
         )
         argv = ["journalctl", "--file", str(journal), "-o", output]
-        return subprocess.run(argv, check=True, capture_output=True).stdout
+        env = {**os.environ, "SYSTEMD_COLORS": "1" if colors else "0"}
+        return subprocess.run(argv, check=True, capture_output=True, env=env).stdout
 
 
 JOURNALCTL = HERE / "data" / "journalctl"
@@ -685,6 +742,7 @@ def main() -> None:
         *("json-vector-journald", "json-fluentbit-exec", "json-fluentbit-stdin-v2"),
         *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
         *("json-vector-journald-native-json", "json-docker-json-file"),
+        *("json-vector-journald-log-namespace", "json-vector-exec-log-namespace"),
         "json-fluentbit-systemd-nested",
     ):
         renderer, _ = LINE_FORMATS[name]
@@ -704,6 +762,16 @@ def main() -> None:
     for output in ("json", "export"):
         data = real_journalctl(odd, source, output)
         (STRUCTURED / f"odd-name.journal-{output}-real-journalctl").write_bytes(data)
+    # journalctl's other JSON outputs: json-pretty an object over many lines (a byte array an
+    # element per line), json-sse and json-seq one entry per line
+    for sample, records in (("simple-memcg", simple), ("odd-name", odd)):
+        data = real_journalctl(records, source, "json-pretty")
+        (STRUCTURED / f"{sample}.json-pretty-real-journalctl").write_bytes(data)
+    data = real_journalctl(simple, source, "json-pretty", colors=True)
+    (STRUCTURED / "simple-memcg.json-pretty-colors-real-journalctl").write_bytes(data)
+    for output in ("json-sse", "json-seq"):
+        data = real_journalctl(simple, source, output)
+        (STRUCTURED / f"simple-memcg.journal-{output}-real-journalctl").write_bytes(data)
     journalctl_fixtures()
 
 

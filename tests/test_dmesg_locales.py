@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from helpers import DATA, run_pipeline
 
@@ -95,3 +97,39 @@ def test_only_english_names_and_month_numbers_are_read(line: bytes) -> None:
         assert decoded.wall_us is not None and reports == []
     else:
         assert decoded.wall_us is None and reports == [LOCAL_MONTH_UNREAD]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "[月  1月  5 14:46:14 2026]",  # ja_JP (the fixture's)
+        "[월  1월  5 14:46:14 2026]",  # ko_KR
+        "[一  1月  5 14:46:14 2026]",  # zh_TW
+    ],
+)
+def test_a_month_padded_to_two_columns_is_read(stamp: str) -> None:
+    """glibc's ja_JP, ko_KR and zh_TW pad the month number of January to September to two
+    columns (strftime's %b: " 1月", as ``date`` prints them): such a line is still dmesg -T's,
+    read with its time."""
+    line = stamp.encode() + b" stress invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0"
+    decoded = DmesgDecoder(DecodeOptions(tz=timezone.utc)).decode(line)
+    assert isinstance(decoded, KernelLine)
+    assert decoded.text.startswith("stress invoked oom-killer: ")
+    assert (
+        decoded.wall_us
+        == int(datetime(2026, 1, 5, 14, 46, 14, tzinfo=timezone.utc).timestamp()) * 10**6
+    )
+
+
+def test_a_january_capture_gives_the_records_of_november() -> None:
+    """The ja capture with January's padded stamps: the report's records, with a time."""
+    january = (DECODERS / "simple-memcg.dmesg-ctime-ja-january").read_bytes()
+    assert january.startswith("[月  1月  5 14:46:14 2026] ".encode())
+    november = run_pipeline([(DECODERS / "simple-memcg.dmesg-ctime-ja").read_bytes()], "dmesg")
+    got = run_pipeline([january], "dmesg")
+    assert run_pipeline([january]) == got
+    timed = {"time_of_death", "id"}
+    assert [{k: v for k, v in r.items() if k not in timed} for r in got] == [
+        {k: v for k, v in r.items() if k not in timed} for r in november
+    ]
+    assert [r["time_of_death"][:9] for r in got] == ["2026-01-0"]  # (the 4th-6th: any zone)

@@ -1,6 +1,6 @@
 """Hostile input costs time linear in its size, for every decoder (issue 16): nested msgpack
 headers, huge declared lengths, deep nesting, JSON nested past every limit, journal export
-fields that never end. Each shape is read at a size where it takes some milliseconds and at 8
+fields and json-pretty objects that never end. Each shape is read at a size where it takes some milliseconds and at 8
 times that size: the time per byte must stay flat (a quadratic decoder is 8 times slower per
 byte; the factor allowed is 3, generous for a shared machine). No absolute times are asserted."""
 
@@ -90,6 +90,19 @@ HOSTILE: dict[str, tuple[Callable[[bytes], None], Callable[[int], bytes]]] = {
         read_stream("journal-export"),
         lambda n: b"MESSAGE=" + b"x" * n,
     ),
+    "json-pretty endless object": (
+        read_stream("json-pretty"),
+        lambda n: b"{\n" + repeated(b'\t"A" : "1",\n', n),
+    ),
+    "json-pretty endless line": (
+        read_stream("json-pretty"),
+        lambda n: b'{\n\t"MESSAGE" : "' + b"x" * n,
+    ),
+    "json-pretty objects cut by the next": (
+        read_stream("json-pretty"),
+        lambda n: repeated(b'{\n\t"MESSAGE" : "a",\n', n),
+    ),
+    "json-pretty stray lines": (read_stream("json-pretty"), lambda n: repeated(b"}\n", n)),
     "json nested arrays, one line": (read_lines, lambda n: b"[" * n),
     "json nested arrays, many lines": (read_lines, lambda n: repeated(b"[" * 2000 + b"\n", n)),
     "json nested objects": (read_lines, lambda n: repeated(b'{"a":', n)),

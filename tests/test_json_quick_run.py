@@ -28,9 +28,10 @@ from test_json_quick_text import SOURCES
 from test_task_rows import records
 
 from convert import FORMAT_NAMES, LINE_FORMATS, kernel_records
-from oom_input.decoders import make_decoder
+from oom_input.decoders import detect_stream, make_decoder
 from oom_input.decoders._records import BOOT_ID_KEYS, FACILITY_KEYS, HOST_KEYS, TRANSPORT_KEYS
 from oom_input.evidence import STAT_LINE_SHAPE, TASK_HEADER_RE, ReportEvidence, _layout
+from oom_input.registry import STREAM_HEAD_BYTES
 from oom_input.types import DecodeOptions, KernelLine
 
 DATA = Path(__file__).parent / "data"
@@ -59,11 +60,14 @@ RUN_FORMATS = [
     "json-fluentbit-systemd-lower",
     "json-vector-journald",
 ]
-# every JSON fixture in tests/data with a stats block or a task table
+# every JSON-lines fixture in tests/data with a stats block or a task table (not json-pretty's
+# objects over many lines: a stream format)
 FIXTURES = [
     path
     for path in sorted((DATA / "structured").glob("*"))
-    if "json" in path.suffix and (HEADER_MARK in (data := path.read_bytes()) or STATS_MARK in data)
+    if "json" in path.suffix
+    and (HEADER_MARK in (data := path.read_bytes()) or STATS_MARK in data)
+    and detect_stream(data[:STREAM_HEAD_BYTES]) is None
 ]
 ODD_KEYS = [
     "_HOSTNAME",

@@ -490,7 +490,7 @@ class TestDetectStream:
 
     def test_names(self) -> None:
         """The stream formats, by name."""
-        assert STREAM_DECODER_NAMES == ("msgpack", "journal-export")
+        assert STREAM_DECODER_NAMES == ("msgpack", "journal-export", "json-pretty")
 
     def test_unknown_name(self) -> None:
         """An unknown stream format fails with the choices."""

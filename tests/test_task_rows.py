@@ -25,10 +25,11 @@ from test_scanner import NOISE_LINES, FullDecoder, as_format
 
 from oom_input import evidence as evidence_module
 from oom_input.assembler import Assembler
-from oom_input.decoders import make_decoder
+from oom_input.decoders import detect_stream, make_decoder
 from oom_input.decoders._terminal import colored
 from oom_input.evidence import TASK_HEADER_RE, ReportEvidence
 from oom_input.pipeline import make_normaliser
+from oom_input.registry import STREAM_HEAD_BYTES
 from oom_input.scanner import LineScanner
 from oom_input.types import DecodeOptions, OomRecord
 
@@ -43,8 +44,7 @@ FIXTURES = sorted(
     for path in DATA.glob("*/*")
     if path.suffix not in {".md", ".json", ".py"}
     and not path.name.startswith("README")
-    and "msgpack" not in path.suffix
-    and "journal-export" not in path.suffix
+    and detect_stream(path.read_bytes()[:STREAM_HEAD_BYTES]) is None  # (stream formats)
     and "template" not in path.suffix
     and not colored(path.read_bytes())  # (the file reader removes colours, not the scanner)
     and HEADER_MARK in path.read_bytes()

@@ -71,20 +71,50 @@ def test_coloured_capture_gives_the_plain_captures_records(colour: str, plain: s
     assert run_pipeline(itertools.repeat(data, 1), "dmesg") == records
 
 
-def test_journalctls_colours_give_the_plain_outputs_records() -> None:
-    """journalctl -o short-iso-precise with SYSTEMD_COLORS=1 (its first line plain, so the file
-    reader keeps the colours): the boot separator in bold and the messages in their priority's
-    colour give the plain output's records, boot id included, detected and named, however the
-    bytes come. (short and short-precise messages keep their colours: journal.py.)"""
-    colour = (DECODERS / "simple-memcg.journal-short-iso-precise-colors").read_bytes()
-    plain = (DECODERS / "simple-memcg.journal-short-iso-precise").read_bytes()
+# journalctl's styles captured with SYSTEMD_COLORS=1 (systemd 252): each the plain style's output
+# with colours around the boot separator and every message of a priority but info
+JOURNAL_STYLES = ["short", "short-precise", "short-iso", "short-iso-precise"]
+
+
+@pytest.mark.parametrize("style", JOURNAL_STYLES)
+def test_journalctls_colours_give_the_plain_outputs_records(style: str) -> None:
+    """journalctl -o STYLE with SYSTEMD_COLORS=1 (its first line plain, so the file reader keeps
+    the colours): the boot separator in bold and the messages in their priority's colour (the
+    kill line err, the report's header and stack warning) give the plain output's records,
+    boot id included, detected and named, however the bytes come."""
+    path = DECODERS / f"simple-memcg.journal-{style}-colors"
+    colour = path.read_bytes()
+    plain = (DECODERS / f"simple-memcg.journal-{style}").read_bytes()
     assert not colored(colour) and colour.count(b"\x1b[") >= 30
     assert CSI.sub(b"", colour) == plain
     want = run_pipeline([plain], "journal")
     assert [r["boot_id"] for r in want] == [None, "aae7e8d9-ea8a-4d39-9e7a-7bbce85930c1"]
+    assert want[1]["complete"] and want[1]["trigger_pid"] == 3171
     for size in (len(colour), 1, 7):
         chunks = [colour[i : i + size] for i in range(0, len(colour), size)]
         assert run_pipeline(chunks) == run_pipeline(chunks, "journal") == want
-    path = DECODERS / "simple-memcg.journal-short-iso-precise-colors"
     result = run_cli("--input-format", "journal", str(path))
     assert (result.returncode, result.stderr) == (0, b"")
+    assert (
+        result.stdout
+        == run_cli(
+            "--input-format", "journal", str(path.with_name(f"simple-memcg.journal-{style}"))
+        ).stdout
+    )
+
+
+def test_a_coloured_message_is_read_without_its_colours() -> None:
+    """A short-precise kernel line whose message journalctl coloured (the fast path's shape
+    but for the escape) decodes to the plain line's text, by decode and by quick_text."""
+    from oom_input.decoders.journal import JournalDecoder
+    from oom_input.types import DecodeOptions, KernelLine
+
+    plain = b"Nov 26 18:19:54.840991 node-a kernel: Memory cgroup out of memory: Killed"
+    colour = plain.replace(b"kernel: ", b"kernel: \x1b[0;1;31m\x1b[0;1;39m\x1b[0;1;31m") + (
+        b"\x1b[0m"
+    )
+    decoder = JournalDecoder(DecodeOptions(year=2025))
+    got, want = decoder.decode(colour), decoder.decode(plain)
+    assert isinstance(got, KernelLine) and got == want
+    assert decoder.quick_text(colour) is None  # (decoded instead)
+    assert decoder.quick_text(plain) == (want.text, ("node-a", None))

@@ -83,9 +83,10 @@ CTIME = re.compile(
     rb"\[%s %s +(?P<day>\d{1,2}) %s (?P<year>\d{4})(?: <[ \d.]+>)?\]" % (WEEKDAY, MONTH, CLOCK)
 )
 # dmesg -T in another language (LC_TIME): the weekday and month as its locale abbreviates them,
-# "[So Nov 26 18:29:15 2026]", "[dim. nov. 26 ...]", "[日 11月 26 ...]", "[Вс ноя 26 ...]"
+# "[So Nov 26 18:29:15 2026]", "[dim. nov. 26 ...]", "[日 11月 26 ...]", "[Вс ноя 26 ...]"; some
+# pad a month number to two columns (glibc's ja_JP, ko_KR, zh_TW: "[月  1月  5 ...]")
 LOCAL_CTIME = re.compile(
-    rb"\[\S+ (?P<month_name>\S+) +(?P<day>\d{1,2}) %s (?P<year>\d{4})(?: <[ \d.]+>)?\]" % CLOCK
+    rb"\[\S+ +(?P<month_name>\S+) +(?P<day>\d{1,2}) %s (?P<year>\d{4})(?: <[ \d.]+>)?\]" % CLOCK
 )
 # a LOCAL_CTIME month name that is its number before a unit ("11月", "11월")
 MONTH_NUMBER = re.compile(rb"(?P<number>1[0-2]|0?[1-9])\D")

@@ -16,10 +16,10 @@ Accepted lines::
     -- Journal begins at ... --                         IGNORED
 
 journalctl's colours (``SYSTEMD_COLORS=1``, or a terminal's capture: notes in bold, a message
-in its priority's colour, ``kernel: ESC[0;1;31mMemory cgroup ...ESC[0m``) are no part of a line,
-but in the message of a short or short-precise kernel line (the common case's path does not
-look for them; a file whose first line is coloured is read without them all, see
-``oom_input.decoders._terminal``).
+of any priority but info in its priority's colour, ``kernel: ESC[0;1;31mMemory cgroup
+...ESC[0m``) are no part of a line in any style (a file whose first line is coloured is read
+without them all, see ``oom_input.decoders._terminal``; journalctl colours a whole message, so
+the common case's path only checks that a message does not start with one).
 
 ``host`` is the host column (absent when the entry had no hostname). Lines of other programs
 (``node-a systemd[1]: ...``) are IGNORED. A kernel timestamp left at the start of the message
@@ -99,10 +99,12 @@ from oom_input.types import (
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
 # journalctl -o short / short-precise kernel line up to its message, which has no klogd stamp
-# (the common case, that decode and quick_text read at once): SHORT, then SYSLOG_TAIL with the
-# kernel's ident
+# and no colour (the common case, that decode and quick_text read at once): SHORT, then
+# SYSLOG_TAIL with the kernel's ident
 SHORT_KERNEL = re.compile(
-    BSD_STAMP + KERNEL_TAIL + rb"(?: (?!%s)|\Z)" % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
+    BSD_STAMP
+    + KERNEL_TAIL
+    + rb"(?: (?!%s|\x1b\[)|\Z)" % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
 )
 # journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
 SHORT_ISO = re.compile(ISO_STAMP)

@@ -7,6 +7,7 @@ Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own
      "_TRANSPORT":"kernel","_HOSTNAME":"node-a","_SOURCE_MONOTONIC_TIMESTAMP":"1194840991",
      "MESSAGE":"Memory cgroup out of memory: Killed process 3171 (stress) ..."}
     \\x1e{...}                                 journalctl -o json-seq (RFC 7464: RS before each)
+    data: {...}                                journalctl -o json-sse (an empty line after each)
     { "__CURSOR" : "s=..", ..., "MESSAGE" : [ 115, 116, ... ] }       systemd < 240 spacing
     {"priority":3,"sequence":971,"sec":1194,"usec":840991,"msg":"..."}  Fluent Bit kmsg input
     {"date":1764181194.840991,"priority":3,...}   Fluent Bit json_lines output (date = wall time)
@@ -22,14 +23,21 @@ Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own
     [{"date":..,..}, {"date":..,..}]             Fluent Bit's "json" output format (a flush's
                                                  records: only the first is read, reported)
     [[1764181194.840991, {"meta":1}], {...}]
+    "memory: usage 40960kB, limit 40960kB, failcnt 66"     an event that is its message alone:
+                                                 Vector's json codec with schema.log_namespace
 
 The fields read and how (journal fields, byte-array messages, times, the text of agents' lines
 decoded by the line decoders) are described in ``oom_input/decoders/_records.py``. Records of
 other transports (``_TRANSPORT`` not ``kernel``), JSON without a message field and JSON that is
-not an object or an event array are IGNORED. Strings that hold bytes that are not UTF-8 (yajl-ruby
+not an object, an event array or a string are IGNORED. A bare string is read as a record
+``{"message": string}``: the text of a line of some log (Vector's log namespace keeps an
+event's fields in metadata, which sinks do not write: its journald source's event is the
+MESSAGE, its exec and file sources' the line read). An empty line is IGNORED (json-sse puts one
+after each event). Strings that hold bytes that are not UTF-8 (yajl-ruby
 writes Fluentd's binary strings so) are read, those bytes as invalid UTF-8. A line that starts
 like JSON but does not parse (broken, too deeply nested) is reported (``invalid JSON``) and
-rejected (None), so that auto-detection still reads it as plain text. ``source_format`` is
+rejected (None), so that auto-detection still reads it as plain text; so is one in quotes that
+is no JSON string, unreported (prose may be quoted). ``source_format`` is
 ``journal-json`` for entries that journalctl wrote (they have ``__CURSOR`` or
 ``__REALTIME_TIMESTAMP``), else ``json``.
 ``quick_text`` gives the text and (host, boot id) of a kernel record without building its line
@@ -80,6 +88,9 @@ from oom_input.types import (
 # a JSON array that can be an event: "[ts, {", "[[ts, {", "[{" - not dmesg's "[  499.798531] "
 JSON_ARRAY_START = re.compile(rb"\[\s*(?:[\[{\"]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*,)")
 RECORD_SEPARATOR = b"\x1e"  # json-seq (RFC 7464)
+# the key a bare string is read under: an agent's text, never a journal MESSAGE
+MESSAGE_ALONE = "message"
+SSE_DATA = b"data: "  # json-sse (a server-sent event's data line: journalctl, systemd >= 229)
 # A MESSAGE that is an array (bytes or a repeated field) hides the marker text from the byte
 # prefilter: as systemd >= 240 (compact JSON) and older (" : [ ") print it.
 BYTE_ARRAY_MARKERS = (b'"MESSAGE":[', b'"MESSAGE" : [')
@@ -255,13 +266,14 @@ class JsonDecoder:
         # the common case: an object (orjson takes a trailing CR as white space)
         body = raw if raw[:1] == b"{" else _json_body(raw)
         if body is None:
-            return None
+            return IGNORED if raw == b"" or raw == b"\r" else None
         try:
             value: object = orjson.loads(body)
         except orjson.JSONDecodeError:  # also: nested deeper than orjson's limit (1024)
             value = _with_raw_bytes(body)
             if value is None:
-                options.report("invalid JSON", raw)
+                if body[:1] != b'"':  # (quoted prose is no broken JSON)
+                    options.report("invalid JSON", raw)
                 return None
         claimed = self.claimed_keys
         if type(value) is dict:  # the common case, a bare record
@@ -270,6 +282,8 @@ class JsonDecoder:
             return read(value, raw, None)
         if claimed is not None:
             return None
+        if type(value) is str:  # an event that is its message alone (Vector's log namespace)
+            return read({MESSAGE_ALONE: value}, raw, None)
         if type(value) is list and value and all(type(event) is dict for event in value):
             # Fluent Bit's "json" format (stdout, file, http): one array of a flush's records
             entries: list[tuple[Record, int | None]] | None = [(event, None) for event in value]
@@ -387,7 +401,11 @@ def _json_body(raw: bytes) -> bytes | None:
     body = strip_cr(raw)
     if body.startswith(RECORD_SEPARATOR):
         body = body[1:]
+    elif body.startswith(SSE_DATA):
+        body = body[len(SSE_DATA) :]
     body = body.lstrip(b" \t")
+    if body[:1] == b'"':
+        return body if body.endswith(b'"') and len(body) > 1 else None
     if not body.startswith(b"{") and JSON_ARRAY_START.match(body) is None:
         return None
     return body

@@ -80,6 +80,18 @@ def locale_fixtures(buffer: Path, tmp: Path) -> None:
             env = {"LOCPATH": str(tmp), "LC_TIME": locale}
         text = run(["dmesg", "-F", str(buffer), "-T"], **env)
         (HERE / f"simple-memcg.dmesg-ctime-{suffix}").write_bytes(text)
+        if suffix == "ja":
+            january_fixture(text, env)
+
+
+def january_fixture(ja_text: bytes, env: dict[str, str]) -> None:
+    """dmesg -T in ja_JP in January, when glibc pads the month to two columns (" 1月"): the
+    ja capture's stamps as strftime writes them (``date``, the format of util-linux dmesg's
+    record_ctime, "%a %b %e %H:%M:%S %Y") at the same time of day on Monday 2026-01-05 (this
+    machine's boot time gives November)."""
+    stamp = run(["date", "-d", "2026-01-05 14:46:14", "+[%a %b %e %H:%M:%S %Y]"], **env).strip()
+    lines = [stamp + line.partition(b"]")[2] for line in ja_text.splitlines()]
+    (HERE / "simple-memcg.dmesg-ctime-ja-january").write_bytes(b"\n".join(lines) + b"\n")
 
 
 def export_entry(boot: tuple[str, int], usec: int, message: str, kernel: bool, pri: int = 6) -> str:
@@ -126,12 +138,11 @@ def journal_fixtures(boot_a: list, boot_b: list, tmp: Path) -> None:
     (HERE / "simple-memcg.journal-short-precise-no-hostname").write_bytes(text)
     text = run(["journalctl", "--file", str(journal), "-o", "with-unit"])
     (HERE / "simple-memcg.journal-with-unit").write_bytes(text)
-    # colours as on a terminal: the boot separator bold, messages by their priority
-    # (short-precise's coloured messages keep their colours: see journal.py)
-    text = run(
-        ["journalctl", "--file", str(journal), "-o", "short-iso-precise"], SYSTEMD_COLORS="1"
-    )
-    (HERE / "simple-memcg.journal-short-iso-precise-colors").write_bytes(text)
+    # colours as on a terminal: the boot separator bold, each message but those of priority
+    # info in its priority's colour (the kill line err, the report's header warning)
+    for output in ["short", "short-precise", "short-iso", "short-iso-precise"]:
+        text = run(["journalctl", "--file", str(journal), "-o", output], SYSTEMD_COLORS="1")
+        (HERE / f"simple-memcg.journal-{output}-colors").write_bytes(text)
     # a zone that is not UTC (POSIX TZ "EST5": UTC-5, abbreviation EST, no DST)
     for output in ["short-precise", "short-full"]:
         text = run(["journalctl", "--file", str(journal), "-o", output], tz="EST5")
