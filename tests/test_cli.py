@@ -107,6 +107,17 @@ def test_malformed_input_is_counted_on_stderr_never_stdout() -> None:
     assert proc.stderr.count(b"\n") == 1 and b"malformed" in proc.stderr
 
 
+@pytest.mark.parametrize("input_format", ["auto", "kmsg"])
+def test_blank_lines_are_no_malformed_lines(input_format: str) -> None:
+    """Blank lines (whitespace alone) of a named format are nothing to report, nor a line to
+    read: the records of the file without them, stderr empty."""
+    spaced = b"\n \n".join(SAMPLE.read_bytes().splitlines()) + b"\n\r\n"
+    proc = run("-f", input_format, stdin=spaced)
+    plain = run("-f", input_format, str(SAMPLE))
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert records(proc.stdout) == records(plain.stdout) != []
+
+
 def test_closed_stdout_exits_quietly() -> None:
     """Downstream closing the pipe ends the process with exit 0 and no traceback."""
     data = SAMPLE.read_bytes() * 2000

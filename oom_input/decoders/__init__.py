@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from oom_input.registry import LINE_FORMATS, STREAM_FORMATS, detect_stream, line_format
 from oom_input.registry import stream_format as _stream_format
 from oom_input.types import (
+    IGNORED,
     DecodeOptions,
     Decoder,
     Ignored,
@@ -100,6 +101,8 @@ class AutoDecoder:
                 if last.extra_markers is not self._seen[last.name]:
                     self._learn(last)  # (a format's markers may grow as it reads: its notes)
                 return result
+        if _blank(raw):  # (claimed by no format: nor remembered as one, nor fed as text)
+            return IGNORED
         for decoder in self._decoders:
             if decoder is not last:
                 result = decoder.decode(raw)
@@ -197,9 +200,16 @@ class FormatDecoder:
 
     def _or_plain(self, result: KernelLine | Ignored | None, raw: bytes) -> KernelLine | Ignored:
         if result is None:
+            if _blank(raw):
+                return IGNORED
             self._report(self._reason, raw)
             return self._plain.decode(raw)
         return result
+
+
+def _blank(raw: bytes) -> bool:
+    """A line of whitespace alone: no format's, no message (a file's or a pipe's blank line)."""
+    return not raw or raw.isspace()
 
 
 def _plain(options: DecodeOptions) -> PlainDecoder:
