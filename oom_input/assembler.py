@@ -617,7 +617,12 @@ class Assembler:
     ) -> bool:
         """A kill line after a memory.oom.group line: a member's record (True), or not one."""
         group.lines += 1
-        if group.template is None or group.lines > MAX_GROUP_LINES:
+        if group.template is None:
+            # the first victim's kill line again with no group line read between them (it was
+            # lost, or cut past reading): the group kill printing the victim once more (a victim
+            # that is still exiting is never chosen again), used up without a record
+            return pid in group.pids and _near(group.since_us, line, MAX_US_BEFORE_GROUP)
+        if group.lines > MAX_GROUP_LINES:
             return False
         if not _near(group.since_us, line, GROUP_WINDOW_US):
             return False
