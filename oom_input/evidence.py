@@ -99,6 +99,8 @@ STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]* (?:[0-9]{1,19}|-[0-9]{1,18}))"
 #    mapped:251 shmem:1103 pagetables:5102 bounce:0   (2.6-6.x; 6.x: sec_pagetables on its own)
 #    free:25401 free_pcp:66 free_cma:0                (2.6.32: "free:21343 slab_reclaimable:...")
 MEMINFO_HEADERS: Final = ("Mem-Info:", "Mem-info:")
+# their marker: one search for both spellings, as cheap as one for either
+MEMINFO_HEADER_MARKERS: Final = (b"Mem-",)
 MEMINFO_PAIR_RE = re.compile(r"(?P<key>[a-z_]+):(?P<value>\d+)(?=\s|$)")
 # the counter lines start with one of these (zone lines "Node 0 DMA free:15360kB" do not)
 MEMINFO_LINE_STARTS: Final = (
@@ -182,7 +184,7 @@ LINE_KINDS: Final = (
         note="the assembler reads it too; opens memcg_stat",
     ),
     LineKind("memcg_stat", (), "on_memcg_stat", opened_by="memcg_stats_header"),
-    LineKind("meminfo_header", tuple(h.encode() for h in MEMINFO_HEADERS), "on_meminfo_header"),
+    LineKind("meminfo_header", MEMINFO_HEADER_MARKERS, "on_meminfo_header"),
     LineKind(
         "meminfo_counters",
         MEMINFO_MARKERS,
@@ -780,7 +782,6 @@ class ReportEvidence:
         return out
 
 
-_MEMINFO_HEADER_MARKERS: Final = tuple(h.encode() for h in MEMINFO_HEADERS)
 # what a report has read of the Mem-Info counters (``wanted_markers``)
 _NO_MEMINFO, _SOME_COUNTERS, _ALL_COUNTERS = 0, 1, 2
 _COUNTERS_KEPT: Final = len(_MEMINFO_KEYS)
@@ -795,7 +796,7 @@ def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
     if not table:
         return ()
     if meminfo == _NO_MEMINFO:
-        return (TASK_HEADER_MARKER, *_MEMINFO_HEADER_MARKERS)
+        return (TASK_HEADER_MARKER, *MEMINFO_HEADER_MARKERS)
     markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
     return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
 
