@@ -294,6 +294,7 @@ class _Group:
 
     first: OomRecord  # the first victim's record: its context is every member's
     since_us: int | None  # µs of the first victim's kill line, then of the group line
+    headed: bool  # the first victim's report had its header (not a kill line alone)
     template: OomRecord | None = None  # made from ``first`` once the group line was read
     path: str | None = None
     lines: int = 0
@@ -617,7 +618,17 @@ class Assembler:
     ) -> bool:
         """A kill line after a memory.oom.group line: a member's record (True), or not one."""
         group.lines += 1
-        if group.template is None or group.lines > MAX_GROUP_LINES:
+        if group.template is None:
+            # the first victim's kill line again, right after its whole report, with no group
+            # line read between them (it was lost, or cut past reading): the group kill printing
+            # the victim once more (a victim still exiting is never chosen again), used up
+            # without a record (a kill line alone and its copy stay two records)
+            return (
+                group.headed
+                and pid in group.pids
+                and _near(group.since_us, line, MAX_US_BEFORE_GROUP)
+            )
+        if group.lines > MAX_GROUP_LINES:
             return False
         if not _near(group.since_us, line, GROUP_WINDOW_US):
             return False
@@ -748,7 +759,7 @@ class Assembler:
         _bound_numbers(record)
         record.id = record_id(record)
         if report.killed:
-            src.group = _Group(record, kern if kern is not None else wall)
+            src.group = _Group(record, kern if kern is not None else wall, report.header)
             if pid is not None:
                 src.group.pids.add(pid)
         out.append(record)

@@ -91,13 +91,16 @@ STAT_LINE_RE = re.compile(r"^(?P<key>[a-z][a-z0-9_]*) (?P<value>-?\d+)$")
 # int() does (to 64 bits: below 10^19, above -10^18), for readers that take a run of them at
 # once (``BlockReader.shape``): one group, the line
 STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]* (?:[0-9]{1,19}|-[0-9]{1,18}))"
-# show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" then the counters in
-# pages, one printk with embedded newlines (2.6.32 stamps each of its lines):
+# show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" (lib/show_mem.c) or, from
+# an architecture's own show_mem(), "Mem-info:" (32-bit ARM 3.x: arch/arm/mm/init.c, read in
+# 3.10), then the counters in pages, one printk with embedded newlines (2.6.32 stamps each line):
 #   active_anon:1460431 inactive_anon:529170 isolated_anon:0
 #    ... slab_reclaimable:6781 slab_unreclaimable:11204
 #    mapped:251 shmem:1103 pagetables:5102 bounce:0   (2.6-6.x; 6.x: sec_pagetables on its own)
 #    free:25401 free_pcp:66 free_cma:0                (2.6.32: "free:21343 slab_reclaimable:...")
-MEMINFO_HEADER = "Mem-Info:"
+MEMINFO_HEADERS: Final = ("Mem-Info:", "Mem-info:")
+# their marker: one search for both spellings, as cheap as one for either
+MEMINFO_HEADER_MARKERS: Final = (b"Mem-",)
 MEMINFO_PAIR_RE = re.compile(r"(?P<key>[a-z_]+):(?P<value>\d+)(?=\s|$)")
 # the counter lines start with one of these (zone lines "Node 0 DMA free:15360kB" do not)
 MEMINFO_LINE_STARTS: Final = (
@@ -116,11 +119,12 @@ MEMINFO_MARKERS: Final = (b"slab_reclaimable:", b"shmem:", b"free:")
 # print its lines apart.
 MEMINFO_RECORD_MARKERS: Final = MEMINFO_MARKERS[:1]
 # show_swap_cache_info() / show_mem(), system OOMs, every kernel, on consecutive lines:
-# "Free swap  = 0kB", "Total swap = 0kB", "2097151 pages RAM"
+# "Free swap  = 0kB", "Total swap = 0kB", "2097151 pages RAM" (32-bit ARM 3.x's own show_mem():
+# "524288 pages of RAM")
 FREE_SWAP_PREFIX = "Free swap"
 FREE_SWAP_RE = re.compile(r"^Free swap\s*=\s*(?P<kb>\d+)kB")
 TOTAL_SWAP_RE = re.compile(r"^Total swap\s*=\s*(?P<kb>\d+)kB")
-RAM_PAGES_RE = re.compile(r"^(?P<pages>\d+) pages RAM")
+RAM_PAGES_RE = re.compile(r"^(?P<pages>\d+) pages (?:of )?RAM")
 
 # --- bounds and defaults ----------------------------------------------------------------------
 DEFAULT_TOP_TASKS = 5
@@ -180,7 +184,7 @@ LINE_KINDS: Final = (
         note="the assembler reads it too; opens memcg_stat",
     ),
     LineKind("memcg_stat", (), "on_memcg_stat", opened_by="memcg_stats_header"),
-    LineKind("meminfo_header", (MEMINFO_HEADER.encode(),), "on_meminfo_header"),
+    LineKind("meminfo_header", MEMINFO_HEADER_MARKERS, "on_meminfo_header"),
     LineKind(
         "meminfo_counters",
         MEMINFO_MARKERS,
@@ -481,7 +485,7 @@ class ReportEvidence:
             self.on_memcg_usage(text)
         elif text.startswith(MEMCG_STATS_PREFIX):
             self.on_memcg_stats_header(text)
-        elif text.startswith(MEMINFO_HEADER):
+        elif text.startswith(MEMINFO_HEADERS):
             self.on_meminfo_header(text)
         elif text.startswith(FREE_SWAP_PREFIX):
             self.on_free_swap(text)
@@ -794,7 +798,7 @@ def _wanted(table: bool, meminfo: int, ram: bool) -> tuple[bytes, ...]:
     if not table:
         return ()
     if meminfo == _NO_MEMINFO:
-        return (TASK_HEADER_MARKER, MEMINFO_HEADER.encode())
+        return (TASK_HEADER_MARKER, *MEMINFO_HEADER_MARKERS)
     markers = MEMINFO_MARKERS if meminfo == _SOME_COUNTERS else ()
     return (TASK_HEADER_MARKER, *markers, *((FREE_SWAP_PREFIX.encode(),) if ram else ()))
 

@@ -474,6 +474,15 @@ class TestOomGroup:
         assert [r["container_name"] for r in records] == ["/demo/inner", path, path]
         assert {r["victim_container_name"] for r in records} == {"/demo"}
 
+    def test_first_victim_killed_again_without_the_group_line(self) -> None:
+        """The group line lost (or cut past reading), the first victim's kill line again right
+        after its whole report is that kill printed once more, not a second record; another
+        pid's kill line is still a record of its own, and so is the copy of a kill line that
+        came alone (no header: nothing says it is the same kill)."""
+        records = assemble([HEADER, SUMMARY, KILL, KILL, KILL.replace("3171", "3172")])
+        assert [(r.pid, r.complete) for r in records] == [(3171, True), (3172, False)]
+        assert [r.pid for r in assemble([KILL, KILL])] == [3171, 3171]
+
     def test_kill_line_long_after_a_report_is_not_a_group_member(self) -> None:
         """Without a group line, a later kill line is a lone record, not the report's."""
         records = assemble([HEADER, SUMMARY, KILL, *NOISE, KILL.replace("3171", "4000")])

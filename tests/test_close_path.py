@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import oom_input.evidence as evidence_module
 from convert import LINE_FORMATS, STREAM_FORMATS, Record, Source, kernel_records
 from oom_input.evidence import (
+    MEMINFO_HEADERS,
     PAGE_RATIO_TOLERANCE,
     PAGE_SIZES_KB,
     TASK_HEADER_RE,
@@ -33,11 +34,15 @@ from oom_input.evidence import (
 from oom_input.types import OomRecord
 
 DATA = Path(__file__).parent / "data"
+# the Mem-Info block's first line, in each spelling (lib/show_mem.c's, an architecture's own)
+HEADER_BYTES = tuple(h.encode() for h in MEMINFO_HEADERS)
 # every fixture with a Mem-Info block (a system OOM's memory state)
 MEMINFO_FIXTURES = sorted(
     p
     for p in DATA.rglob("*")
-    if p.is_file() and p.suffix not in {".md", ".py", ".json"} and b"Mem-Info:" in p.read_bytes()
+    if p.is_file()
+    and p.suffix not in {".md", ".py", ".json"}
+    and any(h in p.read_bytes() for h in HEADER_BYTES)
 )
 # the real and legacy ones read back into kernel records (rendered in every input format)
 MEMINFO_REPORTS = {p.name: recs for p in MEMINFO_FIXTURES if (recs := kernel_records(p))}
@@ -80,10 +85,14 @@ ODD_TEXTS = [
 
 def test_meminfo_fixtures_are_found() -> None:
     """The glob finds the system OOM captures of each layout (2.6.32, 4.14, 5.10, 6.12 arm64,
-    journalctl)."""
+    journalctl, 32-bit ARM's own "Mem-info:")."""
     names = {p.name for p in MEMINFO_FIXTURES}
     assert len(names) >= 6
-    assert {"rhel6-2.6.32-global-oom.dmesg", "v6.12-arm64-16k-global-oom.kmsg"} <= names
+    assert {
+        "rhel6-2.6.32-global-oom.dmesg",
+        "v6.12-arm64-16k-global-oom.kmsg",
+        "arm32-3.10-highmem-global-oom.dmesg",
+    } <= names
     assert len(MEMINFO_REPORTS) >= 4
 
 
@@ -103,11 +112,12 @@ def _plain_records(data: bytes) -> list[dict]:
 
 def _with_odd_lines(recs: list[Record], odd: list[tuple[int, bytes]]) -> list[Record]:
     """The records with odd ones (the Mem-Info record's stamp, another text) inserted."""
-    template = next(r for r in recs if r.text.startswith(b"Mem-Info:"))
+    template = next(r for r in recs if r.text.startswith(HEADER_BYTES))
+    header = next(h for h in HEADER_BYTES if template.text.startswith(h))
     out = list(recs)
     for at, text in sorted(odd, reverse=True):
         escaped = text.replace(b"\n", b"\\x0a")
-        line = template.line.replace(b"Mem-Info:", escaped, 1)
+        line = template.line.replace(header, escaped, 1)
         out.insert(at % (len(out) + 1), dataclasses.replace(template, line=line, text=text))
     return out
 
