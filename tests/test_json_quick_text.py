@@ -26,7 +26,7 @@ REAL = Path(__file__).parent / "data" / "real"
 # every raw /dev/kmsg capture in tests/data, as it is and with odd bytes in the victim's name
 CAPTURES = [p.read_bytes() for p in sorted(REAL.parent.glob("*/*.kmsg"))]
 VARIANTS = [variant(data) for data in CAPTURES for variant in (bytes, odd_names, control_names)]
-JSON_FORMATS = sorted(LINE_FORMATS)
+JSON_FORMATS = sorted(name for name in LINE_FORMATS if "json" in FORMAT_NAMES[name])
 SOURCES = [
     Source(host=f"node-{n}", boot_hex=f"{n:x}" * 32, boot_us=(1764180000 + 1000 * n) * 10**6)
     for n in range(3)

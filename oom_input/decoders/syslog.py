@@ -9,6 +9,26 @@ Accepted lines::
     2025-11-26T18:37:34.798531+00:00 node1 kernel: text          rsyslog RFC 3339   wall_us
     <4>Dec  7 00:20:58 node1 kernel: text                        with a <PRI> prefix
     Dec  7 00:20:58 node1 sshd[812]: text                        other program: IGNORED
+    <6>1 2025-11-26T18:37:34.798531+00:00 node1 kernel - - - text
+                                                                  RFC 5424          wall_us
+    <6>1 - - kernel 12 - [meta sequenceId="3"] \xef\xbb\xbftext      nil time and host, SD, BOM
+    123 <6>1 2025-11-26T18:37:34Z node1 kernel - - - text        RFC 6587 octet count
+    <14>1 2025-11-26T18:37:34Z node1 sshd 812 - - text           other APP-NAME: IGNORED
+
+RFC 5424 lines (section 6: ``<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA
+[MSG]``) are what rsyslog writes with ``RSYSLOG_SyslogProtocol23Format``, syslog-ng's
+``syslog()`` destination, Fluent Bit's and Vector's syslog outputs: APP-NAME is the ident
+(``kernel``: a kernel line), a nil (``-``) TIMESTAMP gives no wall time and a nil HOSTNAME no
+host; PROCID, MSGID and STRUCTURED-DATA (``[id name="value"]``, ``\\"``, ``\\\\`` and ``\\]``
+escaped in a value) are passed over; a UTF-8 byte order mark before MSG is dropped, and a klogd
+stamp at its start and rsyslog's escapes read as in the BSD lines. MSG is kept as it is, leading
+spaces included (rsyslog writes ``%msg%`` unchanged here). An RFC 6587 octet count before the
+line (``123 <6>1 ...``, fluent-plugin-syslog_rfc5424's default, a TCP stream written to a
+file) is passed over, not checked: every line is one message. A line that starts as RFC 5424
+does but whose header is damaged is reported and not read as syslog.
+
+The PRI's facility decides nothing (in BSD lines either): Fluent Bit and Vector write a kernel
+message as facility ``user`` unless told otherwise; the ident does.
 
 rsyslog writes a control character of a message as ``#`` and three octal digits
 (``$EscapeControlCharactersOnReceive``, on by default). Where it reads the kernel's records from
@@ -48,17 +68,20 @@ from __future__ import annotations
 import functools
 import operator
 import re
+from collections.abc import Callable
 from typing import ClassVar, Final
 
 from oom_input.decoders._common import (
     BSD_STAMP,
+    HOST_COLUMN,
     ISO_STAMP,
     KERNEL_STAMP_IN_MESSAGE,
-    KERNEL_TAIL,
     KLOGD_STAMP,
     KnownStamps,
     Remembered,
     Stamp,
+    StampConverter,
+    Times,
     bsd_times,
     consecutive_matches,
     find_stamped_tail,
@@ -86,21 +109,87 @@ _CONTROL_CHARACTERS = {f"#{code:03o}": chr(code) for code in range(0o40)}
 
 SYSLOG_STAMPS: tuple[Stamp, ...] = ((BSD, bsd_times), (RFC3339, iso_times))
 
+# RFC 6587 octet counting before a message, as a TCP stream holds it: "123 "
+OCTET_COUNT = rb"(?:[1-9]\d{0,8} )?"
+# RFC 5424 (rsyslog RSYSLOG_SyslogProtocol23Format, syslog-ng syslog(), Fluent Bit and Vector
+# syslog outputs) up to its TIMESTAMP: "<6>1 "
+RFC5424_PRI_VERSION = OCTET_COUNT + rb"<\d{1,3}>1 "
+# its TIMESTAMP, or NILVALUE: "2025-11-26T18:37:34.798531+00:00", "-"
+RFC5424_STAMP = re.compile(rb"(?:%s|-)" % ISO_STAMP)
+# an SD-ELEMENT of its STRUCTURED-DATA, '\"', '\\' and '\]' escaped in a value:
+# '[meta sequenceId="12" x="a\"b"]'
+SD_ELEMENT = rb'\[[^ =\]"]+(?: [^ =\]"]+="(?:[^"\\]|\\.)*")*\]'
+# the UTF-8 byte order mark that may open its MSG
+MSG_BOM = b"\xef\xbb\xbf"
 
-def _kernel_line(stamp: bytes) -> re.Pattern[bytes]:
-    """A kernel line with this stamp up to its text (``decode``'s: past a klogd stamp)."""
+
+def rfc5424_head(host: bytes, ident: bytes) -> bytes:
+    """An RFC 5424 line up to its MSG (not the space before it), with ``host`` for HOSTNAME and
+    ``ident`` for APP-NAME (patterns; a nil HOSTNAME is ``-`` before ``host`` is tried)."""
+    return rb"%s%s (?:-|%s) %s \S+ \S+ (?:-|(?:%s)+)" % (
+        RFC5424_PRI_VERSION,
+        RFC5424_STAMP.pattern,
+        host,
+        ident,
+        SD_ELEMENT,
+    )
+
+
+# an RFC 5424 line: the groups of RFC5424_STAMP, "host", "ident" and "message" (SYSLOG_TAIL's)
+RFC5424 = re.compile(
+    rfc5424_head(rb"(?P<host>\S+)", rb"(?P<ident>\S+)")
+    + rb"(?: (?:%s)?(?P<message>.*))?\Z" % MSG_BOM,
+    re.S,
+)
+# a line that starts as RFC 5424 does (RFC5424 not matching it: a damaged header)
+RFC5424_LIKE = re.compile(RFC5424_PRI_VERSION + rb"(?:\d{4}-\d\d-\d\dT|- )")
+
+
+def rfc5424_times(stamp: re.Match[bytes], options: DecodeOptions) -> Times:
+    """Times of an RFC5424_STAMP: none for NILVALUE."""
+    return (None, None) if stamp["date"] is None else iso_times(stamp, options)
+
+
+def _bsd_head(stamp: bytes, host: bytes) -> bytes:
+    """A BSD or RFC 3339 kernel line with this stamp up to its message, with ``host`` for
+    HOST_COLUMN (of one host, or none)."""
+    return rb"(?:%s)?%s%s" % (SYSLOG_PRI.pattern, stamp, kernel_tail(host))
+
+
+def _rfc5424_kernel_head(stamp: bytes, host: bytes) -> bytes:
+    """An RFC 5424 kernel line up to its MSG, of one host (``host`` empty: a nil HOSTNAME);
+    ``stamp`` is RFC5424_STAMP's, which ``rfc5424_head`` holds."""
+    return rfc5424_head(host or b"(?!)", b"kernel")
+
+
+# A stamp style of the kernel lines the quick paths read: its stamp (the first groups of its
+# lines), converter, the line up to its message (of a host pattern, or b"" for none) and what
+# may come between that and the text (a BOM, a klogd stamp)
+QuickKind = tuple[re.Pattern[bytes], StampConverter, Callable[[bytes, bytes], bytes], bytes]
+QUICK_KINDS: tuple[QuickKind, ...] = (
+    *((pattern, convert, _bsd_head, b"") for pattern, convert in SYSLOG_STAMPS),
+    (RFC5424_STAMP, rfc5424_times, _rfc5424_kernel_head, rb"(?:%s)?" % MSG_BOM),
+)
+
+
+def _kernel_line(kind: QuickKind) -> re.Pattern[bytes]:
+    """A kernel line of this kind up to its text (``decode``'s: past a klogd stamp)."""
+    stamp, _, head, before_text = kind
+    host_column = HOST_COLUMN if head is _bsd_head else rb"(?P<host>\S+)"
     return re.compile(
-        rb"(?:%s)?%s%s(?: (?:%s)?|\Z)"
-        % (SYSLOG_PRI.pattern, stamp, KERNEL_TAIL, uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern))
+        rb"%s(?: %s(?:%s)?|\Z)"
+        % (
+            head(stamp.pattern, host_column),
+            before_text,
+            uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern),
+        )
     )
 
 
 # the kernel lines that quick_text reads at once: SYSLOG_PRI, a stamp of SYSLOG_STAMPS, then
-# SYSLOG_TAIL with the kernel's ident, and a klogd stamp (KERNEL_STAMP_IN_MESSAGE), all as
-# decode takes them; each with its stamp's converter
-KERNEL_LINES: tuple[Stamp, ...] = tuple(
-    (_kernel_line(pattern.pattern), convert) for pattern, convert in SYSLOG_STAMPS
-)
+# SYSLOG_TAIL with the kernel's ident, or an RFC 5424 header with APP-NAME "kernel", and a
+# klogd stamp (KERNEL_STAMP_IN_MESSAGE), all as decode takes them; each with its converter
+KERNEL_LINES: tuple[Stamp, ...] = tuple((_kernel_line(kind), kind[1]) for kind in QUICK_KINDS)
 _MAX_SOURCES = 4096  # sources quick_text remembers
 
 
@@ -137,7 +226,12 @@ class SyslogDecoder:
         priority = SYSLOG_PRI.match(line)
         found = find_stamped_tail(SYSLOG_STAMPS, line, 0 if priority is None else priority.end())
         if found is None:
-            return None
+            header = RFC5424.match(line)
+            if header is None:
+                if RFC5424_LIKE.match(line):
+                    self.options.report("broken RFC 5424 syslog header", raw)
+                return None
+            found = (header, rfc5424_times, header)
         result = tail_line(found, raw, self.options, self.name)
         if isinstance(result, KernelLine):
             result.text = unescape_controls(result.text)
@@ -151,10 +245,14 @@ class SyslogDecoder:
         pattern, convert = KERNEL_LINES[kind]
         kernel = pattern.match(line)
         if kernel is None:
-            kind = 1 - kind
-            pattern, convert = KERNEL_LINES[kind]
-            kernel = pattern.match(line)
-            if kernel is None:
+            last = kind
+            for kind in range(len(KERNEL_LINES)):
+                if kind != last:
+                    pattern, convert = KERNEL_LINES[kind]
+                    kernel = pattern.match(line)
+                    if kernel is not None:
+                        break
+            else:
                 return None
         if not self._stamps.converts(kernel, convert):
             return None
@@ -173,8 +271,9 @@ class SyslogDecoder:
         shape would not) and whose stamp converts."""
         host = self._quick_host
         source = self._source(host)
-        stamp, convert = SYSLOG_STAMPS[self._quick_kind]
-        lines = consecutive_matches(_run_line(shape, host, stamp), buf, pos, end)
+        kind = QUICK_KINDS[self._quick_kind]
+        stamp, convert = kind[0], kind[1]
+        lines = consecutive_matches(_run_line(shape, host, kind), buf, pos, end)
         del lines[self._stamps.leading_converts(lines, convert) :]
         if not lines:
             return [], pos, source
@@ -203,12 +302,15 @@ _groups_of: Final = re.Match.groups
 
 
 @functools.lru_cache(maxsize=256)
-def _run_line(shape: bytes, host: bytes | None, stamp: re.Pattern[bytes]) -> re.Pattern[bytes]:
-    """A kernel line of ``host`` with ``stamp`` whose text is ``shape``, one line of a run (the
+def _run_line(shape: bytes, host: bytes | None, kind: QuickKind) -> re.Pattern[bytes]:
+    """A kernel line of ``host`` of this kind whose text is ``shape``, one line of a run (the
     stamp's groups, then the shape's): a shape starts with no klogd stamp, so the optional one
     here is one when the line has it."""
-    tail = kernel_tail(b"" if host is None else re.escape(host) + b" ")
+    stamp, _, head, before_text = kind
+    host_pattern = b"" if host is None else re.escape(host)
+    if head is _bsd_head and host is not None:
+        host_pattern += b" "  # (HOST_COLUMN's)
     return re.compile(
-        rb"(?:%s)?%s%s (?:%s )?(?:%s)\n"
-        % (SYSLOG_PRI.pattern, stamp.pattern, tail, uncaptured(KLOGD_STAMP), shape)
+        rb"%s %s(?:%s )?(?:%s)\n"
+        % (head(stamp.pattern, host_pattern), before_text, uncaptured(KLOGD_STAMP), shape)
     )

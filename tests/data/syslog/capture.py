@@ -49,6 +49,7 @@ REPORTS = (
 OUTPUTS = {
     "messages": "syslog-rsyslog-imjournal",
     "messages-rfc3339": "syslog-rsyslog-imjournal-rfc3339",
+    "messages-rfc5424": "syslog-rsyslog-imjournal-rfc5424",
 }
 # every control character (tab and newline included), then DEL, text that looks like an escape,
 # the kernel's own escape and a non-ASCII letter: which of them does rsyslog escape, and how
@@ -59,7 +60,8 @@ NEWLINE_NAME = (b"stress", b"str\\x0ass")
 INFO = 6  # RHEL's /var/log/messages selector takes *.info and above
 RSYSLOG_CONF = """\
 # The lines of RHEL 8/9's /etc/rsyslog.conf that decide what /var/log/messages holds, plus a
-# second file in RSYSLOG_FileFormat ($EscapeControlCharactersOnReceive: its default, on)
+# second file in RSYSLOG_FileFormat and a third in RSYSLOG_SyslogProtocol23Format (RFC 5424)
+# ($EscapeControlCharactersOnReceive: its default, on)
 global(workDirectory="/var/log/rsyslog-work")
 module(load="builtin:omfile" Template="RSYSLOG_TraditionalFileFormat")
 module(load="imjournal" UsePid="system" StateFile="imjournal.state")
@@ -67,6 +69,8 @@ module(load="imjournal" UsePid="system" StateFile="imjournal.state")
 *.info;mail.none;authpriv.none;cron.none                /var/log/messages
 *.info;mail.none;authpriv.none;cron.none                action(type="omfile"
     file="/var/log/messages-rfc3339" template="RSYSLOG_FileFormat")
+*.info;mail.none;authpriv.none;cron.none                action(type="omfile"
+    file="/var/log/messages-rfc5424" template="RSYSLOG_SyslogProtocol23Format")
 """
 
 # In the namespaces (/var/log an empty tmpfs): $1 the journal file, $2 RSYSLOG_CONF's file, $3
@@ -81,14 +85,14 @@ cd /var/log
 TZ=UTC rsyslogd -n -f "$2" -i /var/log/rsyslogd.pid &
 pid=$!
 i=0
-while [ "$(cat messages messages-rfc3339 2>/dev/null | wc -l)" -lt $((2 * $4)) ]; do
+while [ "$(cat messages messages-rfc3339 messages-rfc5424 2>/dev/null | wc -l)" -lt $((3 * $4)) ]; do
     i=$((i + 1)); [ $i -lt 300 ] || { echo "rsyslogd wrote too few lines" >&2; kill $pid; exit 1; }
     sleep 0.1
 done
 sleep 0.5
 kill $pid
 wait $pid || true
-cp messages messages-rfc3339 "$3"
+cp messages messages-rfc3339 messages-rfc5424 "$3"
 """
 
 
