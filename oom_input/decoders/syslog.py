@@ -125,8 +125,8 @@ MSG_BOM = b"\xef\xbb\xbf"
 
 def rfc5424_head(host: bytes, ident: bytes) -> bytes:
     """An RFC 5424 line up to its MSG (not the space before it), with ``host`` for HOSTNAME and
-    ``ident`` for APP-NAME (patterns; a nil HOSTNAME is ``-`` before ``host`` is tried)."""
-    return rb"%s%s (?:-|%s) %s \S+ \S+ (?:-|(?:%s)+)" % (
+    ``ident`` for APP-NAME (patterns)."""
+    return rb"%s%s %s %s \S+ \S+ (?:-|(?:%s)+)" % (
         RFC5424_PRI_VERSION,
         RFC5424_STAMP.pattern,
         host,
@@ -135,9 +135,11 @@ def rfc5424_head(host: bytes, ident: bytes) -> bytes:
     )
 
 
+# its HOSTNAME, or NILVALUE (no "host")
+RFC5424_HOST = rb"(?:-|(?P<host>\S+))"
 # an RFC 5424 line: the groups of RFC5424_STAMP, "host", "ident" and "message" (SYSLOG_TAIL's)
 RFC5424 = re.compile(
-    rfc5424_head(rb"(?P<host>\S+)", rb"(?P<ident>\S+)")
+    rfc5424_head(RFC5424_HOST, rb"(?P<ident>\S+)")
     + rb"(?: (?:%s)?(?P<message>.*))?\Z" % MSG_BOM,
     re.S,
 )
@@ -157,9 +159,9 @@ def _bsd_head(stamp: bytes, host: bytes) -> bytes:
 
 
 def _rfc5424_kernel_head(stamp: bytes, host: bytes) -> bytes:
-    """An RFC 5424 kernel line up to its MSG, of one host (``host`` empty: a nil HOSTNAME);
+    """An RFC 5424 kernel line up to its MSG, with ``host`` for HOSTNAME (empty: NILVALUE);
     ``stamp`` is RFC5424_STAMP's, which ``rfc5424_head`` holds."""
-    return rfc5424_head(host or b"(?!)", b"kernel")
+    return rfc5424_head(host or b"-", b"kernel")
 
 
 # A stamp style of the kernel lines the quick paths read: its stamp (the first groups of its
@@ -175,7 +177,7 @@ QUICK_KINDS: tuple[QuickKind, ...] = (
 def _kernel_line(kind: QuickKind) -> re.Pattern[bytes]:
     """A kernel line of this kind up to its text (``decode``'s: past a klogd stamp)."""
     stamp, _, head, before_text = kind
-    host_column = HOST_COLUMN if head is _bsd_head else rb"(?P<host>\S+)"
+    host_column = HOST_COLUMN if head is _bsd_head else RFC5424_HOST
     return re.compile(
         rb"%s(?: %s(?:%s)?|\Z)"
         % (
