@@ -15,7 +15,7 @@ from helpers import KMSG_CAPTURES, run_cli
 from test_continuation_lines import read, report_fields
 from test_syslog_quick_paths import as_syslog, assert_quick_text_is_decode, assert_runs_are_decode
 
-from convert import Source, kernel_record, kernel_records, read_kmsg, rsyslog_rfc5424
+from convert import Source, kernel_record, kernel_records, read_kmsg, rfc3339, rsyslog_rfc5424
 from oom_input.decoders import make_decoder
 from oom_input.decoders.syslog import SyslogDecoder
 from oom_input.types import IGNORED, DecodeOptions, KernelLine
@@ -216,3 +216,39 @@ def test_the_quick_paths_take_rfc5424_lines_as_decode(host: bytes | None, extras
     assert all(re.match(rb"(\d+ )?<\d+>1 ", line) for line in lines)
     assert assert_quick_text_is_decode(lines, year=2025) >= len(lines) * 9 // 10
     assert assert_runs_are_decode(lines) >= 200
+
+
+RELAYED = sorted(SYSLOG.glob("simple-memcg.syslog-rsyslog-*"))
+
+
+def test_the_central_servers_files_hold_what_they_test() -> None:
+    """rsyslog as a central server (capture.py RELAY_CONF) kept what the senders wrote:
+    structured data with escaped quote, backslash and bracket, BOMs, another program's
+    OOM-shaped messages; forwarded with each line's octet count (its newline counted)."""
+    assert [p.name.split(".", 1)[1] for p in RELAYED] == [
+        "syslog-rsyslog-imtcp-rfc5424",
+        "syslog-rsyslog-omfwd-octet-counted",
+    ]
+    for path in RELAYED:
+        data = path.read_bytes()
+        assert b'note="a\\"b\\\\c\\]d"]' in data
+        assert b" \xef\xbb\xbfstress invoked oom-killer" in data
+        assert data.count(b" myapp 4242 - - ") >= 10
+    forwarded = RELAYED[1].read_bytes().splitlines(keepends=True)
+    for line in forwarded:
+        count, _, message = line.partition(b" ")
+        assert int(count) == len(message)
+
+
+@pytest.mark.parametrize("path", RELAYED, ids=lambda p: p.name)
+@pytest.mark.parametrize("input_format", ["auto", "syslog"])
+def test_the_central_servers_files_give_the_captures_records(path: Path, input_format: str) -> None:
+    """The kernel's lines give the capture's records (host and wall time from each line), the
+    other program's OOM-shaped lines none, and nothing is reported."""
+    got, reports = read(path.read_bytes(), input_format)
+    assert reports == []
+    assert report_fields(got) == report_fields(read(CAPTURE)[0])
+    (kill,) = [r for r in read_kmsg(CAPTURE) if b"Killed process" in r.text]
+    assert [(r["host"], r["pid"], r["time_of_death"]) for r in got] == [
+        ("node-a", 3171, rfc3339(kill.wall_us(Source())))
+    ]
