@@ -89,6 +89,9 @@ SYSLOG_ODD_LINES = [
     b"<6>1 2025-11-25T19:47:26Z node-a kernel - - [broken odd_sd 34",  # reported
     b"<6>1 2025-11-25T19:47:26Z node-\xff kernel - - - odd_bad_host 35",
     b"<6>2 2025-11-25T19:47:26Z node-a kernel - - - odd_version 36",  # not RFC 5424: plain
+    b"58 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_frame 37"
+    b"58 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_second_frame 38",  # reported
+    b"7 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_wrong_count 39",
 ]
 # what damages a line: the text formats' damage, and bytes that change how a syslog line reads
 DAMAGE = [*TEXT_DAMAGE, b"<4>", b"Z", b"+00:00", b"#0"]

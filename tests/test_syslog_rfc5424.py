@@ -252,3 +252,30 @@ def test_the_central_servers_files_give_the_captures_records(path: Path, input_f
     assert [(r["host"], r["pid"], r["time_of_death"]) for r in got] == [
         ("node-a", 3171, rfc3339(kill.wall_us(Source())))
     ]
+
+
+# what util-linux logger 2.38 (``--octet-count -T --rfc5424``) sent over TCP for two messages,
+# as a raw capture of the stream holds them: frames back to back, no newline
+LOGGER_STREAM = (
+    b'166 <12>1 2026-11-30T02:22:14.143840+00:00 vm kernel - - [timeQuality tzKnown="1" '
+    b'isSynced="0"][meta@1 a="q\\"b\\]c\\\\\\\\d"] Memory cgroup out of memory: Killed process 1 '
+    b'(x)98 <13>1 2026-11-30T02:22:14.145738+00:00 vm sshd - - [timeQuality tzKnown="1" '
+    b'isSynced="0"] Accepted'
+)
+
+
+def test_frames_back_to_back_on_one_line_give_the_first_and_a_report() -> None:
+    """A line of several octet-counted frames (a raw capture of ``logger --octet-count``): the
+    first frame is read, its count deciding where it ends, and the line is reported; a count
+    that ends nowhere near another frame is passed over (the line is one message)."""
+    reports: list[str] = []
+    decoder = SyslogDecoder(DecodeOptions(report=lambda reason, raw: reports.append(reason)))
+    first = decoder.decode(LOGGER_STREAM)
+    assert isinstance(first, KernelLine)
+    assert (first.text, first.host) == ("Memory cgroup out of memory: Killed process 1 (x)", "vm")
+    assert reports == ["several RFC 6587 frames on one line: only the first is read"]
+    assert decoder.quick_text(LOGGER_STREAM) is None
+    for count in (b"5", b"30", b"999"):  # wrong counts: the whole line is the message
+        line = decoder.decode(count + b" <6>1 - node1 kernel - - - text <6>1 more")
+        assert isinstance(line, KernelLine) and line.text == "text <6>1 more"
+    assert len(reports) == 1

@@ -11,7 +11,7 @@ Accepted lines::
     Dec  7 00:20:58 node1 sshd[812]: text                        other program: IGNORED
     <6>1 2025-11-26T18:37:34.798531+00:00 node1 kernel - - - text
                                                                   RFC 5424          wall_us
-    <6>1 - - kernel 12 - [meta sequenceId="3"] \xef\xbb\xbftext      nil time and host, SD, BOM
+    <6>1 - - kernel 12 - [meta sequenceId="3"] <BOM>text          nil time and host, SD, BOM
     123 <6>1 2025-11-26T18:37:34Z node1 kernel - - - text        RFC 6587 octet count
     <14>1 2025-11-26T18:37:34Z node1 sshd 812 - - text           other APP-NAME: IGNORED
 
@@ -24,8 +24,10 @@ escaped in a value) are passed over; a UTF-8 byte order mark before MSG is dropp
 stamp at its start and rsyslog's escapes read as in the BSD lines. MSG is kept as it is, leading
 spaces included (rsyslog writes ``%msg%`` unchanged here). An RFC 6587 octet count before the
 line (``123 <6>1 ...``, fluent-plugin-syslog_rfc5424's default, a TCP stream written to a
-file) is passed over, not checked: every line is one message. A line that starts as RFC 5424
-does but whose header is damaged is reported and not read as syslog.
+file) is passed over: every line is one message, unless its count ends it where another counted
+message starts (frames back to back, ``logger --octet-count`` captured raw): the first is read
+and the line reported. A line that starts as RFC 5424 does but whose header is damaged is
+reported and not read as syslog.
 
 The PRI's facility decides nothing (in BSD lines either): Fluent Bit and Vector write a kernel
 message as facility ``user`` unless told otherwise; the ident does.
@@ -48,14 +50,15 @@ would put the line over a day in the future) and ``DecodeOptions.tz`` (else the 
 
 BSD syslog lines look exactly like ``journalctl -o short``: in auto-detection, the journal
 decoder (tried first) names them; this decoder is for ``--input-format syslog``, for the
-shapes journalctl does not print (``<PRI>`` prefixes) and for kernel lines with rsyslog's
-escapes (``escaped_by_rsyslog``: journalctl never escapes, so the journal decoder leaves them
-here, and from then on this decoder reads the file).
+shapes journalctl does not print (``<PRI>`` prefixes, RFC 5424) and for kernel lines with
+rsyslog's escapes (``escaped_by_rsyslog``: journalctl never escapes, so the journal decoder
+leaves them here, and from then on this decoder reads the file).
 
 ``quick_text`` reads a kernel line (``KERNEL_LINES``: any stamp, ``<PRI>``, host and klogd stamp
-``decode`` takes) at once, escapes read back; ``quick_run`` reads runs of a block's lines of the
-host and stamp style of the line before, and ends a run before a line with an escape (``decode``
-reads it back, a shape would not). Example::
+``decode`` takes, RFC 5424 headers, a BOM) at once, escapes read back; ``quick_run`` reads runs
+of a block's lines of the host and stamp style of the line before, and ends a run before a line
+with an escape (``decode`` reads it back, a shape would not) or an octet count (``quick_text``
+checks that its line holds one frame). Example::
 
     Nov 26 18:19:54 node-a kernel: [ 1194.840991] Memory cgroup out of memory: Killed ...
     -> KernelLine(text="Memory cgroup out of memory: Killed ...", kernel_us=1194840991,
@@ -139,10 +142,14 @@ def rfc5424_head(host: bytes, ident: bytes) -> bytes:
 RFC5424_HOST = rb"(?:-|(?P<host>\S+))"
 # an RFC 5424 line: the groups of RFC5424_STAMP, "host", "ident" and "message" (SYSLOG_TAIL's)
 RFC5424 = re.compile(
-    rfc5424_head(RFC5424_HOST, rb"(?P<ident>\S+)")
-    + rb"(?: (?:%s)?(?P<message>.*))?\Z" % MSG_BOM,
+    rfc5424_head(RFC5424_HOST, rb"(?P<ident>\S+)") + rb"(?: (?:%s)?(?P<message>.*))?\Z" % MSG_BOM,
     re.S,
 )
+# an octet count (OCTET_COUNT's), and the start of an RFC 5424 message with one
+_COUNT = re.compile(rb"([1-9]\d{0,8}) ")
+_COUNTED_FRAME = re.compile(_COUNT.pattern + RFC5424_PRI_VERSION.removeprefix(OCTET_COUNT))
+# what decode reports for a line holding several octet-counted frames (RFC5424 reads the first)
+SEVERAL_FRAMES = "several RFC 6587 frames on one line: only the first is read"
 # a line that starts as RFC 5424 does (RFC5424 not matching it: a damaged header)
 RFC5424_LIKE = re.compile(RFC5424_PRI_VERSION + rb"(?:\d{4}-\d\d-\d\dT|- )")
 
@@ -188,6 +195,23 @@ def _kernel_line(kind: QuickKind) -> re.Pattern[bytes]:
     )
 
 
+_RFC5424_KIND = len(QUICK_KINDS) - 1
+
+
+def first_frame_end(line: bytes) -> int:
+    """Where the first RFC 6587 frame of a line ends when its octet count ends it where another
+    frame starts, else the line's end (a count that holds the newline, as rsyslog's omfwd
+    counts, or a wrong one: not checked). util-linux ``logger --octet-count`` sends frames with
+    no newline, so a raw capture of its stream is one line of many messages."""
+    if line[:1] == b"<" or not line[:1].isdigit():
+        return len(line)
+    count = _COUNT.match(line)
+    if count is None:
+        return len(line)
+    end = count.end() + int(count[1])
+    return end if _COUNTED_FRAME.match(line, end) else len(line)
+
+
 # the kernel lines that quick_text reads at once: SYSLOG_PRI, a stamp of SYSLOG_STAMPS, then
 # SYSLOG_TAIL with the kernel's ident, or an RFC 5424 header with APP-NAME "kernel", and a
 # klogd stamp (KERNEL_STAMP_IN_MESSAGE), all as decode takes them; each with its converter
@@ -228,11 +252,13 @@ class SyslogDecoder:
         priority = SYSLOG_PRI.match(line)
         found = find_stamped_tail(SYSLOG_STAMPS, line, 0 if priority is None else priority.end())
         if found is None:
-            header = RFC5424.match(line)
+            header = RFC5424.match(line, 0, first_frame_end(line))
             if header is None:
                 if RFC5424_LIKE.match(line):
                     self.options.report("broken RFC 5424 syslog header", raw)
                 return None
+            if header.end() < len(line):
+                self.options.report(SEVERAL_FRAMES, raw)
             found = (header, rfc5424_times, header)
         result = tail_line(found, raw, self.options, self.name)
         if isinstance(result, KernelLine):
@@ -256,6 +282,8 @@ class SyslogDecoder:
                         break
             else:
                 return None
+        if kind == _RFC5424_KIND and first_frame_end(line) < len(line):
+            return None  # (decode reports it)
         if not self._stamps.converts(kernel, convert):
             return None
         host = kernel["host"]
@@ -312,7 +340,8 @@ def _run_line(shape: bytes, host: bytes | None, kind: QuickKind) -> re.Pattern[b
     host_pattern = b"" if host is None else re.escape(host)
     if head is _bsd_head and host is not None:
         host_pattern += b" "  # (HOST_COLUMN's)
+    # a line with an octet count ends a run: quick_text checks that it holds one frame
+    line_head = head(stamp.pattern, host_pattern).removeprefix(OCTET_COUNT)
     return re.compile(
-        rb"%s %s(?:%s )?(?:%s)\n"
-        % (head(stamp.pattern, host_pattern), before_text, uncaptured(KLOGD_STAMP), shape)
+        rb"%s %s(?:%s )?(?:%s)\n" % (line_head, before_text, uncaptured(KLOGD_STAMP), shape)
     )
