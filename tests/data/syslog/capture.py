@@ -129,10 +129,12 @@ input(type="imtcp" address="127.0.0.1" port="10514")
 *.* action(type="omfwd" target="127.0.0.1" port="6514" protocol="tcp"
     TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
 """
-# the listener omfwd sends to: every byte received, as it came ($1: the file)
+# the listener omfwd sends to: every byte received, as it came ($1: the file; $2 is made once
+# it listens)
 LISTENER = """
 import socket, sys
 server = socket.create_server(("127.0.0.1", 6514))
+open(sys.argv[2], "w").close()
 with open(sys.argv[1], "wb") as out:
     connection, _ = server.accept()
     while data := connection.recv(65536):
@@ -154,8 +156,13 @@ ip link set lo up
 mount -t tmpfs tmpfs /var/log
 mkdir -p /var/log/rsyslog-work
 cd /var/log
-python3 -c "$LISTENER" forwarded &
+python3 -c "$LISTENER" forwarded listening &
 listener=$!
+i=0
+until [ -e listening ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || { echo "the listener never listened" >&2; exit 1; }
+    sleep 0.1
+done
 TZ=UTC rsyslogd -n -f "$2" -i /var/log/rsyslogd.pid &
 pid=$!
 i=0
@@ -229,14 +236,19 @@ def relay_output(records: list[Record]) -> dict[str, bytes]:
         return {name: (out / name).read_bytes() for name in RELAY_OUTPUTS}
 
 
+def write_relay_fixtures() -> None:
+    """The central server's files, from the real simple-memcg capture."""
+    simple = read_kmsg((TESTS / "data" / "real" / "simple-memcg.kmsg").read_bytes())
+    for output, data_bytes in relay_output(simple).items():
+        (HERE / f"simple-memcg.{RELAY_OUTPUTS[output]}").write_bytes(data_bytes)
+
+
 def main() -> None:
-    if "--relay" in sys.argv[1:]:  # only the central server's files
-        simple = read_kmsg((TESTS / "data" / "real" / "simple-memcg.kmsg").read_bytes())
-        for output, data_bytes in relay_output(simple).items():
-            (HERE / f"simple-memcg.{RELAY_OUTPUTS[output]}").write_bytes(data_bytes)
-        return
     if shutil.which("rsyslogd") is None:
         sys.exit("rsyslogd not found: apt-get install rsyslog systemd-journal-remote")
+    if "--relay" in sys.argv[1:]:  # only the central server's files
+        write_relay_fixtures()
+        return
     data = TESTS / "data"
     for report in REPORTS:
         records = kernel_records(data / report)
@@ -250,9 +262,7 @@ def main() -> None:
     probe = [kernel_record(INFO, 1, 1_000_000, CONTROL_PROBE)]
     for output, data_bytes in rsyslog_output(probe).items():
         (HERE / f"control-characters.{OUTPUTS[output]}").write_bytes(data_bytes)
-    simple = read_kmsg((data / "real" / "simple-memcg.kmsg").read_bytes())
-    for output, data_bytes in relay_output(simple).items():
-        (HERE / f"simple-memcg.{RELAY_OUTPUTS[output]}").write_bytes(data_bytes)
+    write_relay_fixtures()
 
 
 if __name__ == "__main__":
