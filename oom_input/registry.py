@@ -91,7 +91,8 @@ LINE_FORMATS: tuple[LineFormat, ...] = (
     LineFormat(
         "syslog",
         _DECODERS + "syslog:SyslogDecoder",
-        '/var/log/messages, kern.log ("Dec  7 00:20:58 node1 kernel: ...")',
+        '/var/log/messages, kern.log ("Dec  7 00:20:58 node1 kernel: ..."),\n'
+        'RFC 5424 ("<6>1 2026-11-30T01:00:00Z node1 kernel - - - ...")',
     ),
     LineFormat(
         "json",

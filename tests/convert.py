@@ -440,6 +440,32 @@ def generic(records: list[Record], source: Source) -> bytes:
     )
 
 
+# --- syslog ---------------------------------------------------------------------------------------
+def rsyslog_escaped(text: bytes) -> bytes:
+    """A message as rsyslog stores it (``$EscapeControlCharactersOnReceive``, on by default): a
+    control character as ``#`` and three octal digits, DEL and other bytes as they are (what
+    tests/data/syslog/control-characters.* shows the real rsyslog doing)."""
+    return b"".join(b"#%03o" % c if c < 32 else bytes((c,)) for c in text)
+
+
+def rsyslog_rfc5424(records: list[Record], source: Source) -> bytes:
+    """What rsyslog writes for the records with ``RSYSLOG_SyslogProtocol23Format`` (its template:
+    ``<%PRI%>1 %TIMESTAMP:::date-rfc3339% %HOSTNAME% %APP-NAME% %PROCID% %MSGID%
+    %STRUCTURED-DATA% %msg%\\n``) when imjournal reads them from the journal, with TZ=UTC:
+    ``<6>1 2025-11-26T18:00:01.000000+00:00 node-a kernel - - - text``, a multi-line record on
+    one line (tests/data/syslog/*-rfc5424 are the real rsyslog's output)."""
+    return b"".join(
+        b"<%d>1 %s %s kernel - - - %s\n"
+        % (
+            r.pri,
+            rfc3339(r.wall_us(source)).replace("Z", "+00:00").encode(),
+            source.host.encode(),
+            rsyslog_escaped(r.text),
+        )
+        for r in records
+    )
+
+
 # --- msgpack -------------------------------------------------------------------------------------
 def event_time(wall_us: int) -> msgpack.ExtType:
     """Fluent EventTime: ext type 0, uint32 BE seconds, uint32 BE nanoseconds."""
@@ -615,6 +641,7 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-generic": (generic, frozenset({"host", "wall"})),
     "json-docker-json-file": (docker_json_file, frozenset({"seq", "wall", "kernel"})),
     "json-fluentd-systemd-yajl": (fluentd_systemd_json, JOURNAL),
+    "syslog-rsyslog-rfc5424": (rsyslog_rfc5424, frozenset({"host", "wall"})),
 }
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
@@ -629,7 +656,7 @@ STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     },
 }
 # the decoder name that reads each rendering when chosen with --input-format
-FORMAT_NAMES = {name: "json" for name in LINE_FORMATS}
+FORMAT_NAMES = {name: name.split("-")[0] for name in LINE_FORMATS}
 FORMAT_NAMES |= {name: "journal-json" for name in LINE_FORMATS if name.startswith("journal-json")}
 FORMAT_NAMES |= {
     name: name.split("-")[0] if name.startswith("msgpack") else name for name in STREAM_FORMATS

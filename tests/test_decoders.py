@@ -727,6 +727,9 @@ MIXED = [
     (b"-- Boot aae7e8d9ea8a4d399e7a7bbce85930c1 --", IGNORED),
     (b"Nov 26 18:19:54 node-a kernel: stress invoked oom-killer", "journal"),
     (b"<4>Nov 26 18:19:54 node-a kernel: stress invoked oom-killer", "syslog"),
+    (b"<4>1 2026-11-26T18:19:54.840714Z node-a kernel - - - stress invoked oom-killer", "syslog"),
+    (b"<30>1 2026-11-26T18:19:54Z node-a systemd 1 - - Started x.", IGNORED),
+    (b'212 <4>1 - node-a kernel - - [a b="]"] stress invoked oom-killer', "syslog"),
     (b"2026-11-26T20:12:22,840714+00:00 stress invoked oom-killer", "dmesg"),
     (b"Call Trace:", "plain"),
 ]

@@ -41,8 +41,10 @@ WITHOUT_REPORT = (
     "dictionary-escapes.kmsg",
     "control-characters.syslog-rsyslog-imjournal",
     "control-characters.syslog-rsyslog-imjournal-rfc3339",
+    "control-characters.syslog-rsyslog-imjournal-rfc5424",
     "v5.10-memcg-no-killable.syslog-rsyslog-imjournal",
     "v5.10-memcg-no-killable.syslog-rsyslog-imjournal-rfc3339",
+    "v5.10-memcg-no-killable.syslog-rsyslog-imjournal-rfc5424",
 )
 FIXTURES = sorted(
     path

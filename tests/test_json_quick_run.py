@@ -49,7 +49,7 @@ CAPTURES = [
 STATS_LINE_CAPTURES = [
     capture for capture in CAPTURES if any(r.text.startswith(b"anon ") for r in capture)
 ] + CAPTURES
-JSON_FORMATS = sorted(LINE_FORMATS)
+JSON_FORMATS = sorted(name for name in LINE_FORMATS if "json" in FORMAT_NAMES[name])
 # the renderings of journal entries whose plain kernel lines quick_run takes
 RUN_FORMATS = [
     "journal-json",

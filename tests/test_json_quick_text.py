@@ -26,7 +26,7 @@ REAL = Path(__file__).parent / "data" / "real"
 # every raw /dev/kmsg capture in tests/data, as it is and with odd bytes in the victim's name
 CAPTURES = [p.read_bytes() for p in sorted(REAL.parent.glob("*/*.kmsg"))]
 VARIANTS = [variant(data) for data in CAPTURES for variant in (bytes, odd_names, control_names)]
-JSON_FORMATS = sorted(LINE_FORMATS)
+JSON_FORMATS = sorted(name for name in LINE_FORMATS if "json" in FORMAT_NAMES[name])
 # renderings whose text is a plain line ("log" of a generic object, Vector's log namespace's
 # bare MESSAGE): the line decoders guess its format, no quick path answers
 PLAIN_TEXT_FORMATS = ("json-generic", "json-vector-journald-log-namespace")

@@ -32,9 +32,9 @@ def report_of(path: Path) -> Path:
 
 
 def test_the_fixtures_hold_escaped_multi_line_records() -> None:
-    """rsyslog wrote every multi-line record on one line, its newlines as ``#012``, in both file
-    formats of every report."""
-    assert len(FIXTURES) == 14
+    """rsyslog wrote every multi-line record on one line, its newlines as ``#012``, in the three
+    file formats of every report."""
+    assert len(FIXTURES) == 21
     for path in FIXTURES:
         data = path.read_bytes()
         assert b"#012" in data, path.name
@@ -46,16 +46,21 @@ def test_each_line_is_a_kernel_record_as_kmsg_has_it(path: Path) -> None:
     """Every line rsyslog wrote decodes to one kernel record: its text exactly the record's
     (newlines and the indent of Mem-Info's lines included), its wall time the journal's (to the
     second in the traditional format). rsyslog puts a space after ``kernel:`` only when the
-    message has none (``sp-if-no-1st-sp``), so a pr_cont fragment's leading space is that one."""
+    message has none (``sp-if-no-1st-sp``), so a pr_cont fragment's leading space is that one;
+    RFC 5424's MSG keeps it."""
     records = kernel_records(report_of(path))
     assert records is not None
     decoder = SyslogDecoder(DecodeOptions(year=2025, tz=timezone.utc))
     lines = [decoder.decode(raw) for raw in path.read_bytes().splitlines()]
     assert all(isinstance(line, KernelLine) for line in lines)
     got = [(line.text, line.wall_us) for line in lines if isinstance(line, KernelLine)]
-    precise = path.name.endswith("-rfc3339")
+    precise = path.name.endswith(("-rfc3339", "-rfc5424"))
+    rfc5424 = path.name.endswith("-rfc5424")
     want = [
-        (r.text.decode().removeprefix(" "), r.wall_us(Source()) // step * step)
+        (
+            r.text.decode() if rfc5424 else r.text.decode().removeprefix(" "),
+            r.wall_us(Source()) // step * step,
+        )
         for r in records
         for step in [1 if precise else 10**6]
     ]
@@ -176,7 +181,7 @@ def test_hosts_interleaved_on_a_log_server_keep_their_records(input_format: str)
     """A log server's /var/log/messages: the reports of several hosts (escaped records among
     them) interleaved line by line give each host the records it gives alone."""
     streams = []
-    for number, path in enumerate(p for p in FIXTURES if not p.name.endswith("-rfc3339")):
+    for number, path in enumerate(p for p in FIXTURES if p.name.endswith("-imjournal")):
         data = path.read_bytes().replace(b" node-a kernel: ", b" node-%d kernel: " % number)
         streams.append(data.splitlines(keepends=True))
     alone = [read(b"".join(lines), input_format)[0] for lines in streams]

@@ -70,6 +70,28 @@ SYSLOG_ODD_LINES = [
     b"Nov 25 19:47:26 node-a kernel:",
     b"Nov 25 19:47:26.123 node-a kernel: odd_fraction 21",
     b"Nov 25 19:47:26 node-a kernel: cache 0",
+    # RFC 5424
+    b"<6>1 2025-11-25T19:47:26.000022+00:00 node-a kernel - - - odd_rfc5424 22",
+    b"<6>1 2025-11-25T19:47:26Z node-b kernel - - - anon 23",
+    b"<6>1 - - kernel - - - odd_nil 24",
+    b"<6>1 - node-a kernel - - - anon 25",
+    b'<4>1 2025-11-25T19:47:26Z node-a kernel - - [meta sequenceId="1"] odd_sd 26',
+    b'<4>1 2025-11-25T19:47:26Z node-a kernel 7 ID [a b="x\\"] y\\\\" c="]"][z] odd_sd_esc 27',
+    b"<4>1 2025-11-25T19:47:26Z node-a kernel - - - \xef\xbb\xbfodd_bom 28",
+    b"<4>1 2025-11-25T19:47:26Z node-a kernel - - - \xef\xbb\xbf[ 1.000000] anon 29",
+    b"<4>1 2025-11-25T19:47:26Z node-a kernel - - - [ 1.000000] [  T12] odd_caller 30",
+    b"123 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_counted 31",
+    b"<6>1 2025-11-25T19:47:26Z node-a kernel - - -  odd_leading_space 32",
+    b"<6>1 2025-11-25T19:47:26Z node-a kernel - - - anon 1#012file 2",
+    b"<6>1 2025-11-25T19:47:26Z node-a kernel - - -",
+    b"<14>1 2025-11-25T19:47:26Z node-a sshd 5 - - anon 1",  # another program: IGNORED
+    b"<6>1 2025-02-30T19:47:26Z node-a kernel - - - odd_rfc5424_date 33",  # reported
+    b"<6>1 2025-11-25T19:47:26Z node-a kernel - - [broken odd_sd 34",  # reported
+    b"<6>1 2025-11-25T19:47:26Z node-\xff kernel - - - odd_bad_host 35",
+    b"<6>2 2025-11-25T19:47:26Z node-a kernel - - - odd_version 36",  # not RFC 5424: plain
+    b"58 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_frame 37"
+    b"58 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_second_frame 38",  # reported
+    b"7 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_wrong_count 39",
 ]
 # what damages a line: the text formats' damage, and bytes that change how a syslog line reads
 DAMAGE = [*TEXT_DAMAGE, b"<4>", b"Z", b"+00:00", b"#0"]
@@ -85,9 +107,18 @@ def _rsyslog_escaped(match: re.Match[bytes]) -> bytes:
 
 
 def as_syslog(
-    line: bytes, *, iso: bool, pri: bool, klogd: bool, caller: bool, host: bytes | None
+    line: bytes,
+    *,
+    iso: bool,
+    pri: bool,
+    klogd: bool,
+    caller: bool,
+    host: bytes | None,
+    rfc5424: bool = False,
 ) -> bytes:
-    """A kmsg record as rsyslog writes it in a style (other lines as they are)."""
+    """A kmsg record as rsyslog writes it in a style (other lines as they are); ``rfc5424``: an
+    RFC 5424 line (``iso`` False: a nil stamp; ``pri``: an octet count, structured data and a
+    byte order mark)."""
     record = _KMSG_RECORD.fullmatch(line)
     if record is None:
         return line
@@ -101,6 +132,15 @@ def as_syslog(
     if klogd:
         kernel = b"[%5d.%06d] " % (usec // 10**6, micros)
         text = kernel + (b"[  T%d] " % (usec % 97) if caller else b"") + text
+    if rfc5424:
+        return b"%s<6>1 %s %s kernel - - %s %s%s" % (
+            b"%d " % (len(line) + 40) if pri else b"",
+            stamp if iso else b"-",
+            host or b"-",
+            b'[meta sequenceId="%d" x="a\\"\\]"]' % usec if pri else b"-",
+            b"\xef\xbb\xbf" if pri else b"",
+            text,
+        )
     return b"%s%s%s kernel: %s" % (
         b"<4>" if pri else b"",
         stamp,
@@ -121,6 +161,8 @@ def joined_stats(lines: list[bytes]) -> list[bytes]:
         parts: list[bytes] = []
         while at < len(lines):
             prefix, sep, text = lines[at].rpartition(b" kernel: ")
+            if not sep:  # an RFC 5424 line (with no structured data or BOM)
+                prefix, sep, text = lines[at].partition(b" kernel - - - ")
             klogd = KERNEL_STAMP_IN_MESSAGE.match(text)  # (the record's first line has it)
             bare = text if klogd is None else text[klogd.end() :]
             if not sep or not _STAT.fullmatch(bare):
@@ -200,10 +242,29 @@ def test_quick_text_takes_the_kinds_of_syslog_lines() -> None:
         ),
         b"Nov 25 19:47:26 node-a kernel: anon 1#012file 2": ("anon 1\nfile 2", ("node-a", None)),
         b"Nov 25 19:47:26 kernel: odd_no_host 17": ("odd_no_host 17", (None, None)),
+        b"<6>1 - - kernel - - - odd_nil 24": ("odd_nil 24", (None, None)),
+        b'<4>1 2025-11-25T19:47:26Z node-a kernel 7 ID [a b="x\\"] y\\\\" c="]"][z] odd_sd_esc 27': (
+            "odd_sd_esc 27",
+            ("node-a", None),
+        ),
+        b"<4>1 2025-11-25T19:47:26Z node-a kernel - - - \xef\xbb\xbf[ 1.000000] anon 29": (
+            "anon 29",
+            ("node-a", None),
+        ),
+        b"123 <6>1 2025-11-25T19:47:26Z node-a kernel - - - odd_counted 31": (
+            "odd_counted 31",
+            ("node-a", None),
+        ),
+        b"<6>1 2025-11-25T19:47:26Z node-a kernel - - -  odd_leading_space 32": (
+            " odd_leading_space 32",
+            ("node-a", None),
+        ),
     }
     for raw, want in taken.items():
         assert decoder.quick_text(raw) == want
-    for raw in SYSLOG_ODD_LINES[:4]:  # impossible dates, other programs
+    left = [line for line in SYSLOG_ODD_LINES if b"_date " in line or b" kernel" not in line]
+    assert len(left) == 6
+    for raw in left:  # impossible dates, other programs
         assert decoder.quick_text(raw) is None, raw
 
 
@@ -269,6 +330,7 @@ STYLES = st.fixed_dictionaries(
         "klogd": st.booleans(),
         "caller": st.booleans(),
         "host": st.sampled_from([b"node-a", None]),
+        "rfc5424": st.booleans(),
     }
 )
 
