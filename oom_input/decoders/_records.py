@@ -63,7 +63,15 @@ from oom_input.decoders._common import (
     offset_zone,
 )
 from oom_input.decoders.kmsg import unescape
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText, SourceKey
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    KernelLines,
+    QuickText,
+    SourceKey,
+)
 
 if TYPE_CHECKING:
     from oom_input.decoders import AutoDecoder
@@ -115,6 +123,10 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
 _MICROS = Decimal(10**6)
 _MAX_SOURCES = 4096  # (host, boot id) tuples quick_text remembers
+# kernel lines read from one input line or record at most (the events of a JSON array, the
+# lines a multiline parser merged): a line is at most scanner.MAX_LINE_BYTES, but an event or a
+# line may take a few bytes of it; the rest is reported
+MAX_LINES_READ = 4096
 # key layouts whose Fields a reader remembers, and the most keys such a layout has
 _MAX_LAYOUTS, _MAX_LAYOUT_KEYS = 256, 64
 
@@ -397,8 +409,13 @@ class RecordReader:
     def read(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> KernelLine | Ignored:
-        """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
-        fields = self._fields(record)
+        """The kernel line of one record, its text one line; ``wall_us`` is its envelope's time,
+        if any."""
+        return self._read(record, self._fields(record), raw, wall_us)
+
+    def _read(
+        self, record: Mapping[str, Any], fields: Fields, raw: bytes, wall_us: int | None
+    ) -> KernelLine | Ignored:
         found = self._line_text(record, fields, raw, self.options, self._decode_line)
         if isinstance(found, Ignored):
             nested = nested_record(record, fields)
@@ -420,40 +437,59 @@ class RecordReader:
             line.source_format = "journal-json"
         return line
 
-    def read_lines(
+    def read_all(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
-    ) -> list[KernelLine]:
-        """``read``'s lines of a record: one for each line of an agent's text that a multiline
-        parser merged from several log lines (Fluentd's and Fluent Bit's join them with
-        newlines), each decoded as a line of its own; one for any other record (a journal
-        entry's text of several lines is one kernel record)."""
-        merged = self._merged_lines(record)
+    ) -> KernelLine | KernelLines | Ignored:
+        """``read``, but a record whose agent's text a multiline parser merged from several log
+        lines (Fluentd's and Fluent Bit's join them with newlines) gives a line for each, each
+        decoded as a line of its own, in order (``KernelLines`` when that is more than one); a
+        journal entry's text of several lines is one kernel record, read as one."""
+        fields = self._fields(record)
+        merged = self._merged_lines(record, fields, raw)
         if merged is None:
-            line = self.read(record, raw, wall_us)
-            return [] if isinstance(line, Ignored) else [line]
+            return self._read(record, fields, raw, wall_us)
         key, pieces = merged
-        lines = []
+        lines: list[KernelLine] = []
         for piece in pieces:
             line = self.read({**record, key: piece}, raw, wall_us)
             if isinstance(line, KernelLine):
                 lines.append(line)
-        return lines
+        if len(lines) > 1:
+            return KernelLines(lines)
+        return lines[0] if lines else IGNORED
 
-    def _merged_lines(self, record: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
+    def read_lines(
+        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
+    ) -> list[KernelLine]:
+        """``read_all``'s lines as a list (none for a record that is no kernel line)."""
+        found = self.read_all(record, raw, wall_us)
+        if isinstance(found, KernelLine):
+            return [found]
+        return [] if isinstance(found, Ignored) else list(found)
+
+    def _merged_lines(
+        self, record: Mapping[str, Any], fields: Fields, raw: bytes
+    ) -> tuple[str, list[Any]] | None:
         """The text key and the lines of an agent's record whose text holds several (none
-        empty), None for any other record."""
-        fields = self._fields(record)
+        empty; at most MAX_LINES_READ, the rest reported), None for any other record."""
         if fields.transport or fields.kmsg or "MESSAGE" in record:
             return None
         value = message_of(record, fields)
         if isinstance(value, str):
+            if value.find("\n", 0, len(value) - 1) < 0:
+                return None  # (the common case: one line, maybe with its newline)
             pieces: list[Any] = value.removesuffix("\n").split("\n")
         elif isinstance(value, bytes):
+            if value.find(b"\n", 0, len(value) - 1) < 0:
+                return None
             pieces = value.removesuffix(b"\n").split(b"\n")
         else:
             return None
-        if len(pieces) == 1:
-            return None
+        if len(pieces) > MAX_LINES_READ:
+            self.options.report(
+                f"{len(pieces)} lines in one record: the first {MAX_LINES_READ} are read", raw
+            )
+            del pieces[MAX_LINES_READ:]
         key = next((k for k in fields.message if record[k] is not None), "exec")
         return key, [piece for piece in pieces if piece]
 
@@ -531,7 +567,7 @@ class RecordReader:
         fields: Fields,
         raw: bytes,
         options: DecodeOptions,
-        decode_line: Callable[[str], KernelLine | Ignored | None],
+        decode_line: Callable[[str], KernelLine | KernelLines | Ignored | None],
     ) -> str | KernelLine | Ignored:
         """A record's text when its own fields make its line (``_own_line``), the line
         ``decode_line`` makes of the text of an agent's record, or IGNORED."""
@@ -594,7 +630,7 @@ class RecordReader:
             body = bytes(message)
         return decode_text(unescape(body.split(b"\n", 1)[0]), raw, options)
 
-    def _decode_line(self, text: str) -> KernelLine | Ignored | None:
+    def _decode_line(self, text: str) -> KernelLine | KernelLines | Ignored | None:
         """An agent's line, decoded by the line decoders; an indented continuation line of a
         multi-line record (dmesg, journalctl text tailed line by line) with the agent's line
         it continues, as a reader of the text file decodes it."""
@@ -612,7 +648,9 @@ class RecordReader:
         """``_decode_line``'s text, host and boot id by the line decoders' quick path."""
         raw = text.encode("utf-8")
         lines = self._lines
-        found = None if lines is None or lines.continues(raw) else lines.quick_text(raw)
+        if lines is None or raw.find(b"\n") >= 0 or lines.continues(raw):
+            raise NotQuick("not a quick line")  # (several lines merged: read_all splits them)
+        found = lines.quick_text(raw)
         if found is None:
             raise NotQuick("not a quick line")
         self._head = raw
