@@ -16,6 +16,9 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
   its own; in a stream of one source (``one_source`` formats: kmsg, dmesg) with no report open,
   a header makes the source forget what they told, so the bytes between reports are not searched;
 - a line of no kind of its own (an evidence line) by its text alone (``Assembler.feed_text``);
+- a line that holds several kernel lines (``KernelLines``: an agent's array of events, a record a
+  multiline parser merged) as each of them, in order; a look-back that finds such a line feeds
+  only its CONTEXT lines (its others were fed when it was read);
 - a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
   line and indented lines) together with the line it continues, found in the bytes kept;
 - with a format detector (``AutoDecoder``) that asks for it (``sample_bytes``), a line every so
@@ -646,13 +649,15 @@ class LineScanner:
 
     def _several(self, lines: KernelLines, raw: bytes, line_end: int) -> None:
         """``_line``'s feeding of a line that holds several kernel lines: each in order. In a
-        look-back, only its CONTEXT lines (the line's others were fed when it was read: a
-        header among them must not open its report twice). The line's CONTEXT lines are fed in
-        order with the others, so once it holds a kill line (its look-back, up to the line's
-        start, came first) no later look-back reads the line again."""
+        look-back, only its CONTEXT lines, as the look-back of lines of their own feeds them
+        (the line's others were fed, in order, when it was read). The line's CONTEXT lines are
+        fed in order with the others, so once it holds a kill line or a header (whose look-back,
+        up to the line's start, came first) no later look-back reads the line again: a CONTEXT
+        line before the header in it would be fed again after it."""
         line_at = line_end - len(raw) - 1
         looking_back = self._looking_back
         header = _contains(raw, HEADER_MARKERS)
+        looked_back = not looking_back and _contains(raw, KILL_MARKERS)
         assembler = self._assembler
         for line in lines:
             if looking_back and not _contains_text(line.text, CONTEXT_TEXTS):
@@ -661,9 +666,10 @@ class LineScanner:
                 self._normalise(line)
             if header and opens_report(line.text):
                 self._before_header(line_at)
+                looked_back = not looking_back
             for record in assembler.feed(line):
                 self._emit(record)
-        if not looking_back and _contains(raw, KILL_MARKERS):
+        if looked_back:
             self._context_upto = max(self._context_upto, line_end)
         if assembler.sources_changed:
             assembler.sources_changed = False

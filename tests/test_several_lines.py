@@ -13,6 +13,8 @@ import msgpack
 import orjson
 import pytest
 from helpers import run_cli, run_pipeline
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from convert import (
     LINE_FORMATS,
@@ -101,6 +103,59 @@ def test_events_in_arrays_give_the_records_of_the_events_on_lines_of_their_own(
     assert apart
     assert run_pipeline([_lines(_grouped(events, size))]) == apart
     assert run_pipeline([_lines(_grouped(events, size))], "json") == apart
+
+
+# a legacy kernel's report (<= 4.19): the chosen victim's line right before the kill line; a
+# second kill; another report whose chosen line came before its header (another CPU's)
+HEADER = "4,1,1000000,-;x invoked oom-killer: gfp_mask=0x24201ca, order=0, oom_score_adj=0"
+CHOSEN = "3,2,2000000,-;Out of memory: Kill process 5 (x) score 900 or sacrifice child"
+KILL = "3,3,2000100,-;Killed process 5 (x) total-vm:1000kB, anon-rss:500kB, file-rss:0kB"
+KILL_2 = "3,4,2000200,-;Killed process 6 (y) total-vm:1000kB, anon-rss:500kB, file-rss:0kB"
+CHOSEN_3 = "3,5,3000000,-;Out of memory: Kill process 7 (z) score 900 or sacrifice child"
+HEADER_3 = "4,6,3000100,-;z invoked oom-killer: gfp_mask=0x24201ca, order=0, oom_score_adj=0"
+KILL_3 = "3,7,3000200,-;Killed process 7 (z) total-vm:1000kB, anon-rss:500kB, file-rss:0kB"
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        [[HEADER, CHOSEN], [KILL]],
+        [[HEADER, CHOSEN, KILL], [KILL_2]],
+        [[CHOSEN, KILL], [KILL_2]],
+        [[HEADER, CHOSEN, KILL], [CHOSEN_3, HEADER_3], [KILL_3]],
+        [[HEADER], [CHOSEN], [KILL, CHOSEN_3], [HEADER_3, KILL_3]],
+    ],
+)
+def test_context_lines_in_arrays_are_read_once_in_order(groups: list[list[str]]) -> None:
+    """A kill line's look-back feeds only the CONTEXT lines of an array line it finds (not its
+    header again), and none of an array line that held a kill line or a header (they were fed
+    in order with it): the records are those of the lines one per line."""
+    apart = run_pipeline([_lines([{"log": line} for group in groups for line in group])])
+    assert apart
+    grouped = [[{"log": line} for line in group] for group in groups]
+    assert run_pipeline([_lines(grouped)]) == apart
+    merged = [{"log": "\n".join(group)} for group in groups]
+    assert run_pipeline([_lines(merged)]) == apart
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(REPORTS)), st.lists(st.integers(1, 9), min_size=1), st.booleans())
+def test_any_grouping_gives_the_records_of_the_lines_apart(
+    name: str, sizes: list[int], merge: bool
+) -> None:
+    """Any report's kmsg lines, cut into arrays (or merged records) of any sizes, give the
+    records of the lines one per line."""
+    lines = [r.line.decode("utf-8") for r in REPORTS[name]]
+    groups: list[list[str]] = []
+    while len(lines) > sum(map(len, groups)):
+        at = sum(map(len, groups))
+        groups.append(lines[at : at + sizes[len(groups) % len(sizes)]])
+    apart = run_pipeline([_lines([{"log": line} for line in lines])])
+    if merge:
+        objects: list[Any] = [{"log": "\n".join(group)} for group in groups]
+    else:
+        objects = [[{"log": line} for line in group] for group in groups]
+    assert run_pipeline([_lines(objects)]) == apart
 
 
 def test_array_line_and_event_forms_give_the_same_records() -> None:
