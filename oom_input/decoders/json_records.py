@@ -29,7 +29,7 @@ decoded by the line decoders) are described in ``oom_input/decoders/_records.py`
 other transports (``_TRANSPORT`` not ``kernel``), JSON without a message field and JSON that is
 not an object or an event array are IGNORED. A line of several kernel lines (an array of
 events, at most ``MAX_LINES_READ`` of them; an agent's record whose text a multiline parser
-merged from several log lines, ``RecordReader.read_all``) decodes to ``KernelLines``, which
+merged from several log lines, ``RecordReader.read``) decodes to ``KernelLines``, which
 readers feed one by one, in order. Strings that hold bytes that are not UTF-8 (yajl-ruby
 writes Fluentd's binary strings so) are read, those bytes as invalid UTF-8. A line that starts
 like JSON but does not parse (broken, too deeply nested) is reported (``invalid JSON``) and
@@ -167,7 +167,7 @@ class JsonDecoder:
     def decode(self, raw: bytes) -> KernelLine | KernelLines | Ignored | None:
         """The kernel line of a JSON record (``KernelLines``: the lines of an event array, of a
         record a multiline parser merged), IGNORED for other JSON, None for a non-JSON line."""
-        return self._read(raw, self.options, self._reader.read_all, self._events)
+        return self._read(raw, self.options, self._reader.read, self._events)
 
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and (host, boot id) of a JSON record that is a kernel line, without
@@ -295,7 +295,7 @@ class JsonDecoder:
         """The kernel lines of a line's events, in order."""
         lines: list[KernelLine] = []
         for record, wall_us in entries:
-            found = self._reader.read_all(record, raw, wall_us)
+            found = self._reader.read(record, raw, wall_us)
             if isinstance(found, KernelLine):
                 lines.append(found)
             elif isinstance(found, KernelLines):

@@ -15,7 +15,7 @@ Accepted items (each a msgpack value, no framing between them)::
 seconds, uint32 BE nanoseconds) or a msgpack Timestamp (ext type -1). Each map is read with the
 same field logic as JSON records (``oom_input/decoders/_records.py``); the envelope's time is the
 wall time of a map that carries none. An agent's text that a multiline parser merged from several
-log lines gives a line for each (``RecordReader.read_all``); with ``--passthrough`` each map is
+log lines gives a line for each (``RecordReader.read``); with ``--passthrough`` each map is
 handed on with its lines, which are fed right after it, in order. Yields
 ``KernelLine(..., source_format="msgpack")``.
 
