@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import AnyStr, Protocol, cast
 
 from oom_input.assembler import (
     CONTEXT_MARKERS,
@@ -648,9 +648,10 @@ class LineScanner:
             self._count_sources(line_end)
 
     def _several(self, lines: KernelLines, raw: bytes, line_end: int) -> None:
-        """``_line``'s feeding of a line that holds several kernel lines: each in order. In a
-        look-back, only its CONTEXT lines, as the look-back of lines of their own feeds them
-        (the line's others were fed, in order, when it was read). The line's CONTEXT lines are
+        """``_line``'s feeding of a line that holds several kernel lines: each in order (the
+        single line's is kept in ``_line``: it runs for every line decoded). In a look-back,
+        only its CONTEXT lines, as the look-back of lines of their own feeds them (the line's
+        others were fed, in order, when it was read). The line's CONTEXT lines are
         fed in order with the others, so once it holds a kill line or a header (whose look-back,
         up to the line's start, came first) no later look-back reads the line again: a CONTEXT
         line before the header in it would be fed again after it."""
@@ -660,7 +661,7 @@ class LineScanner:
         looked_back = not looking_back and _contains(raw, KILL_MARKERS)
         assembler = self._assembler
         for line in lines:
-            if looking_back and not _contains_text(line.text, CONTEXT_TEXTS):
+            if looking_back and not _contains(line.text, CONTEXT_TEXTS):
                 continue
             if self._normalise is not None:
                 self._normalise(line)
@@ -784,14 +785,7 @@ def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool
     return False
 
 
-def _contains_text(text: str, markers: tuple[str, ...]) -> bool:
-    for marker in markers:  # noqa: SIM110
-        if text.find(marker) >= 0:
-            return True
-    return False
-
-
-def _contains(raw: bytes, markers: tuple[bytes, ...]) -> bool:
+def _contains(raw: AnyStr, markers: tuple[AnyStr, ...]) -> bool:
     for marker in markers:  # noqa: SIM110
         # (not ``marker in raw``: CPython's bytes.__contains__ first tries the needle as an int,
         # raising and clearing a TypeError with its message formatted, each time)
