@@ -576,13 +576,13 @@ class LineScanner:
                     nl = piece.index(b"\n", hit, end)
                     found[piece_at + first - start] = (piece, first, nl)
                     hit = piece.find(marker, nl, hi)
-        self._looking_back = True
+        looking_back, self._looking_back = self._looking_back, True
         try:
             for line_at in sorted(found):
                 piece, first, nl = found[line_at]
                 self._line(piece[first:nl], line_at + nl + 1 - first)
         finally:
-            self._looking_back = False
+            self._looking_back = looking_back  # (a look-back may run inside one: a header's)
 
     def _before_header(self, at: int) -> None:
         """Before a header at stream offset ``at``: the CONTEXT lines before it, fed first (as
