@@ -173,10 +173,7 @@ def test_array_of_no_events_is_reported() -> None:
     assert decoder.decode(b'[1, "x", null]') is IGNORED
     line = decoder.decode(orjson.dumps([{"log": KILL_A}, 5, [1, 2]]))
     assert isinstance(line, KernelLine) and line.text == KILL_A
-    assert reports == [
-        "3 items of a JSON array are no events: left out",
-        "2 items of a JSON array are no events: left out",
-    ]
+    assert reports == ["JSON array items that are no events left out"] * 2
 
 
 def test_huge_array_is_cut_and_reported() -> None:
@@ -186,9 +183,7 @@ def test_huge_array_is_cut_and_reported() -> None:
     lines = JsonDecoder(DecodeOptions(report=reports)).decode(raw)
     assert isinstance(lines, KernelLines) and len(lines) == MAX_LINES_READ
     assert lines[-1].text == f"Killed process {MAX_LINES_READ - 1} (x)"
-    assert reports == [
-        f"{MAX_LINES_READ + 5} events in one JSON line: the first {MAX_LINES_READ} are read"
-    ]
+    assert reports == [f"over {MAX_LINES_READ} events in one JSON line: the rest left out"]
 
 
 def test_quick_text_leaves_lines_of_several_to_decode() -> None:
@@ -233,9 +228,7 @@ def test_merged_record_of_too_many_lines_is_cut_and_reported() -> None:
     text = "\n".join(f"Killed process {n} (x)" for n in range(MAX_LINES_READ + 1))
     lines = JsonDecoder(DecodeOptions(report=reports)).decode(orjson.dumps({"log": text}))
     assert isinstance(lines, KernelLines) and len(lines) == MAX_LINES_READ
-    assert reports == [
-        f"{MAX_LINES_READ + 1} lines in one record: the first {MAX_LINES_READ} are read"
-    ]
+    assert reports == [f"over {MAX_LINES_READ} lines in one record: the rest left out"]
 
 
 def test_journal_entry_of_several_lines_stays_one_kernel_line() -> None:

@@ -484,7 +484,7 @@ class RecordReader:
         pieces = merged.text.split("\n")
         if len(pieces) > MAX_LINES_READ:
             self.options.report(
-                f"{len(pieces)} lines in one record: the first {MAX_LINES_READ} are read", raw
+                f"over {MAX_LINES_READ} lines in one record: the rest left out", raw
             )
             del pieces[MAX_LINES_READ:]
         lines: list[KernelLine] = []

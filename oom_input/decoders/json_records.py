@@ -395,24 +395,22 @@ def _array_entries(value: object, raw: bytes, options: DecodeOptions, times: boo
     if type(value) is not list or not value:
         return []
     if len(value) > MAX_LINES_READ:
-        options.report(
-            f"{len(value)} events in one JSON line: the first {MAX_LINES_READ} are read", raw
-        )
+        options.report(f"over {MAX_LINES_READ} events in one JSON line: the rest left out", raw)
     entries: list[Entry] = []
-    odd = 0
+    odd = False
     for item in value[:MAX_LINES_READ]:
         if type(item) is dict:
             entries.append((item, None))
         elif type(item) is list and len(item) == 2 and type(item[1]) is dict:
             event = envelope_entries(item, times=times)
             if event is None:
-                odd += 1
+                odd = True
             else:
                 entries += event
         else:
-            odd += 1
+            odd = True
     if odd:
-        options.report(f"{odd} items of a JSON array are no events: left out", raw)
+        options.report("JSON array items that are no events left out", raw)
     return entries
 
 
