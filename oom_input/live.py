@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from oom_input.decoders.kmsg import KmsgDecoder
 from oom_input.statefile import Position, StateFile, StateFileError
-from oom_input.types import DecodeOptions, Ignored, KernelLine
+from oom_input.types import DecodeOptions, Ignored, KernelLine, KernelLines
 
 if TYPE_CHECKING:
     from oom_input.pipeline import Pipeline
@@ -557,8 +557,8 @@ class FollowedJournalDecoder:
         self._journal = make_decoder("journal-json", options)
         self._host = host
 
-    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
-        line = self._journal.decode(raw)
+    def decode(self, raw: bytes) -> KernelLine | KernelLines | Ignored | None:
+        line = self._journal.decode(raw)  # (journal entries: never several lines)
         if isinstance(line, KernelLine):
             if line.host is None:
                 line.host = self._host

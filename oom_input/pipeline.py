@@ -116,9 +116,9 @@ class Pipeline:
         if self.passthrough:
             write_object = self.sink.write_object
 
-            def each(obj: Any, line: KernelLine | None) -> None:
+            def each(obj: Any, lines: list[KernelLine]) -> None:
                 write_object(obj)
-                if line is not None:
+                for line in lines:  # (a merged record's several, in order)
                     self._feed(line)
 
             stream.passthrough = each

@@ -16,6 +16,9 @@ scanner searches whole chunks for the byte strings of the assembler's line kinds
   its own; in a stream of one source (``one_source`` formats: kmsg, dmesg) with no report open,
   a header makes the source forget what they told, so the bytes between reports are not searched;
 - a line of no kind of its own (an evidence line) by its text alone (``Assembler.feed_text``);
+- a line that holds several kernel lines (``KernelLines``: an agent's array of events, a record a
+  multiline parser merged) as each of them, in order; a look-back that finds such a line feeds
+  only its CONTEXT lines (its others were fed when it was read);
 - a continuation line of a text format (dmesg, journalctl print a multi-line record as its first
   line and indented lines) together with the line it continues, found in the bytes kept;
 - with a format detector (``AutoDecoder``) that asks for it (``sample_bytes``), a line every so
@@ -40,7 +43,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import AnyStr, Protocol, cast
 
 from oom_input.assembler import (
     CONTEXT_MARKERS,
@@ -55,10 +58,10 @@ from oom_input.assembler import (
 )
 from oom_input.evidence import BlockReader
 from oom_input.types import (
-    IGNORED,
     Decoder,
     Ignored,
     KernelLine,
+    KernelLines,
     OomRecord,
     QuickRun,
     QuickText,
@@ -79,6 +82,8 @@ _PIECE_BYTES = 64 * 1024
 _MAX_KEYS = 4096  # source keys remembered for the fast path (a merged stream of many hosts)
 # bytes of block lines taken as one run at most (its groups are held at once: ~4x the bytes)
 MAX_RUN_BYTES = 64 * 1024
+# the CONTEXT lines' markers in a decoded line's text
+CONTEXT_TEXTS = tuple(marker.decode() for marker in CONTEXT_MARKERS)
 # a decoder's continuation(raw, head): a continuation line read with the line it continues
 Continuation = Callable[[bytes, "bytes | None"], "KernelLine | Ignored | None"]
 # Long searches (MarkerSearch): bytes.find costs about FIND_COST / len(marker) a byte (CPython's
@@ -191,7 +196,7 @@ class Detector(Protocol):
     sample_bytes: int  # a line is decoded at least this often (bytes) for it; 0: none needed
     formats_learned: int  # formats with markers of their own it has seen
 
-    def decode_again(self, raw: bytes) -> KernelLine | Ignored:
+    def decode_again(self, raw: bytes) -> KernelLine | KernelLines | Ignored:
         """``decode`` of the line decoded last, not reported again."""
         ...
 
@@ -230,6 +235,7 @@ class LineScanner:
         self._small_at = 0
         self._stream_pos = 0  # stream offset of the region being scanned
         self._context_upto = 0
+        self._looking_back = False  # feeding the CONTEXT lines found before a line (_look_back)
         self._floor = 0  # see _window_start
         self._sources_seen = 0
         # lines of open evidence blocks: the decoder's text alone, handed to the assembler's
@@ -571,9 +577,13 @@ class LineScanner:
                     nl = piece.index(b"\n", hit, end)
                     found[piece_at + first - start] = (piece, first, nl)
                     hit = piece.find(marker, nl, hi)
-        for line_at in sorted(found):
-            piece, first, nl = found[line_at]
-            self._line(piece[first:nl], line_at + nl + 1 - first)
+        looking_back, self._looking_back = self._looking_back, True
+        try:
+            for line_at in sorted(found):
+                piece, first, nl = found[line_at]
+                self._line(piece[first:nl], line_at + nl + 1 - first)
+        finally:
+            self._looking_back = looking_back  # (a look-back may run inside one: a header's)
 
     def _before_header(self, at: int) -> None:
         """Before a header at stream offset ``at``: the CONTEXT lines before it, fed first (as
@@ -615,6 +625,7 @@ class LineScanner:
     def _line(self, raw: bytes, line_end: int) -> None:
         """Decode and feed one line (``line_end``: the stream offset after its newline)."""
         continuing = self._continuing
+        decoded: KernelLine | KernelLines | Ignored | None
         if continuing is not None and continuing[0](raw):
             decoded = continuing[1](raw, self._continued(line_end - len(raw) - 1, continuing[0]))
         else:
@@ -622,9 +633,10 @@ class LineScanner:
             detector = self._detector
             if detector is not None and detector.formats_learned != self._formats_learned:
                 decoded = self._learned(raw, line_end - len(raw) - 1)
-        if decoded is None or decoded is IGNORED:
+        if type(decoded) is not KernelLine:  # (one test: None, IGNORED or several lines)
+            if isinstance(decoded, KernelLines):
+                self._several(decoded, raw, line_end)
             return
-        assert isinstance(decoded, KernelLine)
         if self._normalise is not None:
             self._normalise(decoded)
         if _contains(raw, HEADER_MARKERS) and opens_report(decoded.text):
@@ -632,6 +644,35 @@ class LineScanner:
         assembler = self._assembler
         for record in assembler.feed(decoded):
             self._emit(record)
+        if assembler.sources_changed:
+            assembler.sources_changed = False
+            self._count_sources(line_end)
+
+    def _several(self, lines: KernelLines, raw: bytes, line_end: int) -> None:
+        """``_line``'s feeding of a line that holds several kernel lines: each in order (the
+        single line's is kept in ``_line``: it runs for every line decoded). In a look-back,
+        only its CONTEXT lines, as the look-back of lines of their own feeds them (the line's
+        others were fed, in order, when it was read). The line's CONTEXT lines are
+        fed in order with the others, so once it holds a kill line or a header (whose look-back,
+        up to the line's start, came first) no later look-back reads the line again: a CONTEXT
+        line before the header in it would be fed again after it."""
+        line_at = line_end - len(raw) - 1
+        looking_back = self._looking_back
+        header = _contains(raw, HEADER_MARKERS)
+        looked_back = not looking_back and _contains(raw, KILL_MARKERS)
+        assembler = self._assembler
+        for line in lines:
+            if looking_back and not _contains(line.text, CONTEXT_TEXTS):
+                continue
+            if self._normalise is not None:
+                self._normalise(line)
+            if header and opens_report(line.text):
+                self._before_header(line_at)
+                looked_back = not looking_back
+            for record in assembler.feed(line):
+                self._emit(record)
+        if looked_back:
+            self._context_upto = max(self._context_upto, line_end)
         if assembler.sources_changed:
             assembler.sources_changed = False
             self._count_sources(line_end)
@@ -673,7 +714,7 @@ class LineScanner:
             self._learned(raw, base + start)
         return nl + 1
 
-    def _learned(self, raw: bytes, line_at: int) -> KernelLine | Ignored | None:
+    def _learned(self, raw: bytes, line_at: int) -> KernelLine | KernelLines | Ignored | None:
         """Decoding the line at stream offset ``line_at`` showed the detector a format with
         markers of its own: the lines before it that hold those markers, as far back as the
         format may have begun, are decoded first, in order, for what they tell the decoder
@@ -745,7 +786,7 @@ def _holds(buf: bytes, markers: tuple[bytes, ...], start: int, end: int) -> bool
     return False
 
 
-def _contains(raw: bytes, markers: tuple[bytes, ...]) -> bool:
+def _contains(raw: AnyStr, markers: tuple[AnyStr, ...]) -> bool:
     for marker in markers:  # noqa: SIM110
         # (not ``marker in raw``: CPython's bytes.__contains__ first tries the needle as an int,
         # raising and clearing a TypeError with its message formatted, each time)

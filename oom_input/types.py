@@ -50,6 +50,14 @@ class Ignored:
 IGNORED: Final = Ignored()
 
 
+class KernelLines(tuple[KernelLine, ...]):
+    """Decoder verdict: the kernel lines one input line holds, in order, two or more (an agent's
+    array of events; a record whose text a multiline parser merged from several log lines).
+    Readers feed each as a line of its own."""
+
+    __slots__ = ()
+
+
 def _no_report(reason: str, raw: bytes) -> None:
     return None
 
@@ -90,18 +98,19 @@ class Decoder(Protocol):
         A class variable in most decoders."""
         ...
 
-    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
+    def decode(self, raw: bytes) -> KernelLine | KernelLines | Ignored | None:
         """Decode one line (without its newline): a kernel line, IGNORED (the decoder's format
         but not a kernel message: another program's syslog line, a /dev/kmsg dictionary line),
-        or None (not this format). A decoder may also have ``quick_text(raw) -> QuickText |
-        None``: the same line's text and source when that is cheap to tell and decoding would
-        report nothing, else None (the line must be decoded); readers use it, when present, for
-        lines whose text is all that can matter. And ``quick_run(buf, pos, end, shape) ->
-        QuickRun``: the consecutive lines from ``buf[pos]`` (up to ``end``) whose decoded text
-        fully matches bytes pattern ``shape``, as ``quick_text`` would give them. A text format
-        that prints a multi-line record as indented continuation lines has ``continues(raw) ->
-        bool`` and ``continuation(raw, head) -> KernelLine | Ignored | None``: the line read
-        with ``head``, the nearest line before it that does not continue (None: none); readers
+        None (not this format), or ``KernelLines`` when the line holds several. A decoder may
+        also have ``quick_text(raw) -> QuickText | None``: the same line's text and source when
+        that is cheap to tell and decoding would report nothing, else None (the line must be
+        decoded: a line of several kernel lines is); readers use it, when present, for lines
+        whose text is all that can matter. And ``quick_run(buf, pos, end, shape) -> QuickRun``:
+        the consecutive lines from ``buf[pos]`` (up to ``end``) whose decoded text fully
+        matches bytes pattern ``shape``, as ``quick_text`` would give them. A text format that
+        prints a multi-line record as indented continuation lines has ``continues(raw) -> bool``
+        and ``continuation(raw, head) -> KernelLine | Ignored | None``: the line read with
+        ``head``, the nearest line before it that does not continue (None: none); readers
         decode such lines with it instead of ``decode``. ``one_source`` True: the format names
         no host or boot id, so every line is of one source (readers then look for a report's
         CONTEXT lines from its header on)."""
@@ -113,9 +122,10 @@ class StreamDecoder(Protocol):
     it gets raw bytes and returns the kernel lines they completed, in input order."""
 
     name: ClassVar[str]
-    # --passthrough: when set, called with each input record and its kernel line (or None), in
-    # input order, and feed()/finish() return no lines
-    passthrough: Callable[[Any, KernelLine | None], None] | None
+    # --passthrough: when set, called with each input record and its kernel lines (none, one, or
+    # several: a record a multiline parser merged), in input order, and feed()/finish() return
+    # no lines
+    passthrough: Callable[[Any, list[KernelLine]], None] | None
     # when set, called with each kernel line at once (feed()/finish() return none), so that
     # ``every_record`` sees the state the lines before made
     on_line: Callable[[KernelLine], None] | None
@@ -270,6 +280,7 @@ __all__ = [
     "Enricher",
     "Ignored",
     "KernelLine",
+    "KernelLines",
     "OomRecord",
     "OutputOptions",
     "QuickRun",

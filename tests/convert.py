@@ -335,6 +335,37 @@ def fluentbit_exec(records: list[Record], source: Source) -> bytes:
     return json_lines(objects, [r.wall_us(source) for r in records])
 
 
+def fluentbit_kmsg_json_format(records: list[Record], source: Source) -> bytes:
+    """Fluent Bit's kmsg input, stdout (or file) output ``format json``: a flush's records as
+    one JSON array on one line (flb_pack.c ``flb_pack_msgpack_to_json_format``,
+    FLB_PACK_JSON_FORMAT_JSON: ``[{"date": <time>, ...record}, ...]``; out_stdout writes a
+    newline after it), a flush each second (the default ``flush 1``: the records read within
+    one second of wall time)."""
+    flushes: dict[int, list[dict[str, Any]]] = {}
+    for r in records:
+        wall_us = r.wall_us(source)
+        record = {"date": fluentbit_date(wall_us, "double"), **fluentbit_kmsg_record(r)}
+        flushes.setdefault(wall_us // 10**6, []).append(record)
+    return b"".join(orjson.dumps(flush) + b"\n" for flush in flushes.values())
+
+
+def fluentbit_multiline(records: list[Record], source: Source) -> bytes:
+    """Fluent Bit's ``tail`` input reading ``cat /dev/kmsg`` output with a multiline parser
+    (``multiline.parser``: a ``regex`` parser whose ``start_state`` rule matches
+    ``invoked oom-killer`` and whose ``cont`` rule matches every other line), ``stdout``
+    output ``format json_lines`` with ``json_date_key false``: each report's lines joined by
+    newlines in one ``log`` (as the multiline parsing page of Fluent Bit's manual shows its
+    output), a line before the first header a record of its own."""
+    events: list[list[bytes]] = []
+    for r in records:
+        if not events or b"invoked oom-killer" in r.line:
+            events.append([])
+        events[-1].append(r.line)
+    return b"".join(
+        orjson.dumps({"log": b"\n".join(lines).decode("utf-8")}) + b"\n" for lines in events
+    )
+
+
 def stdin_events(records: list[Record], source: Source, *, v2: bool = False) -> bytes:
     """What Fluent Bit's stdin input accepts: ``[ts, {..}]`` or ``[[ts, {meta}], {..}]``."""
     lines = []
@@ -625,6 +656,11 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
         frozenset({"seq", "wall", "kernel"}),
     ),
     "json-fluentbit-exec": (fluentbit_exec, frozenset({"seq", "wall", "kernel"})),
+    "json-fluentbit-kmsg-json-format": (
+        fluentbit_kmsg_json_format,
+        frozenset({"seq", "wall", "kernel"}),
+    ),
+    "json-fluentbit-multiline": (fluentbit_multiline, frozenset({"seq", "kernel"})),
     "json-fluentbit-stdin": (stdin_events, JOURNAL),
     "json-fluentbit-stdin-v2": (lambda r, s: stdin_events(r, s, v2=True), JOURNAL),
     "json-vector-journald": (vector_journald, JOURNAL),
@@ -770,7 +806,8 @@ def main() -> None:
         *("json-fluentbit-systemd-lower-strip-iso8601", "json-fluentbit-kmsg-java-sql-timestamp"),
         *("json-vector-journald-native-json", "json-docker-json-file"),
         *("json-vector-journald-log-namespace", "json-vector-exec-log-namespace"),
-        "json-fluentbit-systemd-nested",
+        *("json-fluentbit-systemd-nested", "json-fluentbit-kmsg-json-format"),
+        "json-fluentbit-multiline",
     ):
         renderer, _ = LINE_FORMATS[name]
         (STRUCTURED / f"simple-memcg.{name}").write_bytes(renderer(simple, source))

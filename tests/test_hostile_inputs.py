@@ -107,6 +107,17 @@ HOSTILE: dict[str, tuple[Callable[[bytes], None], Callable[[int], bytes]]] = {
     "json nested arrays, many lines": (read_lines, lambda n: repeated(b"[" * 2000 + b"\n", n)),
     "json nested objects": (read_lines, lambda n: repeated(b'{"a":', n)),
     "text markers without newline": (read_lines, lambda n: repeated(b"invoked oom-killer: ", n)),
+    # lines of several kernel lines, more than are read of one (MAX_LINES_READ)
+    "json arrays of many events": (
+        read_lines,
+        lambda n: repeated(
+            b'[{"log":"Killed process 1 (x)"}' + b',{"log":"a 1"}' * 9000 + b"]\n", n
+        ),
+    ),
+    "json records merged from many lines": (
+        read_lines,
+        lambda n: repeated(b'{"log":"Killed process 1 (x)' + b"\\na 1" * 20000 + b'"}\n', n),
+    ),
     "text lone kill lines": (read_lines, lambda n: repeated(b"Killed process 1 (x)\n", n)),
     # continuation lines are read with the line they continue (found once, then remembered)
     "dmesg continuation lines in a stats block": (

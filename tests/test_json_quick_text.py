@@ -20,7 +20,7 @@ from convert import (
     read_kmsg,
 )
 from oom_input.decoders import AutoDecoder, make_decoder
-from oom_input.types import DecodeOptions, KernelLine
+from oom_input.types import DecodeOptions, KernelLine, KernelLines
 
 REAL = Path(__file__).parent / "data" / "real"
 # every raw /dev/kmsg capture in tests/data, as it is and with odd bytes in the victim's name
@@ -50,11 +50,18 @@ DAMAGED_LINES = [
     b'{"MESSAGE":[111,100,100,95,98,97,100,32,255,50],"_TRANSPORT":"kernel"}',  # not UTF-8
     b'{"MESSAGE":"odd_host 3","_TRANSPORT":"kernel","_HOSTNAME":[110,255]}',  # host not UTF-8
     _kmsg_record("odd_bad_kmsg \\xff4", host="node-1"),  # escaped byte that is not UTF-8
-    b'["kern",[[1764181194,{"MESSAGE":"odd_two 5"}],[1764181195,{"MESSAGE":"odd_two 6"}]]]',
     b'{"msg":"odd_surrogate \\ud800 7","sec":1,"usec":2}',  # orjson refuses lone surrogates
+    b"[1, 2]",  # an array of no events
+]
+# lines of several kernel lines: quick_text leaves them to decode
+SEVERAL_LINES = [
+    b'["kern",[[1764181194,{"MESSAGE":"odd_two 5"}],[1764181195,{"MESSAGE":"odd_two 6"}]]]',
+    b'[{"date":1764181194.5,"MESSAGE":"odd_array 7"},{"MESSAGE":"odd_array 8"}]',
+    b'{"log":"6,205,6005,-;odd_merged 9\\n6,206,6006,-;odd_merged 10","host":"node-1"}',
 ]
 ODD_LINES = [
     *DAMAGED_LINES,
+    *SEVERAL_LINES,
     # of node-0's boot (SOURCES[0]), as journald stores a process's line
     b'{"MESSAGE":"odd_user 1","_TRANSPORT":"kernel","SYSLOG_FACILITY":"1","_HOSTNAME":"node-0",'
     b'"_BOOT_ID":"00000000000000000000000000000000"}',
@@ -71,7 +78,6 @@ ODD_LINES = [
     b'{"MESSAGE":"odd_number_host 9","host":5}',
     b'{"MESSAGE":7}',
     b"{}",
-    b"[1, 2]",
     b'[1764181194.5, {"MESSAGE":"odd_event 10","_HOSTNAME":"node-2"}]',
     _kmsg_record("odd\\x5fescaped 11", host="node-0"),
     _kmsg_record("odd_dictionary 12\n SUBSYSTEM=acpi", host="node-2"),
@@ -160,9 +166,13 @@ def test_quick_text_is_what_decode_gives(name: str, chosen: str) -> None:
         for source in SOURCES
         for line in renderer(read_kmsg(data), source).rstrip(b"\n").split(b"\n")
     ]
-    answered = 0
+    answered = left = 0
     for (quick, quick_reports), (decoded, reports) in _quick_and_decoded(decoder, lines):
         assert quick_reports == []
+        if isinstance(decoded, KernelLines):  # a line of several: left to decode
+            assert quick is None
+        if not isinstance(decoded, KernelLine) or reports:  # (none quick_text may answer)
+            left += 1
         if quick is not None:
             answered += 1
             assert isinstance(decoded, KernelLine)
@@ -170,8 +180,8 @@ def test_quick_text_is_what_decode_gives(name: str, chosen: str) -> None:
             assert reports == []
     if name in PLAIN_TEXT_FORMATS:  # auto-detection must decode their text
         assert answered == 0
-    else:  # (json-sse's empty lines between entries are no records)
-        assert answered >= len([line for line in lines if line]) * 9 // 10
+    else:  # (lines of several, json-sse's empty lines between entries: none answered)
+        assert answered >= (len(lines) - left) * 9 // 10
 
 
 @pytest.mark.parametrize("chosen", ["json", "auto"])
@@ -185,6 +195,9 @@ def test_quick_text_of_odd_lines(chosen: str) -> None:
         assert quick_reports == []
         if odd in DAMAGED_LINES:
             assert reports, odd
+            assert quick is None, odd
+        elif odd in SEVERAL_LINES:
+            assert isinstance(decoded, KernelLines) and not reports, odd
             assert quick is None, odd
         elif quick is not None:
             assert isinstance(decoded, KernelLine) and not reports, odd

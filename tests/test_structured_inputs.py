@@ -339,14 +339,15 @@ class TestJsonLines:
         assert (line is not IGNORED) == kernel and (not kernel or line.text == KILL_A)
 
     def test_fluent_bit_json_format_array(self) -> None:
-        """Fluent Bit's "json" format (an array of a flush's records on one line) is read, and
-        the records after the first, which a line cannot give, are reported, not dropped
-        silently."""
-        reports = Reports()
+        """Fluent Bit's "json" format (an array of a flush's records on one line) gives each
+        record's line, in order (tests/test_several_lines.py checks it on every path)."""
         raw = orjson.dumps([{"date": 1.5, "log": KILL_A}, {"date": 2.5, "log": KILL_B}])
-        line = JsonDecoder(DecodeOptions(report=reports)).decode(raw)
-        assert isinstance(line, KernelLine) and (line.text, line.wall_us) == (KILL_A, 1_500_000)
-        assert reports == ["several events in one JSON line: only the first is read"]
+        lines = JsonDecoder(DecodeOptions()).decode(raw)
+        assert isinstance(lines, tuple)
+        assert [(line.text, line.wall_us) for line in lines] == [
+            (KILL_A, 1_500_000),
+            (KILL_B, 2_500_000),
+        ]
 
     def test_journal_json_rejects_agent_records(self) -> None:
         """journal-json claims the journal's entries only."""

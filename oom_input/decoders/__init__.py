@@ -40,6 +40,7 @@ from oom_input.types import (
     Decoder,
     Ignored,
     KernelLine,
+    KernelLines,
     QuickRun,
     QuickText,
     StreamDecoder,
@@ -92,7 +93,7 @@ class AutoDecoder:
         self.sample_bytes = SAMPLE_BYTES if self._unseen else 0
         self.formats_learned = 0
 
-    def decode(self, raw: bytes) -> KernelLine | Ignored:
+    def decode(self, raw: bytes) -> KernelLine | KernelLines | Ignored:
         """The line decoded by the first format that claims it, else as plain text."""
         last = self._last
         if last is not None:
@@ -114,7 +115,7 @@ class AutoDecoder:
         # plain is not remembered: it claims every line and would shadow all other formats
         return self._plain.decode(raw)
 
-    def decode_again(self, raw: bytes) -> KernelLine | Ignored:
+    def decode_again(self, raw: bytes) -> KernelLine | KernelLines | Ignored:
         """``decode`` of the line decoded last, which its reports were made for then (a reader
         decodes the line that showed a format again once it looked back for its markers)."""
         self._reporting = False
@@ -188,7 +189,7 @@ class FormatDecoder:
         """The format's (they may grow as it reads)."""
         return self._decoder.extra_markers
 
-    def decode(self, raw: bytes) -> KernelLine | Ignored:
+    def decode(self, raw: bytes) -> KernelLine | KernelLines | Ignored:
         """The line in this format, else reported and taken as plain text."""
         result = self._decoder.decode(raw)
         return result if result is not None else self._or_plain(result, raw)

@@ -35,12 +35,15 @@ escapes) and cut before its dictionary lines (``\\n KEY=value``).
 The text of a record that is not a journal entry (no ``_TRANSPORT``, no ``MESSAGE``) and of an
 ``exec`` wrapper is a line of some log (``dmesg`` or ``cat /dev/kmsg`` run by Vector's or Fluent
 Bit's exec source, a container's output in Docker's json-file log, with its newline): it is
-decoded, without a last newline, by the line decoders (``auto``), and the record's host and
-times fill what that line lacks. An indented continuation line (a multi-line record of a dmesg
-or journalctl text tailed line by line) is read with the last such line read that continues
-none; a line readers skip unread (it holds no report marker) is not seen, so the continuation
-lines of another program's message whose first line was skipped are read as the kernel line's
-before it (reading them right needs every line of an agent's stream decoded).
+decoded, without a last newline, by the line decoders (``auto``), and the record's host and times
+fill what that line lacks. A text of several lines (a multiline parser's merge: Fluent Bit's
+``multiline`` filter and parsers, Fluentd's, join the lines with newlines) gives a line for each,
+decoded apart, in order (``KernelLines``; at most ``MAX_LINES_READ``, the rest reported). An
+indented continuation line (a multi-line record of a dmesg or journalctl text tailed line by line)
+is read with the last such line read that continues none; a line readers skip unread (it holds no
+report marker) is not seen, so the continuation lines of another program's message whose first line
+was skipped are read as the kernel line's before it (reading them right needs every line of an
+agent's stream decoded).
 """
 
 from __future__ import annotations
@@ -63,7 +66,15 @@ from oom_input.decoders._common import (
     offset_zone,
 )
 from oom_input.decoders.kmsg import unescape
-from oom_input.types import IGNORED, DecodeOptions, Ignored, KernelLine, QuickText, SourceKey
+from oom_input.types import (
+    IGNORED,
+    DecodeOptions,
+    Ignored,
+    KernelLine,
+    KernelLines,
+    QuickText,
+    SourceKey,
+)
 
 if TYPE_CHECKING:
     from oom_input.decoders import AutoDecoder
@@ -115,8 +126,19 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?\Z")
 _MICROS = Decimal(10**6)
 _MAX_SOURCES = 4096  # (host, boot id) tuples quick_text remembers
+# kernel lines read from one input line or record at most (the events of a JSON array, the
+# lines a multiline parser merged): a line is at most scanner.MAX_LINE_BYTES, but an event or a
+# line may take a few bytes of it; the rest is reported
+MAX_LINES_READ = 4096
 # key layouts whose Fields a reader remembers, and the most keys such a layout has
 _MAX_LAYOUTS, _MAX_LAYOUT_KEYS = 256, 64
+
+
+class MergedText(NamedTuple):
+    """The text of an agent's record that holds several log lines (a multiline parser merged
+    them; its last newline removed): ``RecordReader.read`` gives a line for each."""
+
+    text: str
 
 
 class Fields(NamedTuple):
@@ -396,14 +418,43 @@ class RecordReader:
 
     def read(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
-    ) -> KernelLine | Ignored:
-        """The kernel line of one record; ``wall_us`` is its envelope's time, if any."""
+    ) -> KernelLine | KernelLines | Ignored:
+        """The kernel line of one record; ``wall_us`` is its envelope's time, if any. An agent's
+        text that a multiline parser merged from several log lines (Fluentd's and Fluent Bit's
+        join them with newlines) gives a line for each, in order (``KernelLines``); a journal
+        entry's text of several lines is one kernel record."""
         fields = self._fields(record)
         found = self._line_text(record, fields, raw, self.options, self._decode_line)
         if isinstance(found, Ignored):
             nested = nested_record(record, fields)
             return IGNORED if nested is None else self.read(nested, raw, wall_us)
-        line = self._own_line(record, fields, found) if isinstance(found, str) else found
+        if isinstance(found, str):
+            line = self._own_line(record, fields, found)
+        elif isinstance(found, MergedText):
+            return self._merged(record, fields, found, raw, wall_us)
+        else:
+            line = found
+        self._fill(line, record, fields, raw, wall_us)
+        return line
+
+    def read_lines(
+        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
+    ) -> list[KernelLine]:
+        """``read``'s lines as a list (none for a record that is no kernel line)."""
+        found = self.read(record, raw, wall_us)
+        if isinstance(found, KernelLine):
+            return [found]
+        return [] if isinstance(found, Ignored) else list(found)
+
+    def _fill(
+        self,
+        line: KernelLine,
+        record: Mapping[str, Any],
+        fields: Fields,
+        raw: bytes,
+        wall_us: int | None,
+    ) -> None:
+        """What the record tells of a line of its and the line does not (times, source)."""
         own_wall = self._wall_us(record, fields)
         if own_wall is not None:
             wall_us = own_wall
@@ -418,44 +469,33 @@ class RecordReader:
         line.source_format = self.source_format
         if self.source_format == "json" and fields.journalctl:
             line.source_format = "journal-json"
-        return line
 
-    def read_lines(
-        self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
-    ) -> list[KernelLine]:
-        """``read``'s lines of a record: one for each line of an agent's text that a multiline
-        parser merged from several log lines (Fluentd's and Fluent Bit's join them with
-        newlines), each decoded as a line of its own; one for any other record (a journal
-        entry's text of several lines is one kernel record)."""
-        merged = self._merged_lines(record)
-        if merged is None:
-            line = self.read(record, raw, wall_us)
-            return [] if isinstance(line, Ignored) else [line]
-        key, pieces = merged
-        lines = []
+    def _merged(
+        self,
+        record: Mapping[str, Any],
+        fields: Fields,
+        merged: MergedText,
+        raw: bytes,
+        wall_us: int | None,
+    ) -> KernelLine | KernelLines | Ignored:
+        """The lines of an agent's text of several lines, each decoded as a line of its own
+        and filled from the record (empty lines skipped; at most MAX_LINES_READ, the rest
+        reported)."""
+        pieces = merged.text.split("\n")
+        if len(pieces) > MAX_LINES_READ:
+            self.options.report(
+                f"over {MAX_LINES_READ} lines in one record: the rest left out", raw
+            )
+            del pieces[MAX_LINES_READ:]
+        lines: list[KernelLine] = []
         for piece in pieces:
-            line = self.read({**record, key: piece}, raw, wall_us)
+            line = self._decode_line(piece) if piece else None
             if isinstance(line, KernelLine):
+                self._fill(line, record, fields, raw, wall_us)
                 lines.append(line)
-        return lines
-
-    def _merged_lines(self, record: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
-        """The text key and the lines of an agent's record whose text holds several (none
-        empty), None for any other record."""
-        fields = self._fields(record)
-        if fields.transport or fields.kmsg or "MESSAGE" in record:
-            return None
-        value = message_of(record, fields)
-        if isinstance(value, str):
-            pieces: list[Any] = value.removesuffix("\n").split("\n")
-        elif isinstance(value, bytes):
-            pieces = value.removesuffix(b"\n").split(b"\n")
-        else:
-            return None
-        if len(pieces) == 1:
-            return None
-        key = next((k for k in fields.message if record[k] is not None), "exec")
-        return key, [piece for piece in pieces if piece]
+        if len(lines) > 1:
+            return KernelLines(lines)
+        return lines[0] if lines else IGNORED
 
     def quick_text(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
@@ -479,6 +519,8 @@ class RecordReader:
                 # a new layout changes the count
                 self.last_quick = (record, fields, source, len(self._layouts) == layouts)
                 return found, source
+            if isinstance(found, MergedText):
+                return None  # (several lines: read them)
             text, host, boot_id = found.text, found.host, found.boot_id
             if host is None:
                 host = self._host(record, fields, raw, self.quick_options)
@@ -531,10 +573,11 @@ class RecordReader:
         fields: Fields,
         raw: bytes,
         options: DecodeOptions,
-        decode_line: Callable[[str], KernelLine | Ignored | None],
-    ) -> str | KernelLine | Ignored:
+        decode_line: Callable[[str], KernelLine | KernelLines | Ignored | None],
+    ) -> str | KernelLine | MergedText | Ignored:
         """A record's text when its own fields make its line (``_own_line``), the line
-        ``decode_line`` makes of the text of an agent's record, or IGNORED."""
+        ``decode_line`` makes of the text of an agent's record (MergedText: a text of several
+        lines, not decoded), or IGNORED."""
         if fields.journal is not None:  # the common case: a kernel entry with an ASCII text
             transport_key, facility_key, message_key = fields.journal
             text = record[message_key]
@@ -566,8 +609,14 @@ class RecordReader:
             return text
         if any(record.get(key, "kernel") not in _KERNEL_IDENTS for key in IDENT_KEYS):
             return IGNORED  # a syslog line that another program wrote
-        # a line's own newline is no part of it (Docker's json-file keeps it in "log")
-        decoded = decode_line(text[:-1] if text.endswith("\n") else text)
+        # a line's own newline is no part of it (Docker's json-file keeps it in "log"); a text
+        # of several lines is a multiline parser's merge (read, line by line, by ``_merged``)
+        newline = text.find("\n")
+        if newline >= 0:
+            if newline < len(text) - 1:
+                return MergedText(text.removesuffix("\n"))
+            text = text[:-1]
+        decoded = decode_line(text)
         return decoded if isinstance(decoded, KernelLine) else IGNORED
 
     @staticmethod
@@ -594,7 +643,7 @@ class RecordReader:
             body = bytes(message)
         return decode_text(unescape(body.split(b"\n", 1)[0]), raw, options)
 
-    def _decode_line(self, text: str) -> KernelLine | Ignored | None:
+    def _decode_line(self, text: str) -> KernelLine | KernelLines | Ignored | None:
         """An agent's line, decoded by the line decoders; an indented continuation line of a
         multi-line record (dmesg, journalctl text tailed line by line) with the agent's line
         it continues, as a reader of the text file decodes it."""

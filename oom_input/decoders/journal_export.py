@@ -48,9 +48,9 @@ class JournalExportDecoder:
         self._skip = 0  # bytes of an oversized binary value (and its newline) still to drop
         self._skip_line = False  # inside an oversized text line: drop up to its newline
         self._no_newline_to = 0  # _buf[:this] holds no newline (search on from there)
-        # --passthrough: called with each entry (fields as text) and its kernel line, if any,
-        # in input order, instead of returning the lines from feed()
-        self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
+        # --passthrough: called with each entry (fields as text) and its kernel lines, in input
+        # order, instead of returning the lines from feed()
+        self.passthrough: Callable[[Any, list[KernelLine]], None] | None = None
         self.on_line: Callable[[KernelLine], None] | None = None
         self.every_record: Callable[[], bool] = no_record_needed
 
@@ -144,14 +144,13 @@ class JournalExportDecoder:
             self.options.report(f"journal export entry over {MAX_ENTRY} bytes dropped", b"")
         elif fields:
             raw = fields.get("MESSAGE", b"")
-            line = self._reader.read(fields, raw)
-            kernel_line = line if isinstance(line, KernelLine) else None
+            lines = self._reader.read_lines(fields, raw)
             if self.passthrough is not None:
                 entry = {name: value.decode("utf-8", "replace") for name, value in fields.items()}
-                self.passthrough(entry, kernel_line)
-            elif kernel_line is not None:
-                if self.on_line is not None:
+                self.passthrough(entry, lines)
+            elif self.on_line is not None:
+                for kernel_line in lines:
                     self.on_line(kernel_line)
-                else:
-                    out.append(kernel_line)
+            else:
+                out += lines
         self._size = 0

@@ -42,7 +42,7 @@ import orjson
 from oom_input.decoders._records import no_record_needed
 from oom_input.decoders._terminal import CSI
 from oom_input.decoders.json_records import JsonDecoder
-from oom_input.types import DecodeOptions, KernelLine
+from oom_input.types import DecodeOptions, KernelLine, KernelLines
 
 MAX_OBJECT = 1 << 20
 # a line that starts an object ("{") or ends one ("}"): the printer indents any other brace
@@ -70,9 +70,9 @@ class JsonPrettyDecoder:
         self._skip_line = False  # drop bytes up to the next newline (a line over the limit)
         self._skip_object = False  # drop bytes up to the next OBJECT_EDGE (an object over it)
         self._carry = b""  # while _skip_object: the last byte dropped (an edge's newline)
-        # --passthrough: called with each object and its kernel line, if any, in input order,
+        # --passthrough: called with each object and its kernel lines, in input order,
         # instead of returning the lines from feed()
-        self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
+        self.passthrough: Callable[[Any, list[KernelLine]], None] | None = None
         self.on_line: Callable[[KernelLine], None] | None = None
         self.every_record: Callable[[], bool] = no_record_needed
 
@@ -182,19 +182,26 @@ class JsonPrettyDecoder:
         return bytes(self._buf[:_SHOWN])
 
     def _read(self, body: bytes, out: list[KernelLine]) -> None:
-        """One object's kernel line, if any, to ``out`` (or the callbacks)."""
+        """One object's kernel lines, if any (several: a text a multiline parser merged), to
+        ``out`` (or the callbacks)."""
         if body.find(_ESC) >= 0:  # journalctl's colours
             body = CSI.sub(b"", body)
         found = self._json.decode(body)
-        line = found if isinstance(found, KernelLine) else None
+        lines = (
+            [found]
+            if isinstance(found, KernelLine)
+            else list(found)
+            if isinstance(found, KernelLines)
+            else []
+        )
         if self.passthrough is not None:
             if found is not None:  # (None: not JSON, reported)
-                self.passthrough(_value(body), line)
-        elif line is not None:
-            if self.on_line is not None:
+                self.passthrough(_value(body), lines)
+        elif self.on_line is not None:
+            for line in lines:
                 self.on_line(line)
-            else:
-                out.append(line)
+        else:
+            out.extend(lines)
 
 
 def _after_white_space(buf: bytearray, pos: int) -> int:

@@ -20,9 +20,10 @@ Accepted lines (``json`` reads them all; ``journal-json`` only the journal's own
     {"date":..,"systemd":{"MESSAGE":..}}         record nested by Fluent Bit's nest filter
     {"log":"..","hostname":"node-a","@timestamp":1764181194.840991}   any object with a message
     [1764181194.840991, {...}]                   Fluent Bit stdin input's event forms
-    [{"date":..,..}, {"date":..,..}]             Fluent Bit's "json" output format (a flush's
-                                                 records: only the first is read, reported)
     [[1764181194.840991, {"meta":1}], {...}]
+    [{"date":..,..}, {"date":..,..}]             Fluent Bit's "json" output format (a flush's
+                                                 records on one line; events too:
+    [[1764181194.840991, {...}], [..., {...}]]   each event read as a line of its own)
     "memory: usage 40960kB, limit 40960kB, failcnt 66"     an event that is its message alone:
                                                  Vector's json codec with schema.log_namespace
 
@@ -33,7 +34,10 @@ not an object, an event array or a string are IGNORED. A bare string is read as 
 ``{"message": string}``: the text of a line of some log (Vector's log namespace keeps an
 event's fields in metadata, which sinks do not write: its journald source's event is the
 MESSAGE, its exec and file sources' the line read). An empty line is IGNORED (json-sse puts one
-after each event). Strings that hold bytes that are not UTF-8 (yajl-ruby
+after each event). A line of several kernel lines (an array of events, at most
+``MAX_LINES_READ`` of them; an agent's record whose text a multiline parser merged from several
+log lines, ``RecordReader.read``) decodes to ``KernelLines``, which readers feed one by one, in
+order. Strings that hold bytes that are not UTF-8 (yajl-ruby
 writes Fluentd's binary strings so) are read, those bytes as invalid UTF-8. A line that starts
 like JSON but does not parse (broken, too deeply nested) is reported (``invalid JSON``) and
 rejected (None), so that auto-detection still reads it as plain text; so is one in quotes that
@@ -68,8 +72,10 @@ from oom_input.decoders._records import (
     FACILITY_KEYS,
     HOST_KEYS,
     KMSG_RECORD_KEYS,
+    MAX_LINES_READ,
     MESSAGE_KEYS,
     TRANSPORT_KEYS,
+    Entry,
     Fields,
     NotQuick,
     RecordReader,
@@ -80,6 +86,7 @@ from oom_input.types import (
     DecodeOptions,
     Ignored,
     KernelLine,
+    KernelLines,
     QuickRun,
     QuickText,
     SourceKey,
@@ -168,15 +175,16 @@ class JsonDecoder:
         # the same for lines in any key order, per deciding keys and values and framing
         self._any_order: Remembered[tuple[Any, ...], _Known] = Remembered(_MAX_RUN_LAYOUTS)
 
-    def decode(self, raw: bytes) -> KernelLine | Ignored | None:
-        """The kernel line of a JSON record, IGNORED for other JSON, None for a non-JSON line."""
-        return self._read(raw, self.options, self._reader.read)
+    def decode(self, raw: bytes) -> KernelLine | KernelLines | Ignored | None:
+        """The kernel line of a JSON record (``KernelLines``: the lines of an event array, of a
+        record a multiline parser merged), IGNORED for other JSON, None for a non-JSON line."""
+        return self._read(raw, self.options, self._reader.read, self._events)
 
     def quick_text(self, raw: bytes) -> QuickText | None:
         """``decode``'s text and (host, boot id) of a JSON record that is a kernel line, without
         building the line; None for any other line and one ``decode`` would report (decode it)."""
         try:
-            found = self._read(raw, self._quick_options, self._quick_record, times=False)
+            found = self._read(raw, self._quick_options, self._quick_record, None)
         except NotQuick:
             return None
         return None if isinstance(found, Ignored) else found
@@ -258,11 +266,11 @@ class JsonDecoder:
         raw: bytes,
         options: DecodeOptions,
         read: Callable[[Record, bytes, int | None], T],
-        times: bool = True,
+        several: Callable[[list[Entry], bytes], T | Ignored] | None,
     ) -> T | Ignored | None:
-        """``read`` of the line's record (the first event of an event array, with its time
-        unless not ``times``), IGNORED for other JSON, None for a non-JSON line; what is
-        wrong is reported to ``options``."""
+        """``read`` of the line's record, ``several`` of an event array's events (None: a quick
+        reader's, which takes no such line and needs no envelope's time: NotQuick), IGNORED for
+        other JSON, None for a non-JSON line; what is wrong is reported to ``options``."""
         # the common case: an object (orjson takes a trailing CR as white space)
         body = raw if raw[:1] == b"{" else _json_body(raw)
         if body is None:
@@ -284,17 +292,31 @@ class JsonDecoder:
             return None
         if type(value) is str:  # an event that is its message alone (Vector's log namespace)
             return read({MESSAGE_ALONE: value}, raw, None)
-        if type(value) is list and value and all(type(event) is dict for event in value):
-            # Fluent Bit's "json" format (stdout, file, http): one array of a flush's records
-            entries: list[tuple[Record, int | None]] | None = [(event, None) for event in value]
-        else:
-            entries = envelope_entries(value, times=times)
+        times = several is not None
+        entries = envelope_entries(value, times=times)
+        if entries is None:
+            entries = _array_entries(value, raw, options, times)
         if not entries:
             return IGNORED
-        if len(entries) > 1:
-            options.report("several events in one JSON line: only the first is read", raw)
-        record, wall_us = entries[0]
-        return read(record, raw, wall_us)
+        if len(entries) == 1:
+            record, wall_us = entries[0]
+            return read(record, raw, wall_us)
+        if several is None:
+            raise NotQuick("several events in one line")
+        return several(entries, raw)
+
+    def _events(self, entries: list[Entry], raw: bytes) -> KernelLine | KernelLines | Ignored:
+        """The kernel lines of a line's events, in order."""
+        lines: list[KernelLine] = []
+        for record, wall_us in entries:
+            found = self._reader.read(record, raw, wall_us)
+            if isinstance(found, KernelLine):
+                lines.append(found)
+            elif isinstance(found, KernelLines):
+                lines.extend(found)
+        if len(lines) > 1:
+            return KernelLines(lines)
+        return lines[0] if lines else IGNORED
 
 
 def _run_line(
@@ -377,6 +399,33 @@ def _any_order_run(
         groups.append(shaped.groups())
         pos = found.end()
     return groups, pos
+
+
+def _array_entries(value: object, raw: bytes, options: DecodeOptions, times: bool) -> list[Entry]:
+    """The events of a JSON array of them, in order: records, as Fluent Bit's "json" format
+    writes a flush's (``[{..}, {..}]``), or Fluent Bit events (``[ts, {..}]``, ``[[ts, {meta}],
+    {..}]``; their time if ``times``); at most MAX_LINES_READ, the rest reported. Items that
+    are no event are left out, reported ([]: JSON of no known shape)."""
+    if type(value) is not list or not value:
+        return []
+    if len(value) > MAX_LINES_READ:
+        options.report(f"over {MAX_LINES_READ} events in one JSON line: the rest left out", raw)
+    entries: list[Entry] = []
+    odd = False
+    for item in value[:MAX_LINES_READ]:
+        if type(item) is dict:
+            entries.append((item, None))
+        elif type(item) is list and len(item) == 2 and type(item[1]) is dict:
+            event = envelope_entries(item, times=times)
+            if event is None:
+                odd = True
+            else:
+                entries += event
+        else:
+            odd = True
+    if odd:
+        options.report("JSON array items that are no events left out", raw)
+    return entries
 
 
 def _with_raw_bytes(body: bytes) -> object | None:

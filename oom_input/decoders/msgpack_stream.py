@@ -15,8 +15,9 @@ Accepted items (each a msgpack value, no framing between them)::
 seconds, uint32 BE nanoseconds) or a msgpack Timestamp (ext type -1). Each map is read with the
 same field logic as JSON records (``oom_input/decoders/_records.py``); the envelope's time is the
 wall time of a map that carries none. An agent's text that a multiline parser merged from several
-log lines gives a line for each (``RecordReader.read_lines``); with ``--passthrough`` the map is
-passed with the first, the others follow. Yields ``KernelLine(..., source_format="msgpack")``.
+log lines gives a line for each (``RecordReader.read``); with ``--passthrough`` each map is
+handed on with its lines, which are fed right after it, in order. Yields
+``KernelLine(..., source_format="msgpack")``.
 
 Limits: no string or binary over 1 MiB, no array over 100 000 items, no map over 4096 pairs, no
 ext over 1 KiB, no item over 2 MiB, no compressed entries over 8 MiB once decompressed (the
@@ -256,9 +257,9 @@ class MsgpackDecoder:
         # in full too, so that the formats of its text are learned
         self._context = 1
         self.skipped = 0  # items skipped without decoding (no marker)
-        # --passthrough: called with each input record (a map) and its kernel line, if any,
-        # in input order, instead of returning the lines from feed()
-        self.passthrough: Callable[[Any, KernelLine | None], None] | None = None
+        # --passthrough: called with each input record (a map) and its kernel lines, in input
+        # order, instead of returning the lines from feed()
+        self.passthrough: Callable[[Any, list[KernelLine]], None] | None = None
         self.on_line: Callable[[KernelLine], None] | None = None
         self.every_record: Callable[[], bool] = no_record_needed
 
@@ -481,8 +482,8 @@ class MsgpackDecoder:
         for record, wall_us in entries:
             lines = self._reader.read_lines(text_keys(record), raw, wall_us)
             if self.passthrough is not None:
-                self.passthrough(record, lines[0] if lines else None)
-                lines = lines[1:]  # a merged record's other lines (see read_lines)
+                self.passthrough(record, lines)
+                continue
             for kernel_line in lines:
                 if self.on_line is not None:
                     self.on_line(kernel_line)
