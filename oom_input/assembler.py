@@ -435,7 +435,11 @@ class Assembler:
                 if src.holds_nothing():
                     del self._sources[key]
         report = src.report if src is not None else None
-        if report is not None and report.summary_time is None and self._evidence(report, text):
+        if (
+            report is not None
+            and report.summary_time is None
+            and self._evidence(report, text, line)
+        ):
             return out
         kind = _kind_of(text)
         if kind is None:
@@ -493,9 +497,11 @@ class Assembler:
             self._evidence(report, text)
         return True
 
-    def _evidence(self, report: _Report, text: str) -> bool:
+    def _evidence(self, report: _Report, text: str, line: KernelLine | None = None) -> bool:
         """Show a line of the report's source to its evidence, if the report can use it (the
-        test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
+        test a reader makes with ``wanted_markers()``, on the text); True: used up there. A
+        ``line`` without times inside a block continues the record before it (a text format's
+        unstamped line)."""
         evidence = report.evidence
         if not report.in_block:
             own = (
@@ -509,7 +515,12 @@ class Assembler:
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)
         assert evidence is not None
-        used = evidence.feed(text)
+        if report.in_block and line is not None and line.kernel_us is line.wall_us is None:
+            evidence.continues = True
+            used = evidence.feed(text)
+            evidence.continues = False
+        else:
+            used = evidence.feed(text)
         if evidence.in_block != report.in_block:
             report.in_block = evidence.in_block
             self._blocks += 1 if report.in_block else -1
@@ -744,6 +755,14 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         _apply_evidence(record, report.evidence)
+        if report.evidence is not None and report.evidence.stats_cut:
+            self._notice(
+                "memcg stats cut",
+                f"the memcg statistics of the OOM kill of pid {record.pid} "
+                f"(host={record.host!r} boot={record.boot_id!r}) were cut by the kernel at "
+                "printk's record limit (5.0-6.3 print memory.stat as one record): the keys "
+                "after the cut are lost, the last one read is left out",
+            )
         pid = record.pid  # as printed, even when no reader can hold it
         _bound_numbers(record)
         record.id = record_id(record)
