@@ -359,6 +359,8 @@ class Assembler:
         # counts the changes of what open reports can use (_forget_wants): a report's own
         # markers are worked out again only after one
         self._wants_epoch = 0
+        # a line flagged as a pr_cont fragment was read: the kmsg flags are the kernel's
+        self._flags_told = False
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
@@ -831,6 +833,7 @@ class Assembler:
         if any(m in text for m in _NEW_LINE_TEXTS):
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
         if line.cont:
+            self._flags_told = True
             return True
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
         # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for,
@@ -842,9 +845,12 @@ class Assembler:
             return text.startswith(MEMCG_STATS_PIECE_STARTS)
         piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
         # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
-        # CPUs' lines cut (they may start so too), not for the pieces of a 4.10-4.14 header, a
-        # "Task in" or a stats header line (above): a kmsg text made from dmesg text flags none
-        return piece and (line.cont is None or handler is _header)
+        # CPUs' lines cut (they may start so too), once the input has flagged a fragment (a
+        # kernel flags every piece another CPU's line cut off: 4.10+ "c", 3.5-4.9 "c"/"+"); a
+        # kmsg text made from dmesg text (dmesg -r, -x) flags none, and its flags are not
+        # believed (nor ever for the pieces of a 4.10-4.14 header, a "Task in" or a stats
+        # header line, above)
+        return piece and (line.cont is None or handler is _header or not self._flags_told)
 
     def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
         pending = src.pending

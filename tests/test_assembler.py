@@ -282,6 +282,40 @@ class TestPrCont:
         r = one(assemble([HEADER, SUMMARY[:a], SUMMARY[a:b], SUMMARY[b:], KILL]))
         assert (r["victim_container_name"], r["container_name"]) == ("/demo", "/demo/inner")
 
+    def test_summary_pieces_joined_in_kmsg_text_made_from_dmesg_text(self) -> None:
+        """A kmsg text rebuilt from dmesg text (dmesg -r, -x) flags every record "-": the
+        summary's pieces (another CPU's lines between them) are joined as in dmesg text."""
+        a = SUMMARY.index("/demo,")
+        b = SUMMARY.index(",task_memcg")
+        other = "cni0: port 4(veth6a0b1c2d) entered forwarding state"
+        lines = [HEADER, SUMMARY[:a], other, SUMMARY[a:b], other, SUMMARY[b:], KILL]
+        r = one(assemble([KernelLine(text, cont=False) for text in lines]))
+        assert (r["victim_container_name"], r["container_name"]) == ("/demo", "/demo/inner")
+        assert r["complete"] is True
+
+    def test_unflagged_line_is_no_piece_once_the_kernel_flagged_one(self) -> None:
+        """Once the input flagged a fragment (its flags are the kernel's), a record flagged "a
+        line of its own" is another CPU's line, even if it starts like the summary's piece."""
+        a = SUMMARY.index("/demo,")
+        first = [
+            KernelLine(HEADER),
+            KernelLine(SUMMARY[:a]),
+            KernelLine(SUMMARY[a:], cont=True),
+            KernelLine(KILL),
+        ]
+        second = [
+            KernelLine(HEADER),
+            KernelLine(SUMMARY[:a]),
+            KernelLine("/dev/sdb1: Can't open blockdev", cont=False),
+            KernelLine(SUMMARY[a:], cont=True),
+            KernelLine(KILL),
+        ]
+        records = [r.as_dict() for r in assemble([*first, *second])]
+        assert [(r["victim_container_name"], r["container_name"]) for r in records] == [
+            ("/demo", "/demo/inner"),
+            ("/demo", "/demo/inner"),
+        ]
+
     def test_split_header_is_joined(self) -> None:
         """A 4.9-style header built with pr_cont (nodemask) is joined before it is read."""
         lines = [
