@@ -36,12 +36,14 @@ import orjson
 
 from oom_input.evidence import (
     DEFAULT_TOP_TASKS,
+    INLINE_STATS_PART_RE,
     MEMCG_STATS_MARKER,
     MEMCG_STATS_PREFIX,
     TOP_TASK_KEYS,
     BlockReader,
     ReportEvidence,
     plain_stats_header_path,
+    stats_header_inline,
 )
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
@@ -128,6 +130,10 @@ MEMCG_STATS_RE = re.compile(
 # how its pr_cont pieces after "Memory cgroup stats for " start (3.x+: the path, then ":"), each
 # at the start of a line when another CPU's line cut the line
 MEMCG_STATS_PIECE_STARTS = ("/", ":")
+# 3.x-4.19: the inline stats, " %s:%ldKB" pr_cont pieces, end with the last LRU list's,
+# " unevictable:%luKB"; a line that ends otherwise was cut by another CPU's line, and its other
+# pieces follow as a line of their own (evidence.INLINE_STATS_PART_RE)
+INLINE_STATS_END_RE = re.compile(r"unevictable:\d+KB\s*$")
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -724,6 +730,8 @@ class Assembler:
             self._forget_wants()
             if not _stats(report, text):  # (the pieces are joined to the line as printed)
                 self._set_pending(src, _Pending(_stats, line.text, MAX_PENDING_LINES))
+            elif _inline_stats_cut(text):
+                self._set_pending(src, _Pending(_stats_rest, text, MAX_PENDING_LINES))
 
     # --- the one way out -----------------------------------------------------------------------
     def _close(self, src: _Source, out: list[OomRecord]) -> None:
@@ -843,6 +851,8 @@ class Assembler:
             return text.removeprefix(" ").startswith(TASK_IN_PIECE_STARTS)
         if handler is _stats:
             return text.startswith(MEMCG_STATS_PIECE_STARTS)
+        if handler is _stats_rest:
+            return INLINE_STATS_PART_RE.fullmatch(text) is not None
         piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
         # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
         # CPUs' lines cut (they may start so too), once the input has flagged a fragment (a
@@ -859,10 +869,16 @@ class Assembler:
         self._set_pending(src, None)
         self._touch(report, line)
         joined = pending.text + line.text
-        if pending.handler is _stats and report.summary_time is None:
+        handler = pending.handler
+        evidence = report.evidence
+        if handler is _stats and report.summary_time is None:
             self._evidence(report, joined)  # (the whole header opens the evidence's stats block)
-        if not pending.handler(report, joined):
-            self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
+        elif handler is _stats_rest and evidence is not None and report.summary_time is None:
+            evidence.on_memcg_stat(line.text)  # (the stats of the cgroup whose line it ends)
+        if not handler(report, joined):
+            self._set_pending(src, _Pending(handler, joined, MAX_PENDING_LINES))
+        elif handler is _stats and _inline_stats_cut(joined):
+            self._set_pending(src, _Pending(_stats_rest, joined, MAX_PENDING_LINES))
         self._forget_wants()
 
     def _set_pending(self, src: _Source, pending: _Pending | None) -> None:
@@ -1110,6 +1126,18 @@ def _stats(report: _Report, text: str) -> bool:
         return False
     report.stats_memcg = m.group("path")
     return True
+
+
+def _inline_stats_cut(text: str) -> bool:
+    """Is this stats header line (3.x-4.19, the stats inline) cut before its last piece?"""
+    inline = stats_header_inline(text)
+    return bool(inline) and INLINE_STATS_END_RE.search(text) is None
+
+
+def _stats_rest(report: _Report, text: str) -> bool:
+    """A 3.x-4.19 stats line cut by another CPU's line, and the pieces read since (the
+    evidence reads each piece): whole once it ends with the last piece."""
+    return INLINE_STATS_END_RE.search(text) is not None
 
 
 # the groups of a whole kill line (KILL_RE), in the order _apply_kill takes them

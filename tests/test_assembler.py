@@ -406,6 +406,37 @@ class TestPrCont:
         assert r["memcg_stats"] == {"anon": 8192, "file": 0}
         assert (r["victim_container_name"], r["kind"]) == ("/a", "memcg")
 
+    @pytest.mark.parametrize("cuts", [(1,), (2,), (1, 2)])
+    @pytest.mark.parametrize("edge", ["kept", "lost"])
+    def test_inline_stats_pieces_are_joined(self, cuts: tuple[int, ...], edge: str) -> None:
+        """3.x-4.19 print the stats inline, a " %s:%ldKB" pr_cont piece each: another CPU's
+        line cuts the line between two pieces, and the rest is a line of its own; the stats
+        after the cut are read too (the limited cgroup's: a later cgroup's line, cut or not,
+        is not)."""
+        pieces = [
+            "Memory cgroup stats for /a: cache:4KB rss:8KB",
+            " rss_huge:0KB swap:0KB inactive_anon:0KB",
+            " active_anon:8KB inactive_file:4KB active_file:0KB unevictable:0KB",
+        ]
+        lines = [HEADER, "memory: usage 12kB, limit 12kB, failcnt 1"]
+        at = 0
+        for cut in (*cuts, len(pieces)):
+            text = "".join(pieces[at:cut])
+            lines.append(text.strip() if edge == "lost" and at else text)
+            lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
+            at = cut
+        lines += [
+            "Memory cgroup stats for /a/b: cache:1KB rss:2KB",
+            "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
+            " rss_huge:9KB unevictable:9KB",
+            "Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+        ]
+        r = one(assemble(lines))
+        kb = {"cache": 4, "rss": 8, "rss_huge": 0, "swap": 0, "inactive_anon": 0}
+        kb |= {"active_anon": 8, "inactive_file": 4, "active_file": 0, "unevictable": 0}
+        assert r["memcg_stats"] == {key: value * 1024 for key, value in kb.items()}
+        assert (r["victim_container_name"], r["kind"]) == ("/a", "memcg")
+
     def test_a_path_line_after_a_whole_task_in_line_is_not_joined(self) -> None:
         """Only a Task in line cut short waits for pieces."""
         lines = [HEADER, "Task in /a/b killed as a result of limit of /a", "/c", KILL]
