@@ -179,6 +179,9 @@ GROUP_RE = re.compile(
     r"^(?:Tasks in ?)?(?P<path>.*?) ?are going to be killed due to memory\.oom\.group set",
     _NAMES,
 )
+# the same line cut before its last piece: "Tasks in /a" (or "Tasks in " alone), a line of its
+# own, its last record " are going ..." then names no path; "Tasks in " is the kind's marker too
+GROUP_HEAD_TEXT = "Tasks in"
 # all kernels: a report that found nothing to kill
 NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 
@@ -276,6 +279,8 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
+    # the last line given to the evidence that started a record had a kernel time
+    kernel_stamped: bool = False
     # ``evidence.wanted_markers()`` as of the last line its evidence read (a fresh evidence's
     # before its first)
     evidence_wants: tuple[bytes, ...] = _FRESH_EVIDENCE_WANTS
@@ -302,6 +307,7 @@ class _Group:
     since_us: int | None  # µs of the first victim's kill line, then of the group line
     template: OomRecord | None = None  # made from ``first`` once the group line was read
     path: str | None = None
+    head: str | None = None  # the path of a group line's first record, cut before its rest
     lines: int = 0
     # the kernel walks the whole group, the first victim too (printed again if it still has
     # its memory): one record per pid
@@ -508,8 +514,9 @@ class Assembler:
     def _evidence(self, report: _Report, text: str, line: KernelLine | None = None) -> bool:
         """Show a line of the report's source to its evidence, if the report can use it (the
         test a reader makes with ``wanted_markers()``, on the text); True: used up there. A
-        ``line`` without times inside a block continues the record before it (a text format's
-        unstamped line)."""
+        ``line`` inside a block continues the record before it when it lacks the time a record's
+        first line has: a text format's unstamped line (dmesg, journalctl), with an agent's
+        read time at most (a text tailed line by line)."""
         evidence = report.evidence
         if not report.in_block:
             own = (
@@ -523,11 +530,18 @@ class Assembler:
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)
         assert evidence is not None
-        if report.in_block and line is not None and line.kernel_us is line.wall_us is None:
+        if line is None:
+            used = evidence.feed(text)
+        elif (
+            line.kernel_us is None
+            and (line.wall_us is None or report.kernel_stamped)
+            and report.in_block
+        ):
             evidence.continues = True
             used = evidence.feed(text)
             evidence.continues = False
         else:
+            report.kernel_stamped = line.kernel_us is not None
             used = evidence.feed(text)
         if evidence.in_block != report.in_block:
             report.in_block = evidence.in_block
@@ -665,8 +679,10 @@ class Assembler:
             return
         m = GROUP_RE.match(text)
         if m is None:
+            if text.startswith(GROUP_HEAD_TEXT):  # (another CPU's line cut it: the rest follows)
+                group.head = text[len(GROUP_HEAD_TEXT) :].removeprefix(" ")
             return
-        group.path = m.group("path") or None
+        group.path = m.group("path") or group.head or None
         group.template = _group_template(group.first)
         group.since_us = _us(line)
 
@@ -946,7 +962,14 @@ LINE_KINDS: tuple[LineKind, ...] = (
     ),
     # <= 5.0 "Kill process", 2.6.3x "kill process": the chosen victim, right before its kill line
     LineKind("chosen", (b"ill process",), Role.CONTEXT, Assembler._on_chosen),
-    LineKind("oom_group", (b"memory.oom.group",), Role.CONTEXT, Assembler._on_group),
+    # 4.19+ "Tasks in " + path + " are going to be killed due to memory.oom.group set", three
+    # pr_cont pieces: the first record holds "Tasks in " when another CPU's line cut it
+    LineKind(
+        "oom_group",
+        (b"memory.oom.group", (GROUP_HEAD_TEXT + " ").encode()),
+        Role.CONTEXT,
+        Assembler._on_group,
+    ),
     LineKind(
         "no_victim",
         (b"no killable processes",),

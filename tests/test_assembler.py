@@ -489,13 +489,14 @@ class TestOomGroup:
         ("pieces", "path"),
         [
             (["Tasks in ", "/demo are going to be killed due to memory.oom.group set"], "/demo"),
-            (["Tasks in /demo", " are going to be killed due to memory.oom.group set"], None),
+            (["Tasks in /demo", " are going to be killed due to memory.oom.group set"], "/demo"),
         ],
     )
     def test_group_line_cut_by_another_line(self, pieces: list[str], path: str | None) -> None:
         """The group line is built with pr_cont ("Tasks in ", the path, the rest): cut by
         another CPU's line, its last piece still makes the kills after it the group's (the
-        first victim, killed again, is not a record twice); the path, when that piece holds it."""
+        first victim, killed again, is not a record twice), and the path read, whichever piece
+        holds it."""
         kills = [KILL.replace("3171 (stress)", f"{pid} (worker)") for pid in (3172, 3173)]
         lines = [
             HEADER,
