@@ -373,6 +373,9 @@ class Assembler:
         self._wants_epoch = 0
         # a line flagged as a pr_cont fragment was read: the kmsg flags are the kernel's
         self._flags_told = False
+        # host -> the key of its newest source holding something (for lines whose boot id a
+        # forwarder left out: _same_host)
+        self._hosts: dict[str, SourceKey] = {}
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
@@ -438,6 +441,8 @@ class Assembler:
         text = line.text
         key = (line.host, line.boot_id)
         src = self._sources.get(key)
+        if src is None and self._hosts:  # (a source of this host, of another boot key?)
+            key, src = self._same_host(key)
         out: list[OomRecord] = []
         if src is not None and src.pending is not None:
             if self._joins(src.pending, line):
@@ -447,7 +452,7 @@ class Assembler:
             if src.pending.lines_left < 0:
                 self._set_pending(src, None)  # the fragments never came: keep what was read
                 if src.holds_nothing():
-                    del self._sources[key]
+                    self._drop_source(key)
         report = src.report if src is not None else None
         if (
             report is not None
@@ -481,7 +486,7 @@ class Assembler:
             report.lines += 1
             kind.handle(self, src, line, text.rstrip(), out)
         if src.holds_nothing():
-            del self._sources[key]
+            self._drop_source(key)
         return out
 
     def block_reader(self, key: SourceKey) -> BlockReader | None:
@@ -493,6 +498,8 @@ class Assembler:
         if self._pending:
             return None
         src = self._sources.get(key)
+        if src is None and self._hosts:
+            key, src = self._same_host(key)
         report = src.report if src is not None else None
         if report is None or not report.in_block or report.summary_time is not None:
             return None
@@ -506,6 +513,8 @@ class Assembler:
         if self._pending or _kind_of(text) is not None:
             return False
         src = self._sources.get(key)
+        if src is None and self._hosts:
+            key, src = self._same_host(key)
         report = src.report if src is not None else None
         if report is not None and report.summary_time is None:
             self._evidence(report, text)
@@ -557,6 +566,8 @@ class Assembler:
         """The caller lost lines of this source (e.g. /dev/kmsg EPIPE): its open report is
         incomplete."""
         src = self._sources.get(key)
+        if src is None and self._hosts:
+            key, src = self._same_host(key)
         if src is not None and src.report is not None:
             src.report.gap = True
 
@@ -568,6 +579,7 @@ class Assembler:
                 self._close(src, out)
             self._set_pending(src, None)
         self._sources.clear()
+        self._hosts.clear()
         self._forget_wants()
         return out
 
@@ -825,15 +837,47 @@ class Assembler:
             if old.report is not None:
                 self._close(old, out)
             self._set_pending(old, None)
-            del self._sources[old_key]
+            self._drop_source(old_key)
         src = _Source(key)
         self._sources[key] = src
+        if key[0] is not None:
+            self._hosts[key[0]] = key  # (the newest of a host's sources)
         return src
+
+    def _drop_source(self, key: SourceKey) -> None:
+        """Forget a source that holds nothing (or is evicted)."""
+        del self._sources[key]
+        if key[0] is not None and self._hosts.get(key[0]) == key:
+            del self._hosts[key[0]]
+
+    def _same_host(self, key: SourceKey) -> tuple[SourceKey, _Source | None]:
+        """The source a line of ``key`` (which holds nothing) belongs to when a forwarder left
+        out the boot id of some of a host's records only: a line without boot id belongs to its
+        host's source that holds something; a line with one, to its host's source without boot
+        id (which takes the boot id from now on). A line of another boot id than the source's
+        is another boot's: a source of its own."""
+        host, boot = key
+        if host is None:
+            return key, None
+        other = self._hosts.get(host)
+        if other is None:
+            return key, None
+        if boot is None:
+            return other, self._sources[other]
+        if other[1] is not None:
+            return key, None
+        src = self._sources.pop(other)  # (the boot id named at last: the source's from now)
+        src.key = key
+        self._sources[key] = src
+        self._hosts[host] = key
+        if src.report is not None:
+            src.report.record.boot_id = boot
+        return key, src
 
     def _open_report(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> _Report:
         record = OomRecord(
-            host=line.host,
-            boot_id=line.boot_id,
+            host=src.key[0],
+            boot_id=src.key[1],
             seq_first=line.seq,
             source_format=line.source_format,
             id=_ID_AT_CLOSE,

@@ -247,6 +247,53 @@ class TestClosing:
         assert [(x.pid, x.complete) for x in records] == [(None, False), (3171, False)]
 
 
+class TestMissingBootId:
+    """A forwarder that passes a journal record's boot id on only when it has it."""
+
+    def test_lines_without_boot_id_are_their_hosts_report(self) -> None:
+        """Lines of the host without a boot id (the header's, the summary's, or the kill
+        line's) belong to the report of the host's boot open: one record, with that boot id."""
+        for missing in range(3):
+            lines = [
+                KernelLine(text, host="node-a", boot_id=None if i == missing else "b1")
+                for i, text in enumerate([HEADER, SUMMARY, KILL])
+            ]
+            r = one(assemble(lines))
+            assert (r["boot_id"], r["complete"], r["container_name"]) == (
+                "b1",
+                True,
+                "/demo/inner",
+            )
+
+    def test_a_line_of_another_boot_is_another_boots(self) -> None:
+        """A line naming another boot id is another boot's, even of the same host: the report
+        open is not merged with it (a line without boot id then belongs to the newest)."""
+        lines = [
+            KernelLine(HEADER, host="node-a", boot_id="b1"),
+            KernelLine(HEADER, host="node-a", boot_id="b2"),
+            KernelLine(SUMMARY, host="node-a", boot_id=None),
+            KernelLine(KILL, host="node-a", boot_id="b2"),
+            KernelLine(KILL.replace("3171", "4000"), host="node-a", boot_id="b1"),
+        ]
+        records = [(r.boot_id, r.pid, r.complete, r.container_name) for r in assemble(lines)]
+        assert sorted(records, key=str) == sorted(
+            [("b2", 3171, True, "/demo/inner"), ("b1", 4000, True, None)], key=str
+        )
+
+    def test_other_hosts_are_not_merged(self) -> None:
+        """Only lines of the same host are taken for the open report's."""
+        lines = [
+            KernelLine(HEADER, host="node-a", boot_id="b1"),
+            KernelLine(SUMMARY, host="node-b", boot_id=None),
+            KernelLine(KILL, host="node-a", boot_id="b1"),
+        ]
+        records = sorted(assemble(lines), key=lambda r: str(r.host))
+        assert [(r.host, r.complete, r.container_name) for r in records] == [
+            ("node-a", True, None),
+            ("node-b", False, "/demo/inner"),
+        ]
+
+
 class TestLoneKill:
     """Rule 4: the header was rate-limited away."""
 
