@@ -279,7 +279,7 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
-    # the last line given to the evidence that started a record had a kernel time
+    # the last line of a block given to the evidence that started a record had a kernel time
     kernel_stamped: bool = False
     # ``evidence.wanted_markers()`` as of the last line its evidence read (a fresh evidence's
     # before its first)
@@ -539,16 +539,10 @@ class Assembler:
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)
         assert evidence is not None
-        if line is None:
+        if line is None or not report.in_block:
             used = evidence.feed(text)
-        elif (
-            line.kernel_us is None
-            and (line.wall_us is None or report.kernel_stamped)
-            and report.in_block
-        ):
-            evidence.continues = True
-            used = evidence.feed(text)
-            evidence.continues = False
+        elif line.kernel_us is None and (line.wall_us is None or report.kernel_stamped):
+            used = evidence.feed_continuing(text)
         else:
             report.kernel_stamped = line.kernel_us is not None
             used = evidence.feed(text)

@@ -96,7 +96,7 @@ STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]* (?:[0-9]{1,19}|-[0-9]{1,18}))"
 # PREFIX_MAX 32, or 48 with CONFIG_PRINTK_CALLER, 5.1+), and drops the rest silently; a whole
 # memory.stat ends with "\n", which printk strips, so a record this long was cut, maybe inside
 # its last line ("key 12" of "key 12345")
-STATS_RECORD_CUT_LENGTHS: Final = (1024 - 48 - 1, 1024 - 32 - 1)
+STATS_RECORD_CUT_LENGTHS: Final = (1024 - 48 - 1, 1024 - 32 - 1)  # (text bytes)
 # a stats line holding a key alone: a line the record limit cut in its key (or before its value)
 STAT_KEY_PIECE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" then the counters in
@@ -410,14 +410,13 @@ class ReportEvidence:
         "_rows",
         "_rss_pages",
         "_stats",
-        "_stats_chars",
         "_stats_cut",
         "_stats_done",
-        "_stats_last_key",
+        "_stats_head",
+        "_stats_last",
         "_swap_free_kb",
         "_swap_total_kb",
         "_top",
-        "continues",
         "kmem_usage_kb",
         "run",
         "shape",
@@ -439,16 +438,12 @@ class ReportEvidence:
         self._index = (array("q"), array("q"), array("q"), array("q"))
         self._stats: dict[str, int] | None = None
         self._stats_done = False
-        # the length of the stats block's last record as printed (its lines and the newlines
-        # between them), the key of its last "key value" line, and whether printk's record
-        # limit cut the block
-        self._stats_chars = 0
-        self._stats_last_key: str | None = None
+        # the stats block's last text read whole as "key value" line(s) (a record, or a line of
+        # one; bytes from a run), None after a key piece; the characters of its record before
+        # it (``feed_continuing``); whether a key piece showed printk's record limit cut it
+        self._stats_last: str | bytes | None = None
+        self._stats_head = 0
         self._stats_cut = False
-        # set by the caller while it feeds a line that continues the record before it (a text
-        # format's unstamped line: dmesg and journalctl print a record's later lines so); any
-        # other line is a record of its own, or all of one
-        self.continues = False
         self._meminfo: dict[str, int] | None = None
         self._swap_free_kb: int | None = None
         self._swap_total_kb: int | None = None
@@ -661,8 +656,7 @@ class ReportEvidence:
             if value.isdigit() and key.isidentifier() and key.islower():
                 if len(stats) < MAX_STATS:
                     stats[key] = parse_int(value)
-                self._stats_chars = (self._stats_chars if self.continues else 0) + len(text) + 1
-                self._stats_last_key = key
+                self._stats_last = text
                 return True
         matched = False
         for part in text.split("\n") if "\n" in text else (text,):
@@ -673,21 +667,19 @@ class ReportEvidence:
             if m is not None:
                 if len(stats) < MAX_STATS:
                     stats[m.group("key")] = parse_int(m.group("value"))
-                self._stats_last_key = m.group("key")
+                self._stats_last = text
                 matched = True
             elif INLINE_STATS_PART_RE.fullmatch(part):
                 self._inline_stats(part)
-                self._stats_last_key = None
+                self._stats_last = None
                 matched = True
             elif STAT_KEY_PIECE_RE.match(part):
                 # memory.stat prints no key without its value: printk's record limit cut here
                 self._stats_cut = True
-                self._stats_last_key = None
+                self._stats_last = None
                 matched = True
             else:
                 break
-        if matched:
-            self._stats_chars = (self._stats_chars if self.continues else 0) + len(text) + 1
         return matched
 
     def on_memcg_stat_run(self, lines: list[tuple[bytes]]) -> None:
@@ -707,35 +699,41 @@ class ReportEvidence:
                     stats.update(read)
                 else:
                     self._stats = read
-                self._count_stat_run(lines)
+                self._stats_last = lines[-1][0]
                 return
         for (line,) in lines:
             if len(stats) < MAX_STATS:
                 key, _, value = line.partition(b" ")
                 stats[key.decode()] = int(value)  # <= 19 digits (the shape's)
-        self._count_stat_run(lines)
+        self._stats_last = lines[-1][0]  # (a run's lines are records, or stamped lines)
 
-    def _count_stat_run(self, lines: list[tuple[bytes]]) -> None:
-        """A run's last line, a record of its own (a run's lines are each a record, or a line
-        with its own stamp), the block's last record."""
-        last = lines[-1][0]
-        self._stats_chars = len(last) + 1
-        self._stats_last_key = last.partition(b" ")[0].decode()
+    def feed_continuing(self, text: str) -> bool:
+        """``feed`` of a line that continues the record of the line before (a text format's
+        unstamped line: dmesg and journalctl print a record's later lines so): a stats line
+        adds to its record's length."""
+        last = self._stats_last
+        head = self._stats_head + len(last) + 1 if last is not None else 0
+        used = self.feed(text)
+        if self._stats_last is text:
+            self._stats_head = head
+        return used
 
     @property
     def stats_cut(self) -> bool:
         """Did printk's record limit cut the memory.stat record (5.0-6.3)? (Its last key, maybe
         cut in its value, is then left out: ``finish``.)"""
-        return self._stats_cut or self._stats_record_at_limit()
+        return self._stats_cut or self._stats_last_key() is not None
 
-    def _stats_record_at_limit(self) -> bool:
-        """Is the stats block's last record as long as printk lets a record be (its last line
-        read whole as "key value", maybe cut)? (Lines of a format that stamps none are taken as
-        one record: 6.4+ one-line records that long in all, by chance, lose their last key
-        there: a key lost, never a wrong value.)"""
-        return (
-            self._stats_last_key is not None and self._stats_chars - 1 in STATS_RECORD_CUT_LENGTHS
-        )
+    def _stats_last_key(self) -> str | None:
+        """The key of the stats block's last line when its record is as long as printk lets a
+        record be (that line read whole as "key value", maybe cut), else None. (Lines of a
+        format that stamps none are taken as one record: 6.4+ one-line records that long in
+        all, by chance, lose their last key there: a key lost, never a wrong value.)"""
+        last = self._stats_last
+        if last is None or self._stats_head + len(last) not in STATS_RECORD_CUT_LENGTHS:
+            return None
+        text = last.decode() if isinstance(last, bytes) else last
+        return text.rpartition("\n")[2].strip().partition(" ")[0]
 
     def _inline_stats(self, text: str) -> None:
         stats = self._stats
@@ -801,8 +799,9 @@ class ReportEvidence:
             record.tasks_rss_kb = self._rss_pages * page_kb
             record.top_tasks = self._top.largest(page_kb) if self._top.enabled else None
         stats = self._stats
-        if stats and self._stats_record_at_limit():
-            stats.pop(self._stats_last_key or "", None)  # (a guess is never recorded)
+        cut_key = self._stats_last_key()
+        if stats and cut_key is not None:
+            stats.pop(cut_key, None)  # (a guess is never recorded)
         record.memcg_stats = stats
         record.swap_usage_kb = self.swap_usage_kb
         record.swap_limit_kb = self.swap_limit_kb

@@ -335,9 +335,8 @@ class TestMemcgStats:
         evidence = ReportEvidence()
         evidence.feed("Memory cgroup stats for /a:")
         for i, part in enumerate([text] if shape == "record" else text.split("\n")):
-            evidence.continues = i > 0  # (as the assembler tells of an unstamped dmesg line)
-            assert evidence.feed(part)
-        evidence.continues = False
+            # (the assembler's call for an unstamped dmesg line)
+            assert (evidence.feed_continuing if i else evidence.feed)(part)
         evidence.feed("Tasks state (memory values in pages):")
         assert evidence.stats_cut
         del keys["thp_collapse_alloc"]
@@ -352,9 +351,8 @@ class TestMemcgStats:
         evidence = ReportEvidence()
         evidence.feed("Memory cgroup stats for /a:")
         for i, part in enumerate([text] if shape == "record" else text.split("\n")):
-            evidence.continues = i > 0  # (as the assembler tells of an unstamped dmesg line)
-            assert evidence.feed(part)
-        evidence.continues = False
+            # (the assembler's call for an unstamped dmesg line)
+            assert (evidence.feed_continuing if i else evidence.feed)(part)
         assert evidence.stats_cut
         del keys["thp_collapse_alloc"]
         assert finished(evidence).memcg_stats == keys
