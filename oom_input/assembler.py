@@ -373,8 +373,8 @@ class Assembler:
         self._wants_epoch = 0
         # a line flagged as a pr_cont fragment was read: the kmsg flags are the kernel's
         self._flags_told = False
-        # host -> the key of its newest source holding something (for lines whose boot id a
-        # forwarder left out: _same_host)
+        # host -> the key of its newest source with an open report and a boot id (for lines
+        # whose boot id a forwarder left out: _same_host)
         self._hosts: dict[str, SourceKey] = {}
 
     # --- what a reader needs to know ---------------------------------------------------------
@@ -441,8 +441,8 @@ class Assembler:
         text = line.text
         key = (line.host, line.boot_id)
         src = self._sources.get(key)
-        if src is None and self._hosts:  # (a source of this host, of another boot key?)
-            key, src = self._same_host(key)
+        if self._hosts and (src is None or src.report is None):  # (of another boot key?)
+            key, src = self._same_host(key, src, line)
         out: list[OomRecord] = []
         if src is not None and src.pending is not None:
             if self._joins(src.pending, line):
@@ -452,7 +452,7 @@ class Assembler:
             if src.pending.lines_left < 0:
                 self._set_pending(src, None)  # the fragments never came: keep what was read
                 if src.holds_nothing():
-                    self._drop_source(key)
+                    del self._sources[key]
         report = src.report if src is not None else None
         if (
             report is not None
@@ -486,7 +486,7 @@ class Assembler:
             report.lines += 1
             kind.handle(self, src, line, text.rstrip(), out)
         if src.holds_nothing():
-            self._drop_source(key)
+            del self._sources[key]
         return out
 
     def block_reader(self, key: SourceKey) -> BlockReader | None:
@@ -498,8 +498,8 @@ class Assembler:
         if self._pending:
             return None
         src = self._sources.get(key)
-        if src is None and self._hosts:
-            key, src = self._same_host(key)
+        if self._hosts and (src is None or src.report is None):
+            key, src = self._same_host(key, src)
         report = src.report if src is not None else None
         if report is None or not report.in_block or report.summary_time is not None:
             return None
@@ -513,8 +513,8 @@ class Assembler:
         if self._pending or _kind_of(text) is not None:
             return False
         src = self._sources.get(key)
-        if src is None and self._hosts:
-            key, src = self._same_host(key)
+        if self._hosts and (src is None or src.report is None):
+            key, src = self._same_host(key, src)
         report = src.report if src is not None else None
         if report is not None and report.summary_time is None:
             self._evidence(report, text)
@@ -560,8 +560,8 @@ class Assembler:
         """The caller lost lines of this source (e.g. /dev/kmsg EPIPE): its open report is
         incomplete."""
         src = self._sources.get(key)
-        if src is None and self._hosts:
-            key, src = self._same_host(key)
+        if self._hosts and (src is None or src.report is None):
+            key, src = self._same_host(key, src)
         if src is not None and src.report is not None:
             src.report.gap = True
 
@@ -760,6 +760,8 @@ class Assembler:
         report = src.report
         assert report is not None
         src.report = None
+        if src.key[0] is not None and self._hosts.get(src.key[0]) == src.key:
+            del self._hosts[src.key[0]]
         self._open -= 1
         self._forget_wants()
         self._set_pending(src, None)
@@ -831,53 +833,46 @@ class Assembler:
             if old.report is not None:
                 self._close(old, out)
             self._set_pending(old, None)
-            self._drop_source(old_key)
+            del self._sources[old_key]
         src = _Source(key)
         self._sources[key] = src
-        if key[0] is not None:
-            self._hosts[key[0]] = key  # (the newest of a host's sources)
         return src
 
-    def _drop_source(self, key: SourceKey) -> None:
-        """Forget a source that holds nothing (or is evicted)."""
-        del self._sources[key]
-        if key[0] is not None and self._hosts.get(key[0]) == key:
-            del self._hosts[key[0]]
-
-    def _same_host(self, key: SourceKey) -> tuple[SourceKey, _Source | None]:
-        """The source a line of ``key`` (which holds nothing) belongs to when a forwarder left
-        out the boot id of some of a host's records only: a line without boot id belongs to its
-        host's source that holds something; a line with one, to its host's source without boot
-        id (which takes the boot id from now on). A line of another boot id than the source's
-        is another boot's: a source of its own."""
+    def _same_host(
+        self, key: SourceKey, own: _Source | None, line: KernelLine | None = None
+    ) -> tuple[SourceKey, _Source | None]:
+        """The source of a line of ``key`` whose own source ``own`` has no open report: a line
+        without boot id (a forwarder that passes a journal record's boot id on only when it
+        has it) is its host's open report's, while the line is within that report's bounds.
+        A line of another boot id than the report's is another boot's; lines without boot id
+        once no report is open (journalctl's "-- Reboot --" ends a boot id), and lines with
+        one while a report without is open (a boot journalctl names after its "-- Boot --"
+        line), are a source of their own: two boots are never one source."""
         host, boot = key
-        if host is None:
-            return key, None
+        if host is None or boot is not None:
+            return key, own
         other = self._hosts.get(host)
         if other is None:
-            return key, None
-        if boot is None:
-            return other, self._sources[other]
-        if other[1] is not None:
-            return key, None
-        src = self._sources.pop(other)  # (the boot id named at last: the source's from now)
-        src.key = key
-        self._sources[key] = src
-        self._hosts[host] = key
-        if src.report is not None:
-            src.report.record.boot_id = boot
-        return key, src
+            return key, own
+        src = self._sources[other]
+        report = src.report
+        assert report is not None
+        if line is not None and self._expired(src, report, line):
+            return key, own
+        return other, src
 
     def _open_report(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> _Report:
         record = OomRecord(
-            host=src.key[0],
-            boot_id=src.key[1],
+            host=line.host,
+            boot_id=line.boot_id or src.key[1],  # (its source's, when a forwarder left it out)
             seq_first=line.seq,
             source_format=line.source_format,
             id=_ID_AT_CLOSE,
         )
         report = _Report(record, _us(line))
         src.report = report
+        if src.key[0] is not None and src.key[1] is not None:
+            self._hosts[src.key[0]] = src.key
         src.group = None
         src.chosen = None
         self._open += 1

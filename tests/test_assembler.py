@@ -251,9 +251,9 @@ class TestMissingBootId:
     """A forwarder that passes a journal record's boot id on only when it has it."""
 
     def test_lines_without_boot_id_are_their_hosts_report(self) -> None:
-        """Lines of the host without a boot id (the header's, the summary's, or the kill
-        line's) belong to the report of the host's boot open: one record, with that boot id."""
-        for missing in range(3):
+        """Lines of the host without a boot id (the summary's, or the kill line's) belong to
+        the report of the host's boot open: one record, with that boot id."""
+        for missing in (1, 2):
             lines = [
                 KernelLine(text, host="node-a", boot_id=None if i == missing else "b1")
                 for i, text in enumerate([HEADER, SUMMARY, KILL])
@@ -279,6 +279,17 @@ class TestMissingBootId:
         assert sorted(records, key=str) == sorted(
             [("b2", 3171, True, "/demo/inner"), ("b1", 4000, True, None)], key=str
         )
+
+    def test_lines_with_a_boot_id_are_not_a_report_without_ones(self) -> None:
+        """A report opened without boot id may be another boot's (journalctl names a boot
+        after its "-- Boot <id> --" line): lines naming a boot id are not taken for its."""
+        lines = [
+            KernelLine(HEADER, host="node-a", boot_id=None),
+            KernelLine(SUMMARY, host="node-a", boot_id="b1"),
+            KernelLine(KILL, host="node-a", boot_id="b1"),
+        ]
+        records = [(r.boot_id, r.complete) for r in assemble(lines)]
+        assert sorted(records, key=str) == [("b1", False), (None, False)]
 
     def test_other_hosts_are_not_merged(self) -> None:
         """Only lines of the same host are taken for the open report's."""
