@@ -371,8 +371,9 @@ class Assembler:
         # counts the changes of what open reports can use (_forget_wants): a report's own
         # markers are worked out again only after one
         self._wants_epoch = 0
-        # a line flagged as a pr_cont fragment was read: the kmsg flags are the kernel's
-        self._flags_told = False
+        # the sources of which a line flagged as a pr_cont fragment was read: their kmsg flags
+        # are the kernel's (cleared when MAX_SOURCES of them are known)
+        self._flagged: set[SourceKey] = set()
         # host -> the key of its newest source with an open report and a boot id (for lines
         # whose boot id a forwarder left out: _same_host)
         self._hosts: dict[str, SourceKey] = {}
@@ -442,10 +443,11 @@ class Assembler:
         key = (line.host, line.boot_id)
         src = self._sources.get(key)
         if self._hosts and (src is None or src.report is None):  # (of another boot key?)
-            key, src = self._same_host(key, src, line)
+            # (the bounds tested for a line of a kind only, which feed_text never takes)
+            key, src = self._same_host(key, src, line if _kind_of(text) is not None else None)
         out: list[OomRecord] = []
         if src is not None and src.pending is not None:
-            if self._joins(src.pending, line):
+            if self._joins(src.pending, line, key):
                 self._continue_pending(src, line, out)
                 return out
             src.pending.lines_left -= 1
@@ -843,7 +845,7 @@ class Assembler:
     ) -> tuple[SourceKey, _Source | None]:
         """The source of a line of ``key`` whose own source ``own`` has no open report: a line
         without boot id (a forwarder that passes a journal record's boot id on only when it
-        has it) is its host's open report's, while the line is within that report's bounds.
+        has it) is its host's open report's (a ``line`` given: while within its bounds).
         A line of another boot id than the report's is another boot's; lines without boot id
         once no report is open (journalctl's "-- Reboot --" ends a boot id), and lines with
         one while a report without is open (a boot journalctl names after its "-- Boot --"
@@ -884,13 +886,16 @@ class Assembler:
         if line.seq is not None:
             report.record.seq_last = line.seq
 
-    def _joins(self, pending: _Pending, line: KernelLine) -> bool:
-        """Is this line a pr_cont fragment of the source's pending line?"""
+    def _joins(self, pending: _Pending, line: KernelLine, key: SourceKey) -> bool:
+        """Is this line a pr_cont fragment of the pending line of source ``key``?"""
         text = line.text
         if any(m in text for m in _NEW_LINE_TEXTS):
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
         if line.cont:
-            self._flags_told = True
+            if key not in self._flagged:
+                if len(self._flagged) >= MAX_SOURCES:
+                    self._flagged.clear()
+                self._flagged.add(key)
             return True
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
         # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for,
@@ -904,12 +909,12 @@ class Assembler:
             return INLINE_STATS_PART_RE.fullmatch(text) is not None
         piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
         # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
-        # CPUs' lines cut (they may start so too), once the input has flagged a fragment (a
+        # CPUs' lines cut (they may start so too), once the source has flagged a fragment (a
         # kernel flags every piece another CPU's line cut off: 4.10+ "c", 3.5-4.9 "c"/"+"); a
         # kmsg text made from dmesg text (dmesg -r, -x) flags none, and its flags are not
         # believed (nor ever for the pieces of a 4.10-4.14 header, a "Task in" or a stats
         # header line, above)
-        return piece and (line.cont is None or handler is _header or not self._flags_told)
+        return piece and (line.cont is None or handler is _header or key not in self._flagged)
 
     def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
         pending = src.pending
