@@ -681,16 +681,22 @@ class Assembler:
 
     def _on_group(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         group = src.group
-        if group is None or group.template is not None or src.report is not None:
-            return  # no kill just closed a report, or the line was read already
+        if group is None or src.report is not None:
+            return  # no kill just closed a report
         if not _near(group.since_us, line, MAX_US_BEFORE_GROUP):
             return
         m = GROUP_RE.match(text)
         if m is None:
             if text.startswith(GROUP_HEAD_TEXT):  # (another CPU's line cut it: the rest follows)
-                group.head = text[len(GROUP_HEAD_TEXT) :].removeprefix(" ")
+                group.head = text[len(GROUP_HEAD_TEXT) :].removeprefix(" ") or None
+                if group.template is not None and group.path is None:
+                    # (the rest was read first: shown while a reader showed every line, the
+                    # first piece found by looking back from the next kill line)
+                    group.path = group.head
             return
-        group.path = m.group("path") or group.head or None
+        if group.template is not None:
+            return  # the line was read already
+        group.path = m.group("path") or group.head
         group.template = _group_template(group.first)
         group.since_us = _us(line)
 

@@ -572,6 +572,26 @@ class TestOomGroup:
         assert [r["container_name"] for r in records] == ["/demo/inner", path, path]
         assert {r["victim_container_name"] for r in records} == {"/demo"}
 
+    def test_group_line_pieces_read_out_of_order(self) -> None:
+        """A reader that showed every line (another source's block) shows the group line's last
+        piece at once, and finds its first piece by looking back from the next kill line: the
+        path is read all the same."""
+        kill = KILL.replace("3171 (stress)", "3172 (worker)")
+        lines = [
+            HEADER,
+            SUMMARY,
+            KILL,
+            " are going to be killed due to memory.oom.group set",
+            "Tasks in /demo",
+            " are going to be killed due to memory.oom.group set",
+            kill,
+        ]
+        records = [r.as_dict() for r in assemble(lines)]
+        assert [(r["pid"], r["container_name"]) for r in records] == [
+            (3171, "/demo/inner"),
+            (3172, "/demo"),
+        ]
+
     def test_kill_line_long_after_a_report_is_not_a_group_member(self) -> None:
         """Without a group line, a later kill line is a lone record, not the report's."""
         records = assemble([HEADER, SUMMARY, KILL, *NOISE, KILL.replace("3171", "4000")])
