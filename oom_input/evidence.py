@@ -410,10 +410,10 @@ class ReportEvidence:
         "_rows",
         "_rss_pages",
         "_stats",
-        "_stats_cut",
         "_stats_done",
         "_stats_head",
         "_stats_last",
+        "_stats_piece",
         "_swap_free_kb",
         "_swap_total_kb",
         "_top",
@@ -438,12 +438,12 @@ class ReportEvidence:
         self._index = (array("q"), array("q"), array("q"), array("q"))
         self._stats: dict[str, int] | None = None
         self._stats_done = False
-        # the stats block's last text read whole as "key value" line(s) (a record, or a line of
-        # one; bytes from a run), None after a key piece; the characters of its record before
-        # it (``feed_continuing``); whether a key piece showed printk's record limit cut it
+        # the stats block's last text read as "key value" line(s) (a record, or a line of one;
+        # bytes from a run), and the characters of its record before it (``feed_continuing``);
+        # the last text that ended in a key piece (a key without value)
         self._stats_last: str | bytes | None = None
         self._stats_head = 0
-        self._stats_cut = False
+        self._stats_piece: str | None = None
         self._meminfo: dict[str, int] | None = None
         self._swap_free_kb: int | None = None
         self._swap_total_kb: int | None = None
@@ -675,8 +675,8 @@ class ReportEvidence:
                 matched = True
             elif STAT_KEY_PIECE_RE.match(part):
                 # memory.stat prints no key without its value: printk's record limit cut here
-                self._stats_cut = True
-                self._stats_last = None
+                # if the record is that long (else the input was cut), never a key to keep
+                self._stats_last = self._stats_piece = text
                 matched = True
             else:
                 break
@@ -722,7 +722,8 @@ class ReportEvidence:
     def stats_cut(self) -> bool:
         """Did printk's record limit cut the memory.stat record (5.0-6.3)? (Its last key, maybe
         cut in its value, is then left out: ``finish``.)"""
-        return self._stats_cut or self._stats_last_key() is not None
+        last = self._stats_last
+        return last is not None and self._stats_head + len(last) in STATS_RECORD_CUT_LENGTHS
 
     def _stats_last_key(self) -> str | None:
         """The key of the stats block's last line when its record is as long as printk lets a
@@ -730,8 +731,9 @@ class ReportEvidence:
         format that stamps none are taken as one record: 6.4+ one-line records that long in
         all, by chance, lose their last key there: a key lost, never a wrong value.)"""
         last = self._stats_last
-        if last is None or self._stats_head + len(last) not in STATS_RECORD_CUT_LENGTHS:
-            return None
+        if last is self._stats_piece or not self.stats_cut:
+            return None  # (a record cut in a key: its last key piece was not kept)
+        assert last is not None
         text = last.decode() if isinstance(last, bytes) else last
         return text.rpartition("\n")[2].strip().partition(" ")[0]
 

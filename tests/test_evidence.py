@@ -346,16 +346,26 @@ class TestMemcgStats:
     def test_record_cut_in_a_key_keeps_the_key_before(self, shape: str) -> None:
         """A cut inside the last line's key leaves a key without value: that piece is dropped,
         the whole line before it kept."""
-        text, keys = self._memory_stat(991)
-        text = text[: text.rindex("\n") + 6]  # "thp_c"
+        head = "".join(f"counter_{i:02d} {10**9 + i}\n" for i in range(44))  # 968 characters
+        text = head + "pgfault 1234567890\n" + "thp_"  # 991: printk's cut, in a key
+        keys = {**{f"counter_{i:02d}": 10**9 + i for i in range(44)}, "pgfault": 1234567890}
         evidence = ReportEvidence()
         evidence.feed("Memory cgroup stats for /a:")
         for i, part in enumerate([text] if shape == "record" else text.split("\n")):
             # (the assembler's call for an unstamped dmesg line)
             assert (evidence.feed_continuing if i else evidence.feed)(part)
-        assert evidence.stats_cut
-        del keys["thp_collapse_alloc"]
+        assert len(text) == 991 and evidence.stats_cut
         assert finished(evidence).memcg_stats == keys
+
+    def test_key_piece_of_a_short_record_is_no_printk_cut(self) -> None:
+        """A key without value in a record short of the limit (an input cut off in a line) is
+        not kept, and is no cut of printk's: the keys before it stay, nothing is said."""
+        evidence = ReportEvidence()
+        evidence.feed("Memory cgroup stats for /a:")
+        for line in ("anon 10", "file 20", "shmem"):
+            assert evidence.feed(line)
+        assert not evidence.stats_cut
+        assert finished(evidence).memcg_stats == {"anon": 10, "file": 20}
 
     @pytest.mark.parametrize("length", [974, 976, 990])
     def test_record_short_of_the_limit_is_whole(self, length: int) -> None:
