@@ -36,12 +36,14 @@ import orjson
 
 from oom_input.evidence import (
     DEFAULT_TOP_TASKS,
+    INLINE_STATS_PART_RE,
     MEMCG_STATS_MARKER,
     MEMCG_STATS_PREFIX,
     TOP_TASK_KEYS,
     BlockReader,
     ReportEvidence,
     plain_stats_header_path,
+    stats_header_inline,
 )
 from oom_input.evidence import LINE_KINDS as EVIDENCE_KINDS
 from oom_input.evidence import reason as build_reason
@@ -128,6 +130,10 @@ MEMCG_STATS_RE = re.compile(
 # how its pr_cont pieces after "Memory cgroup stats for " start (3.x+: the path, then ":"), each
 # at the start of a line when another CPU's line cut the line
 MEMCG_STATS_PIECE_STARTS = ("/", ":")
+# 3.x-4.19: the inline stats, " %s:%ldKB" pr_cont pieces, end with the last LRU list's,
+# " unevictable:%luKB"; a line that ends otherwise was cut by another CPU's line, and its other
+# pieces follow as a line of their own (evidence.INLINE_STATS_PART_RE)
+INLINE_STATS_END_RE = re.compile(r"unevictable:\d+KB\s*$")
 # <= 5.0: "Memory cgroup out of memory: Kill process 3173 (python3) score 1000 or sacrifice
 # child"; 2.6.3x: "Out of memory: kill process 1234 (foo) score 5 or a child"
 CHOSEN_RE = re.compile(
@@ -173,6 +179,9 @@ GROUP_RE = re.compile(
     r"^(?:Tasks in ?)?(?P<path>.*?) ?are going to be killed due to memory\.oom\.group set",
     _NAMES,
 )
+# the same line cut before its last piece: "Tasks in /a" (or "Tasks in " alone), a line of its
+# own, its last record " are going ..." then names no path; "Tasks in " is the kind's marker too
+GROUP_HEAD_TEXT = "Tasks in"
 # all kernels: a report that found nothing to kill
 NO_VICTIM_PREFIX = "Out of memory and no killable processes"
 
@@ -270,6 +279,8 @@ class _Report:
     # its first line; in_block: an evidence block (lines without markers) is open
     evidence: ReportEvidence | None = None
     in_block: bool = False
+    # the last line of a block given to the evidence that started a record had a kernel time
+    kernel_stamped: bool = False
     # ``evidence.wanted_markers()`` as of the last line its evidence read (a fresh evidence's
     # before its first)
     evidence_wants: tuple[bytes, ...] = _FRESH_EVIDENCE_WANTS
@@ -297,6 +308,7 @@ class _Group:
     headed: bool  # the first victim's report had its header (not a kill line alone)
     template: OomRecord | None = None  # made from ``first`` once the group line was read
     path: str | None = None
+    head: str | None = None  # the path of a group line's first record, cut before its rest
     lines: int = 0
     # the kernel walks the whole group, the first victim too (printed again if it still has
     # its memory): one record per pid
@@ -360,6 +372,12 @@ class Assembler:
         # counts the changes of what open reports can use (_forget_wants): a report's own
         # markers are worked out again only after one
         self._wants_epoch = 0
+        # the sources of which a line flagged as a pr_cont fragment was read: their kmsg flags
+        # are the kernel's (cleared when MAX_SOURCES of them are known)
+        self._flagged: set[SourceKey] = set()
+        # host -> the key of its newest source with an open report and a boot id (for lines
+        # whose boot id a forwarder left out: _same_host)
+        self._hosts: dict[str, SourceKey] = {}
 
     # --- what a reader needs to know ---------------------------------------------------------
     @property
@@ -425,9 +443,12 @@ class Assembler:
         text = line.text
         key = (line.host, line.boot_id)
         src = self._sources.get(key)
+        if self._hosts and (src is None or src.report is None):  # (of another boot key?)
+            # (the bounds tested for a line of a kind only, which feed_text never takes)
+            key, src = self._same_host(key, src, line if _kind_of(text) is not None else None)
         out: list[OomRecord] = []
         if src is not None and src.pending is not None:
-            if self._joins(src.pending, line):
+            if self._joins(src.pending, line, key):
                 self._continue_pending(src, line, out)
                 return out
             src.pending.lines_left -= 1
@@ -436,7 +457,11 @@ class Assembler:
                 if src.holds_nothing():
                     del self._sources[key]
         report = src.report if src is not None else None
-        if report is not None and report.summary_time is None and self._evidence(report, text):
+        if (
+            report is not None
+            and report.summary_time is None
+            and self._evidence(report, text, line)
+        ):
             return out
         kind = _kind_of(text)
         if kind is None:
@@ -476,6 +501,8 @@ class Assembler:
         if self._pending:
             return None
         src = self._sources.get(key)
+        if self._hosts and (src is None or src.report is None):
+            key, src = self._same_host(key, src)
         report = src.report if src is not None else None
         if report is None or not report.in_block or report.summary_time is not None:
             return None
@@ -489,14 +516,19 @@ class Assembler:
         if self._pending or _kind_of(text) is not None:
             return False
         src = self._sources.get(key)
+        if self._hosts and (src is None or src.report is None):
+            key, src = self._same_host(key, src)
         report = src.report if src is not None else None
         if report is not None and report.summary_time is None:
             self._evidence(report, text)
         return True
 
-    def _evidence(self, report: _Report, text: str) -> bool:
+    def _evidence(self, report: _Report, text: str, line: KernelLine | None = None) -> bool:
         """Show a line of the report's source to its evidence, if the report can use it (the
-        test a reader makes with ``wanted_markers()``, on the text); True: used up there."""
+        test a reader makes with ``wanted_markers()``, on the text); True: used up there. A
+        ``line`` inside a block continues the record before it when it lacks the time a record's
+        first line has: a text format's unstamped line (dmesg, journalctl), with an agent's
+        read time at most (a text tailed line by line)."""
         evidence = report.evidence
         if not report.in_block:
             own = (
@@ -510,7 +542,13 @@ class Assembler:
             if evidence is None:
                 evidence = report.evidence = ReportEvidence(self._top_tasks)
         assert evidence is not None
-        used = evidence.feed(text)
+        if line is None or not report.in_block:
+            used = evidence.feed(text)
+        elif line.kernel_us is None and (line.wall_us is None or report.kernel_stamped):
+            used = evidence.feed_continuing(text)
+        else:
+            report.kernel_stamped = line.kernel_us is not None
+            used = evidence.feed(text)
         if evidence.in_block != report.in_block:
             report.in_block = evidence.in_block
             self._blocks += 1 if report.in_block else -1
@@ -525,6 +563,8 @@ class Assembler:
         """The caller lost lines of this source (e.g. /dev/kmsg EPIPE): its open report is
         incomplete."""
         src = self._sources.get(key)
+        if self._hosts and (src is None or src.report is None):
+            key, src = self._same_host(key, src)
         if src is not None and src.report is not None:
             src.report.gap = True
 
@@ -536,6 +576,7 @@ class Assembler:
                 self._close(src, out)
             self._set_pending(src, None)
         self._sources.clear()
+        self._hosts.clear()
         self._forget_wants()
         return out
 
@@ -651,14 +692,22 @@ class Assembler:
 
     def _on_group(self, src: _Source, line: KernelLine, text: str, out: list[OomRecord]) -> None:
         group = src.group
-        if group is None or group.template is not None or src.report is not None:
-            return  # no kill just closed a report, or the line was read already
+        if group is None or src.report is not None:
+            return  # no kill just closed a report
         if not _near(group.since_us, line, MAX_US_BEFORE_GROUP):
             return
         m = GROUP_RE.match(text)
         if m is None:
+            if text.startswith(GROUP_HEAD_TEXT):  # (another CPU's line cut it: the rest follows)
+                group.head = text[len(GROUP_HEAD_TEXT) :].removeprefix(" ") or None
+                if group.template is not None and group.path is None:
+                    # (the rest was read first: shown while a reader showed every line, the
+                    # first piece found by looking back from the next kill line)
+                    group.path = group.head
             return
-        group.path = m.group("path") or None
+        if group.template is not None:
+            return  # the line was read already
+        group.path = m.group("path") or group.head
         group.template = _group_template(group.first)
         group.since_us = _us(line)
 
@@ -722,12 +771,16 @@ class Assembler:
             self._forget_wants()
             if not _stats(report, text):  # (the pieces are joined to the line as printed)
                 self._set_pending(src, _Pending(_stats, line.text, MAX_PENDING_LINES))
+            elif _inline_stats_cut(text):
+                self._set_pending(src, _Pending(_stats_rest, text, MAX_PENDING_LINES))
 
     # --- the one way out -----------------------------------------------------------------------
     def _close(self, src: _Source, out: list[OomRecord]) -> None:
         report = src.report
         assert report is not None
         src.report = None
+        if src.key[0] is not None and self._hosts.get(src.key[0]) == src.key:
+            del self._hosts[src.key[0]]
         self._open -= 1
         self._forget_wants()
         self._set_pending(src, None)
@@ -755,6 +808,14 @@ class Assembler:
         record.kernel_time_us = kern
         record.complete = report.header and report.killed and not (report.gap or report.mismatch)
         _apply_evidence(record, report.evidence)
+        if report.evidence is not None and report.evidence.stats_cut:
+            self._notice(
+                "memcg stats cut",
+                f"the memcg statistics of the OOM kill of pid {record.pid} "
+                f"(host={record.host!r} boot={record.boot_id!r}) were cut by the kernel at "
+                "printk's record limit (5.0-6.3 print memory.stat as one record): the keys "
+                "after the cut are lost, the last one read is left out",
+            )
         pid = record.pid  # as printed, even when no reader can hold it
         _bound_numbers(record)
         record.id = record_id(record)
@@ -796,16 +857,41 @@ class Assembler:
         self._sources[key] = src
         return src
 
+    def _same_host(
+        self, key: SourceKey, own: _Source | None, line: KernelLine | None = None
+    ) -> tuple[SourceKey, _Source | None]:
+        """The source of a line of ``key`` whose own source ``own`` has no open report: a line
+        without boot id (a forwarder that passes a journal record's boot id on only when it
+        has it) is its host's open report's (a ``line`` given: while within its bounds).
+        A line of another boot id than the report's is another boot's; lines without boot id
+        once no report is open (journalctl's "-- Reboot --" ends a boot id), and lines with
+        one while a report without is open (a boot journalctl names after its "-- Boot --"
+        line), are a source of their own: two boots are never one source."""
+        host, boot = key
+        if host is None or boot is not None:
+            return key, own
+        other = self._hosts.get(host)
+        if other is None:
+            return key, own
+        src = self._sources[other]
+        report = src.report
+        assert report is not None
+        if line is not None and self._expired(src, report, line):
+            return key, own
+        return other, src
+
     def _open_report(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> _Report:
         record = OomRecord(
             host=line.host,
-            boot_id=line.boot_id,
+            boot_id=line.boot_id or src.key[1],  # (its source's, when a forwarder left it out)
             seq_first=line.seq,
             source_format=line.source_format,
             id=_ID_AT_CLOSE,
         )
         report = _Report(record, _us(line))
         src.report = report
+        if src.key[0] is not None and src.key[1] is not None:
+            self._hosts[src.key[0]] = src.key
         src.group = None
         src.chosen = None
         self._open += 1
@@ -817,12 +903,16 @@ class Assembler:
         if line.seq is not None:
             report.record.seq_last = line.seq
 
-    def _joins(self, pending: _Pending, line: KernelLine) -> bool:
-        """Is this line a pr_cont fragment of the source's pending line?"""
+    def _joins(self, pending: _Pending, line: KernelLine, key: SourceKey) -> bool:
+        """Is this line a pr_cont fragment of the pending line of source ``key``?"""
         text = line.text
         if any(m in text for m in _NEW_LINE_TEXTS):
             return False  # a new line, even if flagged (3.x-4.9 flag a line's first fragment)
         if line.cont:
+            if key not in self._flagged:
+                if len(self._flagged) >= MAX_SOURCES:
+                    self._flagged.clear()
+                self._flagged.add(key)
             return True
         # formats that lost the kmsg flags (dmesg, journal): the kernel's fragments of these
         # lines start with "," or are the value (a cgroup path, a node mask) a "key=" waits for,
@@ -832,11 +922,16 @@ class Assembler:
             return text.removeprefix(" ").startswith(TASK_IN_PIECE_STARTS)
         if handler is _stats:
             return text.startswith(MEMCG_STATS_PIECE_STARTS)
+        if handler is _stats_rest:
+            return INLINE_STATS_PART_RE.fullmatch(text) is not None
         piece = text.startswith(",") or (pending.text.endswith("=") and text[:1] in _VALUE_STARTS)
         # a kmsg flag saying "a line of its own" is believed for the 5.x summary, which other
-        # CPUs' lines cut (they may start so too), not for the pieces of a 4.10-4.14 header, a
-        # "Task in" or a stats header line (above): a kmsg text made from dmesg text flags none
-        return piece and (line.cont is None or handler is _header)
+        # CPUs' lines cut (they may start so too), once the source has flagged a fragment (a
+        # kernel flags every piece another CPU's line cut off: 4.10+ "c", 3.5-4.9 "c"/"+"); a
+        # kmsg text made from dmesg text (dmesg -r, -x) flags none, and its flags are not
+        # believed (nor ever for the pieces of a 4.10-4.14 header, a "Task in" or a stats
+        # header line, above)
+        return piece and (line.cont is None or handler is _header or key not in self._flagged)
 
     def _continue_pending(self, src: _Source, line: KernelLine, out: list[OomRecord]) -> None:
         pending = src.pending
@@ -845,10 +940,16 @@ class Assembler:
         self._set_pending(src, None)
         self._touch(report, line)
         joined = pending.text + line.text
-        if pending.handler is _stats and report.summary_time is None:
+        handler = pending.handler
+        evidence = report.evidence
+        if handler is _stats and report.summary_time is None:
             self._evidence(report, joined)  # (the whole header opens the evidence's stats block)
-        if not pending.handler(report, joined):
-            self._set_pending(src, _Pending(pending.handler, joined, MAX_PENDING_LINES))
+        elif handler is _stats_rest and evidence is not None and report.summary_time is None:
+            evidence.on_memcg_stat(line.text)  # (the stats of the cgroup whose line it ends)
+        if not handler(report, joined):
+            self._set_pending(src, _Pending(handler, joined, MAX_PENDING_LINES))
+        elif handler is _stats and _inline_stats_cut(joined):
+            self._set_pending(src, _Pending(_stats_rest, joined, MAX_PENDING_LINES))
         self._forget_wants()
 
     def _set_pending(self, src: _Source, pending: _Pending | None) -> None:
@@ -916,7 +1017,14 @@ LINE_KINDS: tuple[LineKind, ...] = (
     ),
     # <= 5.0 "Kill process", 2.6.3x "kill process": the chosen victim, right before its kill line
     LineKind("chosen", (b"ill process",), Role.CONTEXT, Assembler._on_chosen),
-    LineKind("oom_group", (b"memory.oom.group",), Role.CONTEXT, Assembler._on_group),
+    # 4.19+ "Tasks in " + path + " are going to be killed due to memory.oom.group set", three
+    # pr_cont pieces: the first record holds "Tasks in " when another CPU's line cut it
+    LineKind(
+        "oom_group",
+        (b"memory.oom.group", (GROUP_HEAD_TEXT + " ").encode()),
+        Role.CONTEXT,
+        Assembler._on_group,
+    ),
     LineKind(
         "no_victim",
         (b"no killable processes",),
@@ -1096,6 +1204,18 @@ def _stats(report: _Report, text: str) -> bool:
         return False
     report.stats_memcg = m.group("path")
     return True
+
+
+def _inline_stats_cut(text: str) -> bool:
+    """Is this stats header line (3.x-4.19, the stats inline) cut before its last piece?"""
+    inline = stats_header_inline(text)
+    return bool(inline) and INLINE_STATS_END_RE.search(text) is None
+
+
+def _stats_rest(report: _Report, text: str) -> bool:
+    """A 3.x-4.19 stats line cut by another CPU's line, and the pieces read since (the
+    evidence reads each piece): whole once it ends with the last piece."""
+    return INLINE_STATS_END_RE.search(text) is not None
 
 
 # the groups of a whole kill line (KILL_RE), in the order _apply_kill takes them

@@ -91,6 +91,14 @@ STAT_LINE_RE = re.compile(r"^(?P<key>[a-z][a-z0-9_]*) (?P<value>-?\d+)$")
 # int() does (to 64 bits: below 10^19, above -10^18), for readers that take a run of them at
 # once (``BlockReader.shape``): one group, the line
 STAT_LINE_SHAPE: Final = rb"([a-z][a-z0-9_]* (?:[0-9]{1,19}|-[0-9]{1,18}))"
+# 5.0-6.3 print the whole memory.stat as ONE printk, pr_info("%s", buf): printk keeps at most
+# LOG_LINE_MAX - 1 bytes of a record's text (vscnprintf into LOG_LINE_MAX = 1024 - PREFIX_MAX,
+# PREFIX_MAX 32, or 48 with CONFIG_PRINTK_CALLER, 5.1+), and drops the rest silently; a whole
+# memory.stat ends with "\n", which printk strips, so a record this long was cut, maybe inside
+# its last line ("key 12" of "key 12345")
+STATS_RECORD_CUT_LENGTHS: Final = (1024 - 48 - 1, 1024 - 32 - 1)  # (text bytes)
+# a stats line holding a key alone: a line the record limit cut in its key (or before its value)
+STAT_KEY_PIECE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # show_mem() / show_free_areas(), system OOMs, every kernel: "Mem-Info:" (lib/show_mem.c) or, from
 # an architecture's own show_mem(), "Mem-info:" (32-bit ARM 3.x: arch/arm/mm/init.c, read in
 # 3.10), then the counters in pages, one printk with embedded newlines (2.6.32 stamps each line):
@@ -407,6 +415,9 @@ class ReportEvidence:
         "_rss_pages",
         "_stats",
         "_stats_done",
+        "_stats_head",
+        "_stats_last",
+        "_stats_piece",
         "_swap_free_kb",
         "_swap_total_kb",
         "_top",
@@ -431,6 +442,12 @@ class ReportEvidence:
         self._index = (array("q"), array("q"), array("q"), array("q"))
         self._stats: dict[str, int] | None = None
         self._stats_done = False
+        # the stats block's last text read as "key value" line(s) (a record, or a line of one;
+        # bytes from a run), and the characters of its record before it (``feed_continuing``);
+        # the last text that ended in a key piece (a key without value)
+        self._stats_last: str | bytes | None = None
+        self._stats_head = 0
+        self._stats_piece: str | None = None
         self._meminfo: dict[str, int] | None = None
         self._swap_free_kb: int | None = None
         self._swap_total_kb: int | None = None
@@ -645,6 +662,7 @@ class ReportEvidence:
             if value.isdigit() and key.isidentifier() and key.islower():
                 if len(stats) < MAX_STATS:
                     stats[key] = parse_int(value)
+                self._stats_last = text
                 return True
         matched = False
         for part in text.split("\n") if "\n" in text else (text,):
@@ -655,12 +673,19 @@ class ReportEvidence:
             if m is not None:
                 if len(stats) < MAX_STATS:
                     stats[m.group("key")] = parse_int(m.group("value"))
+                self._stats_last = text
                 matched = True
             elif INLINE_STATS_PART_RE.fullmatch(part):
                 self._inline_stats(part)
+                self._stats_last = None
+                matched = True
+            elif STAT_KEY_PIECE_RE.match(part):
+                # memory.stat prints no key without its value: printk's record limit cut here
+                # if the record is that long (else the input was cut), never a key to keep
+                self._stats_last = self._stats_piece = text
                 matched = True
             else:
-                return matched
+                break
         return matched
 
     def on_memcg_stat_run(self, lines: list[tuple[bytes]]) -> None:
@@ -680,11 +705,43 @@ class ReportEvidence:
                     stats.update(read)
                 else:
                     self._stats = read
+                self._stats_last = lines[-1][0]
                 return
         for (line,) in lines:
             if len(stats) < MAX_STATS:
                 key, _, value = line.partition(b" ")
                 stats[key.decode()] = int(value)  # <= 19 digits (the shape's)
+        self._stats_last = lines[-1][0]  # (a run's lines are records, or stamped lines)
+
+    def feed_continuing(self, text: str) -> bool:
+        """``feed`` of a line that continues the record of the line before (a text format's
+        unstamped line: dmesg and journalctl print a record's later lines so): a stats line
+        adds to its record's length."""
+        last = self._stats_last
+        head = self._stats_head + len(last) + 1 if last is not None else 0
+        used = self.feed(text)
+        if self._stats_last is text:
+            self._stats_head = head
+        return used
+
+    @property
+    def stats_cut(self) -> bool:
+        """Did printk's record limit cut the memory.stat record (5.0-6.3)? (Its last key, maybe
+        cut in its value, is then left out: ``finish``.)"""
+        last = self._stats_last
+        return last is not None and self._stats_head + len(last) in STATS_RECORD_CUT_LENGTHS
+
+    def _stats_last_key(self) -> str | None:
+        """The key of the stats block's last line when its record is as long as printk lets a
+        record be (that line read whole as "key value", maybe cut), else None. (Lines of a
+        format that stamps none are taken as one record: 6.4+ one-line records that long in
+        all, by chance, lose their last key there: a key lost, never a wrong value.)"""
+        last = self._stats_last
+        if last is self._stats_piece or not self.stats_cut:
+            return None  # (a record cut in a key: its last key piece was not kept)
+        assert last is not None
+        text = last.decode() if isinstance(last, bytes) else last
+        return text.rpartition("\n")[2].strip().partition(" ")[0]
 
     def _inline_stats(self, text: str) -> None:
         stats = self._stats
@@ -749,7 +806,11 @@ class ReportEvidence:
             record.task_count = self._rows
             record.tasks_rss_kb = self._rss_pages * page_kb
             record.top_tasks = self._top.largest(page_kb) if self._top.enabled else None
-        record.memcg_stats = self._stats
+        stats = self._stats
+        cut_key = self._stats_last_key()
+        if stats and cut_key is not None:
+            stats.pop(cut_key, None)  # (a guess is never recorded)
+        record.memcg_stats = stats
         record.swap_usage_kb = self.swap_usage_kb
         record.swap_limit_kb = self.swap_limit_kb
         record.kmem_usage_kb = self.kmem_usage_kb

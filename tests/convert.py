@@ -679,6 +679,14 @@ LINE_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "json-fluentd-systemd-yajl": (fluentd_systemd_json, JOURNAL),
     "syslog-rsyslog-rfc5424": (rsyslog_rfc5424, frozenset({"host", "wall"})),
 }
+# (fixture name without its suffix, rendering) whose report that rendering cannot carry whole,
+# and why: tests expect these to fail (strictly, so that a fix shows)
+RENDERING_LIMITS: dict[tuple[str, str], str] = {
+    ("v6.1-memcg-stat-record-cut", "json-generic"): (
+        "a generic agent record whose text holds newlines is read as lines a multiline parser "
+        "merged: the memory.stat record's length, which shows printk cut its last key, is gone"
+    ),
+}
 STREAM_FORMATS: dict[str, tuple[Renderer, frozenset[str]]] = {
     "journal-export": (journal_export, JOURNAL),
     "json-pretty": (journal_json_pretty, JOURNAL),

@@ -247,6 +247,64 @@ class TestClosing:
         assert [(x.pid, x.complete) for x in records] == [(None, False), (3171, False)]
 
 
+class TestMissingBootId:
+    """A forwarder that passes a journal record's boot id on only when it has it."""
+
+    def test_lines_without_boot_id_are_their_hosts_report(self) -> None:
+        """Lines of the host without a boot id (the summary's, or the kill line's) belong to
+        the report of the host's boot open: one record, with that boot id."""
+        for missing in (1, 2):
+            lines = [
+                KernelLine(text, host="node-a", boot_id=None if i == missing else "b1")
+                for i, text in enumerate([HEADER, SUMMARY, KILL])
+            ]
+            r = one(assemble(lines))
+            assert (r["boot_id"], r["complete"], r["container_name"]) == (
+                "b1",
+                True,
+                "/demo/inner",
+            )
+
+    def test_a_line_of_another_boot_is_another_boots(self) -> None:
+        """A line naming another boot id is another boot's, even of the same host: the report
+        open is not merged with it (a line without boot id then belongs to the newest)."""
+        lines = [
+            KernelLine(HEADER, host="node-a", boot_id="b1"),
+            KernelLine(HEADER, host="node-a", boot_id="b2"),
+            KernelLine(SUMMARY, host="node-a", boot_id=None),
+            KernelLine(KILL, host="node-a", boot_id="b2"),
+            KernelLine(KILL.replace("3171", "4000"), host="node-a", boot_id="b1"),
+        ]
+        records = [(r.boot_id, r.pid, r.complete, r.container_name) for r in assemble(lines)]
+        assert sorted(records, key=str) == sorted(
+            [("b2", 3171, True, "/demo/inner"), ("b1", 4000, True, None)], key=str
+        )
+
+    def test_lines_with_a_boot_id_are_not_a_report_without_ones(self) -> None:
+        """A report opened without boot id may be another boot's (journalctl names a boot
+        after its "-- Boot <id> --" line): lines naming a boot id are not taken for its."""
+        lines = [
+            KernelLine(HEADER, host="node-a", boot_id=None),
+            KernelLine(SUMMARY, host="node-a", boot_id="b1"),
+            KernelLine(KILL, host="node-a", boot_id="b1"),
+        ]
+        records = [(r.boot_id, r.complete) for r in assemble(lines)]
+        assert sorted(records, key=str) == [("b1", False), (None, False)]
+
+    def test_other_hosts_are_not_merged(self) -> None:
+        """Only lines of the same host are taken for the open report's."""
+        lines = [
+            KernelLine(HEADER, host="node-a", boot_id="b1"),
+            KernelLine(SUMMARY, host="node-b", boot_id=None),
+            KernelLine(KILL, host="node-a", boot_id="b1"),
+        ]
+        records = sorted(assemble(lines), key=lambda r: str(r.host))
+        assert [(r.host, r.complete, r.container_name) for r in records] == [
+            ("node-a", True, None),
+            ("node-b", False, "/demo/inner"),
+        ]
+
+
 class TestLoneKill:
     """Rule 4: the header was rate-limited away."""
 
@@ -281,6 +339,40 @@ class TestPrCont:
         b = SUMMARY.index(",task_memcg")
         r = one(assemble([HEADER, SUMMARY[:a], SUMMARY[a:b], SUMMARY[b:], KILL]))
         assert (r["victim_container_name"], r["container_name"]) == ("/demo", "/demo/inner")
+
+    def test_summary_pieces_joined_in_kmsg_text_made_from_dmesg_text(self) -> None:
+        """A kmsg text rebuilt from dmesg text (dmesg -r, -x) flags every record "-": the
+        summary's pieces (another CPU's lines between them) are joined as in dmesg text."""
+        a = SUMMARY.index("/demo,")
+        b = SUMMARY.index(",task_memcg")
+        other = "cni0: port 4(veth6a0b1c2d) entered forwarding state"
+        lines = [HEADER, SUMMARY[:a], other, SUMMARY[a:b], other, SUMMARY[b:], KILL]
+        r = one(assemble([KernelLine(text, cont=False) for text in lines]))
+        assert (r["victim_container_name"], r["container_name"]) == ("/demo", "/demo/inner")
+        assert r["complete"] is True
+
+    def test_unflagged_line_is_no_piece_once_the_kernel_flagged_one(self) -> None:
+        """Once the input flagged a fragment (its flags are the kernel's), a record flagged "a
+        line of its own" is another CPU's line, even if it starts like the summary's piece."""
+        a = SUMMARY.index("/demo,")
+        first = [
+            KernelLine(HEADER),
+            KernelLine(SUMMARY[:a]),
+            KernelLine(SUMMARY[a:], cont=True),
+            KernelLine(KILL),
+        ]
+        second = [
+            KernelLine(HEADER),
+            KernelLine(SUMMARY[:a]),
+            KernelLine("/dev/sdb1: Can't open blockdev", cont=False),
+            KernelLine(SUMMARY[a:], cont=True),
+            KernelLine(KILL),
+        ]
+        records = [r.as_dict() for r in assemble([*first, *second])]
+        assert [(r["victim_container_name"], r["container_name"]) for r in records] == [
+            ("/demo", "/demo/inner"),
+            ("/demo", "/demo/inner"),
+        ]
 
     def test_split_header_is_joined(self) -> None:
         """A 4.9-style header built with pr_cont (nodemask) is joined before it is read."""
@@ -398,6 +490,37 @@ class TestPrCont:
         assert r["memcg_stats"] == {"anon": 8192, "file": 0}
         assert (r["victim_container_name"], r["kind"]) == ("/a", "memcg")
 
+    @pytest.mark.parametrize("cuts", [(1,), (2,), (1, 2)])
+    @pytest.mark.parametrize("edge", ["kept", "lost"])
+    def test_inline_stats_pieces_are_joined(self, cuts: tuple[int, ...], edge: str) -> None:
+        """3.x-4.19 print the stats inline, a " %s:%ldKB" pr_cont piece each: another CPU's
+        line cuts the line between two pieces, and the rest is a line of its own; the stats
+        after the cut are read too (the limited cgroup's: a later cgroup's line, cut or not,
+        is not)."""
+        pieces = [
+            "Memory cgroup stats for /a: cache:4KB rss:8KB",
+            " rss_huge:0KB swap:0KB inactive_anon:0KB",
+            " active_anon:8KB inactive_file:4KB active_file:0KB unevictable:0KB",
+        ]
+        lines = [HEADER, "memory: usage 12kB, limit 12kB, failcnt 1"]
+        at = 0
+        for cut in (*cuts, len(pieces)):
+            text = "".join(pieces[at:cut])
+            lines.append(text.strip() if edge == "lost" and at else text)
+            lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
+            at = cut
+        lines += [
+            "Memory cgroup stats for /a/b: cache:1KB rss:2KB",
+            "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
+            " rss_huge:9KB unevictable:9KB",
+            "Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+        ]
+        r = one(assemble(lines))
+        kb = {"cache": 4, "rss": 8, "rss_huge": 0, "swap": 0, "inactive_anon": 0}
+        kb |= {"active_anon": 8, "inactive_file": 4, "active_file": 0, "unevictable": 0}
+        assert r["memcg_stats"] == {key: value * 1024 for key, value in kb.items()}
+        assert (r["victim_container_name"], r["kind"]) == ("/a", "memcg")
+
     def test_a_path_line_after_a_whole_task_in_line_is_not_joined(self) -> None:
         """Only a Task in line cut short waits for pieces."""
         lines = [HEADER, "Task in /a/b killed as a result of limit of /a", "/c", KILL]
@@ -450,13 +573,14 @@ class TestOomGroup:
         ("pieces", "path"),
         [
             (["Tasks in ", "/demo are going to be killed due to memory.oom.group set"], "/demo"),
-            (["Tasks in /demo", " are going to be killed due to memory.oom.group set"], None),
+            (["Tasks in /demo", " are going to be killed due to memory.oom.group set"], "/demo"),
         ],
     )
     def test_group_line_cut_by_another_line(self, pieces: list[str], path: str | None) -> None:
         """The group line is built with pr_cont ("Tasks in ", the path, the rest): cut by
         another CPU's line, its last piece still makes the kills after it the group's (the
-        first victim, killed again, is not a record twice); the path, when that piece holds it."""
+        first victim, killed again, is not a record twice), and the path read, whichever piece
+        holds it."""
         kills = [KILL.replace("3171 (stress)", f"{pid} (worker)") for pid in (3172, 3173)]
         lines = [
             HEADER,
@@ -482,6 +606,26 @@ class TestOomGroup:
         records = assemble([HEADER, SUMMARY, KILL, KILL, KILL.replace("3171", "3172")])
         assert [(r.pid, r.complete) for r in records] == [(3171, True), (3172, False)]
         assert [r.pid for r in assemble([KILL, KILL])] == [3171, 3171]
+
+    def test_group_line_pieces_read_out_of_order(self) -> None:
+        """A reader that showed every line (another source's block) shows the group line's last
+        piece at once, and finds its first piece by looking back from the next kill line: the
+        path is read all the same."""
+        kill = KILL.replace("3171 (stress)", "3172 (worker)")
+        lines = [
+            HEADER,
+            SUMMARY,
+            KILL,
+            " are going to be killed due to memory.oom.group set",
+            "Tasks in /demo",
+            " are going to be killed due to memory.oom.group set",
+            kill,
+        ]
+        records = [r.as_dict() for r in assemble(lines)]
+        assert [(r["pid"], r["container_name"]) for r in records] == [
+            (3171, "/demo/inner"),
+            (3172, "/demo"),
+        ]
 
     def test_kill_line_long_after_a_report_is_not_a_group_member(self) -> None:
         """Without a group line, a later kill line is a lone record, not the report's."""

@@ -12,6 +12,7 @@ import tracemalloc
 from pathlib import Path
 
 import msgpack
+import pytest
 from helpers import KMSG_CAPTURES, run_cli, run_pipeline, scan_kmsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ from oom_input.evidence import (
 )
 from oom_input.scanner import LineScanner
 from oom_input.sinks.msgpack import ForwardSink, MsgpackSink
-from oom_input.types import DecodeOptions, OomRecord
+from oom_input.types import DecodeOptions, KernelLine, OomRecord
 from schema_util import validate_record
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
@@ -308,6 +309,102 @@ class TestMemcgStats:
         v2.feed("swap: usage 1024kB, limit 4096kB, failcnt 0")
         found = finished(v2)
         assert (found.swap_usage_kb, found.swap_limit_kb, found.kmem_usage_kb) == (1024, 4096, None)
+
+    @staticmethod
+    def _memory_stat(length: int) -> tuple[str, dict[str, int]]:
+        """A memory.stat text of exactly ``length`` characters, its last line
+        "thp_collapse_alloc <digits>", and its keys."""
+        tail = "thp_collapse_alloc "
+        lines = (length - len(tail) - 3) // 22  # "counter_NN 10000000NN\n": 22 characters
+        head = "".join(f"counter_{i:02d} {10**9 + i}\n" for i in range(lines))
+        digits = length - len(head) - len(tail)
+        text = head + tail + "7" * digits
+        return text, {
+            **{f"counter_{i:02d}": 10**9 + i for i in range(lines)},
+            "thp_collapse_alloc": int("7" * digits),
+        }
+
+    @pytest.mark.parametrize("limit", [975, 991])
+    @pytest.mark.parametrize("shape", ["record", "dmesg lines"])
+    def test_record_cut_at_printk_limit_loses_its_last_key(self, limit: int, shape: str) -> None:
+        """5.0-6.3 print memory.stat as one printk record, which printk cuts at LOG_LINE_MAX - 1
+        bytes (1024 - 32 - 1; 1024 - 48 - 1 with CONFIG_PRINTK_CALLER): the last line may be
+        cut in its value ("thp_collapse_alloc 77" of 77777), so it is left out, never recorded
+        as a smaller number; the keys before it stay."""
+        text, keys = self._memory_stat(limit)
+        evidence = ReportEvidence()
+        evidence.feed("Memory cgroup stats for /a:")
+        for i, part in enumerate([text] if shape == "record" else text.split("\n")):
+            # (the assembler's call for an unstamped dmesg line)
+            assert (evidence.feed_continuing if i else evidence.feed)(part)
+        evidence.feed("Tasks state (memory values in pages):")
+        assert evidence.stats_cut
+        del keys["thp_collapse_alloc"]
+        assert finished(evidence).memcg_stats == keys
+
+    @pytest.mark.parametrize("shape", ["record", "dmesg lines"])
+    def test_record_cut_in_a_key_keeps_the_key_before(self, shape: str) -> None:
+        """A cut inside the last line's key leaves a key without value: that piece is dropped,
+        the whole line before it kept."""
+        head = "".join(f"counter_{i:02d} {10**9 + i}\n" for i in range(44))  # 968 characters
+        text = head + "pgfault 1234567890\n" + "thp_"  # 991: printk's cut, in a key
+        keys = {**{f"counter_{i:02d}": 10**9 + i for i in range(44)}, "pgfault": 1234567890}
+        evidence = ReportEvidence()
+        evidence.feed("Memory cgroup stats for /a:")
+        for i, part in enumerate([text] if shape == "record" else text.split("\n")):
+            # (the assembler's call for an unstamped dmesg line)
+            assert (evidence.feed_continuing if i else evidence.feed)(part)
+        assert len(text) == 991 and evidence.stats_cut
+        assert finished(evidence).memcg_stats == keys
+
+    def test_key_piece_of_a_short_record_is_no_printk_cut(self) -> None:
+        """A key without value in a record short of the limit (an input cut off in a line) is
+        not kept, and is no cut of printk's: the keys before it stay, nothing is said."""
+        evidence = ReportEvidence()
+        evidence.feed("Memory cgroup stats for /a:")
+        for line in ("anon 10", "file 20", "shmem"):
+            assert evidence.feed(line)
+        assert not evidence.stats_cut
+        assert finished(evidence).memcg_stats == {"anon": 10, "file": 20}
+
+    @pytest.mark.parametrize("length", [974, 976, 990])
+    def test_record_short_of_the_limit_is_whole(self, length: int) -> None:
+        """A record shorter than the limit (printk stripped its last newline) is whole."""
+        text, keys = self._memory_stat(length)
+        evidence = ReportEvidence()
+        evidence.feed("Memory cgroup stats for /a:")
+        assert evidence.feed(text)
+        assert not evidence.stats_cut
+        assert finished(evidence).memcg_stats == keys
+
+    def test_one_line_records_as_long_in_all_are_whole(self) -> None:
+        """6.4+ print a record per line: lines as long in all as a cut record are no cut."""
+        text, keys = self._memory_stat(991)
+        evidence = ReportEvidence()
+        evidence.feed("Memory cgroup stats for /a:")
+        for part in text.split("\n"):
+            assert evidence.feed(part)
+        assert not evidence.stats_cut
+        assert finished(evidence).memcg_stats == keys
+
+    def test_cut_record_is_told_on_stderr(self) -> None:
+        """The assembler says which report's statistics the kernel cut (a notice)."""
+        text, _ = self._memory_stat(991)
+        notices: list[tuple[str, str]] = []
+        assembler = Assembler(on_notice=lambda kind, message: notices.append((kind, message)))
+        lines = [
+            "a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+            "memory: usage 8kB, limit 8kB, failcnt 1",
+            "Memory cgroup stats for /a:",
+            text,
+            "Memory cgroup out of memory: Killed process 5 (a) total-vm:1kB, anon-rss:1kB, "
+            "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1kB oom_score_adj:0",
+        ]
+        records = [r for line in lines for r in assembler.feed(KernelLine(line))]
+        assert [r.pid for r in records] == [5]
+        assert "thp_collapse_alloc" not in (records[0].memcg_stats or {})
+        assert [kind for kind, _ in notices] == ["memcg stats cut"]
+        assert "pid 5" in notices[0][1]
 
     def test_stray_swap_line_outside_the_block_is_ignored(self) -> None:
         """A "swap: usage" line not right after "memory: usage" is no cgroup's."""

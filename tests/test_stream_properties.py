@@ -27,7 +27,15 @@ from helpers import KERNEL_LOG_FOLDERS, NOT_KERNEL_LOGS, run_pipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convert import LINE_FORMATS, STREAM_FORMATS, Record, Source, kernel_record, kernel_records
+from convert import (
+    LINE_FORMATS,
+    RENDERING_LIMITS,
+    STREAM_FORMATS,
+    Record,
+    Source,
+    kernel_record,
+    kernel_records,
+)
 from oom_input.assembler import Assembler
 from oom_input.decoders import detect_stream, make_decoder
 from oom_input.decoders._terminal import colored
@@ -186,10 +194,15 @@ def test_live_per_line_path_gives_the_offline_records(name: str) -> None:
 
 # --- (d) one record per kill, whatever the format; flush idempotent -------------------------------
 @pytest.mark.parametrize("name", [v for v in VARIANTS if "@" in v])
-def test_every_format_gives_the_records_of_the_capture(name: str) -> None:
+def test_every_format_gives_the_records_of_the_capture(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     """A report rendered in any input format gives the records of the capture itself: one per
-    kill, with the same report fields."""
-    path = name.partition("@")[0]
+    kill, with the same report fields (but where convert.RENDERING_LIMITS says it cannot)."""
+    path, _, rendering = name.partition("@")
+    limit = RENDERING_LIMITS.get((Path(path).stem, rendering))
+    if limit is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=limit))
     want = [{k: orjson.loads(r)[k] for k in REPORT_KEYS} for r in whole(path)]
     got = [{k: orjson.loads(r)[k] for k in REPORT_KEYS} for r in whole(name)]
     assert got == want

@@ -617,3 +617,24 @@ def test_msgpack_reports_after_long_noise_keep_the_records_of_the_text(seed: int
     assert expected == actual
     assert size > 4 * PROBE_MIN_BYTES
     assert b"Killed process " in decoder._searches  # (searched over long ranges)
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("kept", ["odd records", "even records", "headers only"])
+def test_journal_records_some_without_boot_id(sample: str, kept: str) -> None:
+    """A forwarder that passes ``_BOOT_ID`` on only when it has it leaves it out of some of a
+    host's journal records: each report whose header has it stays one record (its lines are
+    one host's, of the boot the header names), with that boot id, as with the boot id on every
+    record."""
+    lines = rendered("journal-json", sample).splitlines(keepends=True)
+    dropped = []
+    for i, line in enumerate(lines):
+        keep = {"odd records": i % 2, "even records": not i % 2, "headers only": False}[kept]
+        if b"invoked oom-killer" in line:
+            keep = True
+        fields = orjson.loads(line)
+        if not keep:
+            del fields["_BOOT_ID"]
+        dropped.append(orjson.dumps(fields) + b"\n")
+    actual = run_lines(b"".join(dropped), make_decoder("auto", DecodeOptions()))
+    assert comparable(actual, JOURNAL) == reference(sample, JOURNAL)
