@@ -49,6 +49,20 @@ KILL = (
 NOISE = ["eth0: link up", " dump_stack_lvl+0x57/0x80", "cache 0", "random: crng init done"]
 
 
+def cut_by_another_line(pieces: list[str], cuts: tuple[int, ...], edge: str) -> list[str]:
+    """A line printed in pr_cont ``pieces``, cut before each piece of ``cuts`` by another
+    CPU's line (which follows each part); with ``edge`` "lost", the parts after the first
+    lose the spaces at their edges (as formats that strip a line's ends do)."""
+    lines: list[str] = []
+    at = 0
+    for cut in (*cuts, len(pieces)):
+        text = "".join(pieces[at:cut])
+        lines.append(text.strip() if edge == "lost" and at else text)
+        lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
+        at = cut
+    return lines
+
+
 def one(records: list) -> dict:
     assert len(records) == 1, records
     record = records[0].as_dict()
@@ -393,13 +407,7 @@ class TestPrCont:
         own (formats without kmsg flags; the space at a piece's edge may be lost, but for the
         first piece's: "Task in " is the marker its kind is found by)."""
         pieces = ["Task in ", "/a/b c", " killed as a result of limit of ", "/a"]
-        lines = [HEADER]
-        at = 0
-        for cut in (*cuts, len(pieces)):
-            text = "".join(pieces[at:cut])
-            lines.append(text.strip() if edge == "lost" and at else text)
-            lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
-            at = cut
+        lines = [HEADER, *cut_by_another_line(pieces, cuts, edge)]
         lines.append("Killed process 5 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB")
         r = one(assemble(lines))
         assert (r["container_name"], r["victim_container_name"], r["kind"]) == (
@@ -502,13 +510,11 @@ class TestPrCont:
             " rss_huge:0KB swap:0KB inactive_anon:0KB",
             " active_anon:8KB inactive_file:4KB active_file:0KB unevictable:0KB",
         ]
-        lines = [HEADER, "memory: usage 12kB, limit 12kB, failcnt 1"]
-        at = 0
-        for cut in (*cuts, len(pieces)):
-            text = "".join(pieces[at:cut])
-            lines.append(text.strip() if edge == "lost" and at else text)
-            lines.append("IPVS: rr: TCP 10.96.0.10:53 - no destination available")
-            at = cut
+        lines = [
+            HEADER,
+            "memory: usage 12kB, limit 12kB, failcnt 1",
+            *cut_by_another_line(pieces, cuts, edge),
+        ]
         lines += [
             "Memory cgroup stats for /a/b: cache:1KB rss:2KB",
             "IPVS: rr: TCP 10.96.0.10:53 - no destination available",
