@@ -99,13 +99,13 @@ from oom_input.types import (
 # journalctl -o short / short-precise "Nov 26 18:37:34[.798531]" (local time, no year)
 SHORT = re.compile(BSD_STAMP)
 # journalctl -o short / short-precise kernel line up to its message, which has no klogd stamp
-# and no colour (the common case, that decode and quick_text read at once): SHORT, then
-# SYSLOG_TAIL with the kernel's ident
+# (the common case, that decode and quick_text read at once, when the message holds no colour:
+# _COLOUR): SHORT, then SYSLOG_TAIL with the kernel's ident
 SHORT_KERNEL = re.compile(
-    BSD_STAMP
-    + KERNEL_TAIL
-    + rb"(?: (?!%s|\x1b\[)|\Z)" % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
+    BSD_STAMP + KERNEL_TAIL + rb"(?: (?!%s)|\Z)" % uncaptured(KERNEL_STAMP_IN_MESSAGE.pattern)
 )
+# a control sequence's start: journalctl's colours, which the general path removes from a line
+_COLOUR: Final = b"\x1b["
 # journalctl -o short-iso / short-iso-precise "2025-11-26T18:37:34[.798531]+0000"
 SHORT_ISO = re.compile(ISO_STAMP)
 # journalctl -o short-full "Wed 2025-11-26 18:37:34 UTC" (zone abbreviation, or "+03")
@@ -187,7 +187,11 @@ class JournalDecoder:
         line = raw[:-1] if raw.endswith(b"\r") else raw  # (strip_cr: every line decoded)
         kernel = SHORT_KERNEL.match(line)
         message = b"" if kernel is None else line[kernel.end() :]
-        if kernel is not None and not escaped_by_rsyslog(message):  # else: as _written_by_rsyslog
+        if (
+            kernel is not None
+            and message.find(_COLOUR) < 0  # (anywhere in it: as the general path strips them)
+            and not escaped_by_rsyslog(message)  # else: as _written_by_rsyslog
+        ):
             try:
                 wall_us = self._wall_us(kernel)
             except (ValueError, OverflowError):
@@ -210,7 +214,7 @@ class JournalDecoder:
                 )
         if line.startswith(b"-- "):
             return self._note(line)
-        if line.find(b"\x1b[") >= 0 and CSI.search(line):
+        if line.find(_COLOUR) >= 0 and CSI.search(line):
             # journalctl's colours (SYSTEMD_COLORS, a terminal's capture): its notes in bold, a
             # message by its priority; the reader found the line by its words, whole between them
             return self.decode(CSI.sub(b"", raw))
@@ -264,7 +268,7 @@ class JournalDecoder:
             if converts is None:
                 converts = self._stamp_converts(kernel, bsd_times)
             message = line[kernel.end() :]
-            if not converts or escaped_by_rsyslog(message):
+            if not converts or message.find(_COLOUR) >= 0 or escaped_by_rsyslog(message):
                 return None
             try:
                 text, source = message.decode("utf-8"), self._source(host)
@@ -272,7 +276,7 @@ class JournalDecoder:
                 return None
             self._quick_host = host
             return text, source
-        if line.startswith(b"-- ") or line.find(b"\x1b[") >= 0:
+        if line.startswith(b"-- ") or line.find(_COLOUR) >= 0:
             return None
         found = find_stamped_tail(JOURNAL_STAMPS, line)
         if found is None:
