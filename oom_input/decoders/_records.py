@@ -351,6 +351,20 @@ def text_keys(record: Mapping[Any, Any]) -> Mapping[str, Any]:
     return record
 
 
+def lines_of(verdict: KernelLine | KernelLines | Ignored | None) -> list[KernelLine]:
+    """The kernel lines of a decoder's verdict on one input line or record, in order."""
+    if isinstance(verdict, KernelLine):
+        return [verdict]
+    return list(verdict) if isinstance(verdict, KernelLines) else []
+
+
+def verdict_of(lines: list[KernelLine]) -> KernelLine | KernelLines | Ignored:
+    """A decoder's verdict on one input line or record that holds ``lines``."""
+    if len(lines) > 1:
+        return KernelLines(lines)
+    return lines[0] if lines else IGNORED
+
+
 class NotQuick(Exception):
     """Raised on a quick path where decoding would report something: the line must be decoded."""
 
@@ -441,10 +455,7 @@ class RecordReader:
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None
     ) -> list[KernelLine]:
         """``read``'s lines as a list (none for a record that is no kernel line)."""
-        found = self.read(record, raw, wall_us)
-        if isinstance(found, KernelLine):
-            return [found]
-        return [] if isinstance(found, Ignored) else list(found)
+        return lines_of(self.read(record, raw, wall_us))
 
     def _fill(
         self,
@@ -493,9 +504,7 @@ class RecordReader:
             if isinstance(line, KernelLine):
                 self._fill(line, record, fields, raw, wall_us)
                 lines.append(line)
-        if len(lines) > 1:
-            return KernelLines(lines)
-        return lines[0] if lines else IGNORED
+        return verdict_of(lines)
 
     def quick_text(
         self, record: Mapping[str, Any], raw: bytes, wall_us: int | None = None

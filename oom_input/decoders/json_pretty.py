@@ -39,10 +39,10 @@ from typing import Any, ClassVar
 
 import orjson
 
-from oom_input.decoders._records import no_record_needed
+from oom_input.decoders._records import lines_of, no_record_needed
 from oom_input.decoders._terminal import CSI
 from oom_input.decoders.json_records import JsonDecoder
-from oom_input.types import DecodeOptions, KernelLine, KernelLines
+from oom_input.types import DecodeOptions, KernelLine
 
 MAX_OBJECT = 1 << 20
 # a line that starts an object ("{") or ends one ("}"): the printer indents any other brace
@@ -187,13 +187,7 @@ class JsonPrettyDecoder:
         if body.find(_ESC) >= 0:  # journalctl's colours
             body = CSI.sub(b"", body)
         found = self._json.decode(body)
-        lines = (
-            [found]
-            if isinstance(found, KernelLine)
-            else list(found)
-            if isinstance(found, KernelLines)
-            else []
-        )
+        lines = lines_of(found)
         if self.passthrough is not None:
             if found is not None:  # (None: not JSON, reported)
                 self.passthrough(_value(body), lines)

@@ -80,6 +80,7 @@ from oom_input.decoders._records import (
     NotQuick,
     RecordReader,
     envelope_entries,
+    verdict_of,
 )
 from oom_input.types import (
     IGNORED,
@@ -307,16 +308,10 @@ class JsonDecoder:
 
     def _events(self, entries: list[Entry], raw: bytes) -> KernelLine | KernelLines | Ignored:
         """The kernel lines of a line's events, in order."""
-        lines: list[KernelLine] = []
-        for record, wall_us in entries:
-            found = self._reader.read(record, raw, wall_us)
-            if isinstance(found, KernelLine):
-                lines.append(found)
-            elif isinstance(found, KernelLines):
-                lines.extend(found)
-        if len(lines) > 1:
-            return KernelLines(lines)
-        return lines[0] if lines else IGNORED
+        read = self._reader.read_lines
+        return verdict_of(
+            [line for record, wall_us in entries for line in read(record, raw, wall_us)]
+        )
 
 
 def _run_line(
