@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
 from oom_input.assembler import Assembler, Mode
+from oom_input.decoders._common import UTF8_BOM
 from oom_input.decoders._terminal import colored, without_escapes
 from oom_input.peek import has_first_line, peek
 from oom_input.registry import STREAM_HEAD_BYTES
 from oom_input.scanner import MAX_LINE_BYTES, LineScanner
 from oom_input.types import Decoder, Enricher, KernelLine, OomRecord, Sink, StreamDecoder
-
-# the byte order mark some Windows editors and PowerShell put at the start of a UTF-8 file
-UTF8_BOM: Final = b"\xef\xbb\xbf"
 
 
 def make_normaliser(

@@ -44,7 +44,7 @@ from typing import Any
 
 import orjson
 
-from oom_input.peek import peek
+from oom_input.peek import has_first_line, peek
 from oom_input.timefilter import record_value, stamp_us
 from oom_input.types import OomRecord
 
@@ -450,11 +450,7 @@ def peek_head(chunks: Iterable[bytes], size: int = HEAD_BYTES) -> tuple[bytes, I
     """The first bytes of ``chunks`` (up to the first complete line, or ``size`` bytes) for
     ``is_record_stream``, and an iterator over all of the bytes, those included. Reads no
     further than needed, so a live pipe is not held up."""
-    return peek(chunks, size, _has_first_line)
-
-
-def _has_first_line(head: bytes) -> bool:
-    return b"\n" in head.lstrip(b" \t\r\n")
+    return peek(chunks, size, has_first_line)
 
 
 def is_record_stream(head: bytes) -> bool:

@@ -31,6 +31,10 @@ _MAX_KNOWN = 4096  # stamps and seconds a KnownStamps remembers
 _MONTH_NAMES = b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 MONTHS: dict[bytes, int] = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 
+# the UTF-8 byte order mark: before a file an editor or PowerShell saved (the pipeline drops it),
+# before an RFC 5424 syslog MSG (RFC 5424 6.4)
+UTF8_BOM: Final = b"\xef\xbb\xbf"
+
 # Pattern fragments, composed into the decoders' compiled line patterns so each shape is
 # written once. Group names are shared by the converters below.
 MONTH = rb"(?P<month>" + b"|".join(_MONTH_NAMES) + rb")"

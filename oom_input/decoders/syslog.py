@@ -80,6 +80,7 @@ from oom_input.decoders._common import (
     ISO_STAMP,
     KERNEL_STAMP_IN_MESSAGE,
     KLOGD_STAMP,
+    UTF8_BOM,
     KnownStamps,
     Remembered,
     Stamp,
@@ -122,8 +123,6 @@ RFC5424_STAMP = re.compile(rb"(?:%s|-)" % ISO_STAMP)
 # an SD-ELEMENT of its STRUCTURED-DATA, '\"', '\\' and '\]' escaped in a value:
 # '[meta sequenceId="12" x="a\"b"]'
 SD_ELEMENT = rb'\[[^ =\]"]+(?: [^ =\]"]+="(?:[^"\\]|\\.)*")*\]'
-# the UTF-8 byte order mark that may open its MSG
-MSG_BOM = b"\xef\xbb\xbf"
 
 
 def rfc5424_head(host: bytes, ident: bytes) -> bytes:
@@ -142,7 +141,7 @@ def rfc5424_head(host: bytes, ident: bytes) -> bytes:
 RFC5424_HOST = rb"(?:-|(?P<host>\S+))"
 # an RFC 5424 line: the groups of RFC5424_STAMP, "host", "ident" and "message" (SYSLOG_TAIL's)
 RFC5424 = re.compile(
-    rfc5424_head(RFC5424_HOST, rb"(?P<ident>\S+)") + rb"(?: (?:%s)?(?P<message>.*))?\Z" % MSG_BOM,
+    rfc5424_head(RFC5424_HOST, rb"(?P<ident>\S+)") + rb"(?: (?:%s)?(?P<message>.*))?\Z" % UTF8_BOM,
     re.S,
 )
 # an octet count (OCTET_COUNT's), and the start of an RFC 5424 message with one
@@ -177,7 +176,7 @@ def _rfc5424_kernel_head(stamp: bytes, host: bytes) -> bytes:
 QuickKind = tuple[re.Pattern[bytes], StampConverter, Callable[[bytes, bytes], bytes], bytes]
 QUICK_KINDS: tuple[QuickKind, ...] = (
     *((pattern, convert, _bsd_head, b"") for pattern, convert in SYSLOG_STAMPS),
-    (RFC5424_STAMP, rfc5424_times, _rfc5424_kernel_head, rb"(?:%s)?" % MSG_BOM),
+    (RFC5424_STAMP, rfc5424_times, _rfc5424_kernel_head, rb"(?:%s)?" % UTF8_BOM),
 )
 
 
